@@ -1,0 +1,49 @@
+# The two commands that matter: `make demo` and `make test`. Both work on a bare machine.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+# Debian packages the tests talk to: BIND (named, tsig-keygen), nsupdate/dig, SpamAssassin's spamd.
+SYSTEM_PACKAGES := bind9 bind9-utils bind9-dnsutils spamd spamc
+SYSTEM_COMMANDS := named tsig-keygen nsupdate dig spamd spamc
+
+.PHONY: demo test lint typecheck pytest system-deps bench clean
+
+$(BIN)/eipkeeper: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+demo: $(BIN)/eipkeeper
+	$(BIN)/eipkeeper demo
+
+test: system-deps $(BIN)/eipkeeper lint typecheck pytest
+
+system-deps:
+	@missing=""; for c in $(SYSTEM_COMMANDS); do \
+	  command -v $$c >/dev/null 2>&1 || [ -x /usr/sbin/$$c ] || missing="$$missing $$c"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing system packages for:$$missing"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES) >/dev/null; \
+	  else \
+	    echo "missing:$$missing -- run as root: apt-get install $(SYSTEM_PACKAGES)"; exit 1; \
+	  fi; \
+	fi
+
+lint: $(BIN)/eipkeeper
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(BIN)/eipkeeper
+	$(BIN)/mypy
+
+pytest: $(BIN)/eipkeeper
+	PATH="$$PATH:/usr/sbin" $(BIN)/pytest
+
+bench: $(BIN)/eipkeeper system-deps
+	@for b in bench/*.py; do PATH="$$PATH:/usr/sbin" $(BIN)/python $$b; done
+
+clean:
+	rm -rf $(VENV) build src/*.egg-info .mypy_cache .pytest_cache .ruff_cache

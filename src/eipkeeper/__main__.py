@@ -1,0 +1,3 @@
+from eipkeeper.cli.main import main
+
+main()

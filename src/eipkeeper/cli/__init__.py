@@ -1,0 +1,1 @@
+"""The command line: click commands that call the core and render its results."""

@@ -1,0 +1,110 @@
+"""What every command shares: the global options, the config and the AWS clients, made lazily."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from eipkeeper import config as config_module
+from eipkeeper import logs
+from eipkeeper.cli.render import OutputFormat, default_format
+from eipkeeper.config import Config
+from eipkeeper.errors import UsageError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def global_options(func: F) -> F:
+    options = [
+        click.option(
+            "--config",
+            "config_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help="Config file (default ./eipkeeper.toml, or $EIPKEEPER_CONFIG).",
+        ),
+        click.option(
+            "--output",
+            "-o",
+            type=click.Choice(["table", "tsv", "json"]),
+            default=None,
+            help="table on a terminal, tsv otherwise (one line per object, no header).",
+        ),
+        click.option("--region", default=None, help="AWS region (else config, else AWS config)."),
+        click.option("-v", "--verbose", count=True, help="More logs; -v also shows tracebacks."),
+        click.option(
+            "--log-format",
+            type=click.Choice(["text", "json"]),
+            default="text",
+            show_default=True,
+            help="Logs on stderr as key=value text or JSON lines.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@dataclass
+class App:
+    config_path: Path
+    config_explicit: bool
+    output: OutputFormat
+    region: str | None
+    verbose: int
+    log_format: str
+    _config: Config | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_options(
+        cls,
+        *,
+        config_path: Path | None,
+        output: OutputFormat | None,
+        region: str | None,
+        verbose: int,
+        log_format: str,
+    ) -> App:
+        logs.setup(verbose=verbose, fmt=log_format)
+        explicit = config_path is not None or bool(os.environ.get(config_module.ENV_VAR))
+        return cls(
+            config_path=config_path or config_module.default_path(),
+            config_explicit=explicit,
+            output=output or default_format(),
+            region=region,
+            verbose=verbose,
+            log_format=log_format,
+        )
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = config_module.load(self.config_path)
+        return self._config
+
+    @property
+    def interactive(self) -> bool:
+        return sys.stdin.isatty()
+
+    def confirm(self, question: str, *, yes: bool) -> None:
+        """Ask QUESTION unless --yes; off a terminal, a missing --yes is a usage error."""
+        if yes:
+            return
+        if not self.interactive:
+            raise UsageError(f"{question} -- not on a terminal, so pass --yes to confirm")
+        click.confirm(question, abort=True, err=True)
+
+
+def pass_app(func: F) -> F:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return func(click.get_current_context().find_object(App), *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,13 @@
+"""The list of command modules. Each defines click commands; this adds them to the group."""
+
+from __future__ import annotations
+
+import click
+
+
+def register(group: click.Group) -> None:
+    from eipkeeper.cli import address_cmds, config_cmds
+
+    for module in (address_cmds, config_cmds):
+        for command in module.COMMANDS:
+            group.add_command(command)

@@ -1,0 +1,20 @@
+"""`check-config` and `iam-policy`."""
+
+from __future__ import annotations
+
+import click
+
+from eipkeeper.cli.app import App, pass_app
+
+
+@click.command("check-config")
+@pass_app
+def check_config(app: App) -> None:
+    """Validate the config; every error names the file, line and key (exit 2)."""
+    config = app.config
+    services = ", ".join(f"{s.name} ({s.addresses})" for s in config.services) or "none"
+    dns = f"{config.dns.provider} zone {config.dns.zone}" if config.dns else "no DNS"
+    click.echo(f"{app.config_path}: ok: owner {config.owner}; {dns}; services: {services}")
+
+
+COMMANDS = [check_config]

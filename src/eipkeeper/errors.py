@@ -1,0 +1,75 @@
+"""The one exception family of eipkeeper.
+
+Every error carries the message the user sees and the exit code of SPEC.md section 4; the CLI
+prints the message on one line and exits with the code. Errors are sorted by what to do next:
+a TransientError may succeed if tried again later, the others will not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class EipkeeperError(Exception):
+    """Base of every error eipkeeper reports to its user."""
+
+    exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class OperationError(EipkeeperError):
+    """An operation failed (exit 1): an AWS or DNS call, an unknown object, a timeout."""
+
+
+class NotFoundError(OperationError):
+    """The address, instance, record or zone named does not exist."""
+
+
+class TransientError(OperationError):
+    """Throttling, a 5xx answer or a timeout: the same call may succeed later."""
+
+
+class PermissionDeniedError(OperationError):
+    """The credentials may not make this call; retrying will not help."""
+
+
+class ConflictError(OperationError):
+    """A compare-and-swap failed (S5): what was read changed before the write. Re-read, re-plan."""
+
+
+class ConfigError(EipkeeperError):
+    """Usage or configuration error (exit 2), naming the file, line and key where known."""
+
+    exit_code = 2
+
+    def __init__(
+        self, message: str, *, path: str | None = None, line: int | None = None, key: str = ""
+    ) -> None:
+        where = path or ""
+        if path and line:
+            where = f"{path}:{line}"
+        prefix = f"{where}: " if where else ""
+        keypart = f"{key}: " if key else ""
+        super().__init__(f"{prefix}{keypart}{message}")
+        self.path = path
+        self.line = line
+        self.key = key
+
+
+class UsageError(ConfigError):
+    """The command line asks for something that cannot be done as asked (exit 2)."""
+
+
+class SafetyRefusal(EipkeeperError):
+    """Refused by a safety rule of SPEC.md section 3 (exit 4), naming the rule and the objects."""
+
+    exit_code = 4
+
+    def __init__(self, rule: str, message: str, objects: Iterable[str] = ()) -> None:
+        self.rule = rule
+        self.objects = tuple(objects)
+        listed = f" [{', '.join(self.objects)}]" if self.objects else ""
+        super().__init__(f"refused by {rule}: {message}{listed}")

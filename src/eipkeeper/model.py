@@ -1,0 +1,97 @@
+"""Values observed in the cloud: frozen dataclasses, no I/O.
+
+The planner and the commands work on these; only `eipkeeper.cloud` builds them from AWS answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+# Tags are eipkeeper's durable store (S8): what must outlive the process lives here.
+TAG_OWNER = "eipkeeper:owner"
+TAG_SERVICE = "eipkeeper:service"
+TAG_HOSTNAME = "eipkeeper:hostname"
+TAG_LEFT_DNS_AT = "eipkeeper:left-dns-at"
+"""On an EIP: when its last managed record was confirmed gone from DNS (ISO 8601 UTC); S3."""
+TAG_BURST = "eipkeeper:burst"
+TAG_DRAIN = "eipkeeper:drain"
+"""On an instance: the drain phase reached, so that a killed drain resumes (S8)."""
+
+_EMPTY: Mapping[str, str] = MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class Address:
+    """An Elastic IP as DescribeAddresses shows it."""
+
+    public_ip: str
+    allocation_id: str
+    association_id: str = ""
+    instance_id: str = ""
+    network_interface_id: str = ""
+    private_ip: str = ""
+    tags: Mapping[str, str] = field(default=_EMPTY)
+
+    @property
+    def associated(self) -> bool:
+        return bool(self.association_id or self.instance_id or self.network_interface_id)
+
+    @property
+    def owner(self) -> str:
+        return self.tags.get(TAG_OWNER, "")
+
+    @property
+    def service(self) -> str:
+        return self.tags.get(TAG_SERVICE, "")
+
+    @property
+    def hostname(self) -> str:
+        return self.tags.get(TAG_HOSTNAME, "")
+
+    @property
+    def left_dns_at(self) -> str:
+        return self.tags.get(TAG_LEFT_DNS_AT, "")
+
+
+@dataclass(frozen=True)
+class NetworkInterface:
+    interface_id: str
+    device_index: int
+    private_ip: str
+    public_ip: str = ""
+
+
+@dataclass(frozen=True)
+class Instance:
+    """An EC2 instance as DescribeInstances shows it."""
+
+    instance_id: str
+    state: str
+    instance_type: str = ""
+    public_ip: str = ""
+    private_ip: str = ""
+    launch_time: str = ""
+    interfaces: tuple[NetworkInterface, ...] = ()
+    tags: Mapping[str, str] = field(default=_EMPTY)
+
+    @property
+    def name(self) -> str:
+        return self.tags.get("Name", "")
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+    @property
+    def primary_interface(self) -> NetworkInterface | None:
+        for interface in self.interfaces:
+            if interface.device_index == 0:
+                return interface
+        return self.interfaces[0] if self.interfaces else None
+
+    @property
+    def label(self) -> str:
+        """How messages name the instance: `i-0abc (mx-a)`."""
+        return f"{self.instance_id} ({self.name})" if self.name else self.instance_id
