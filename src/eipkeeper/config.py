@@ -140,9 +140,9 @@ class BurstConfig(_Strict):
 
     @model_validator(mode="after")
     def _thresholds(self) -> BurstConfig:
-        if self.scale_out_above is not None and self.scale_in_below is not None:
-            if self.scale_in_below >= self.scale_out_above:
-                raise ValueError("scale_in_below must be lower than scale_out_above")
+        out, back = self.scale_out_above, self.scale_in_below
+        if out is not None and back is not None and back >= out:
+            raise ValueError("scale_in_below must be lower than scale_out_above")
         if (self.scale_out_above is not None) and self.metric is None:
             raise ValueError("scale_out_above needs a `metric`")
         return self
@@ -308,7 +308,8 @@ def _check_files(config: Config, text: str) -> None:
     key_path = config.relative(config.dns.tsig_key_file)
     if not key_path.is_file():
         raise ConfigError(
-            f"TSIG key file {key_path} does not exist (make one with `tsig-keygen -a hmac-sha256 NAME`)",
+            f"TSIG key file {key_path} does not exist "
+            "(make one with `tsig-keygen -a hmac-sha256 NAME`)",
             path=str(config.source),
             line=locate(text, ("dns", "tsig_key_file")),
             key="dns.tsig_key_file",

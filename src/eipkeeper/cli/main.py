@@ -14,7 +14,7 @@ from eipkeeper.errors import EipkeeperError
 @global_options
 @click.version_option(package_name="eipkeeper")
 @click.pass_context
-def cli(ctx: click.Context, **options: object) -> None:
+def cli(ctx: click.Context, /, **options: object) -> None:
     """Stable names and addresses for an elastic EC2 fleet.
 
     eipkeeper manages Elastic IPs and DNS records (RFC 2136 or Route 53) for EC2 instances,
