@@ -1,1 +1,289 @@
-COMMANDS: list[object] = []
+"""The address commands: addresses, instances, allocate, associate, disassociate, release."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from eipkeeper import address_ops
+from eipkeeper.cli.app import App, pass_app
+from eipkeeper.cli.progress import progress
+from eipkeeper.cli.render import Column, render_object, render_rows
+from eipkeeper.cloud.ec2 import tag_filters
+from eipkeeper.errors import UsageError
+from eipkeeper.fleet import FleetView, monthly_cost, service_of
+from eipkeeper.model import TAG_HOSTNAME, TAG_OWNER, TAG_SERVICE, Address
+
+ADDRESS_COLUMNS = [
+    Column("public_ip"),
+    Column("allocation_id"),
+    Column("service"),
+    Column("hostname"),
+    Column("instance_id"),
+    Column("instance_state"),
+    Column("dns_names"),
+    Column("status"),
+    Column("monthly_cost", justify="right"),
+]
+INSTANCE_COLUMNS = [
+    Column("instance_id"),
+    Column("name"),
+    Column("state"),
+    Column("type"),
+    Column("service"),
+    Column("public_ip"),
+    Column("ip_kind"),
+    Column("dns_names"),
+    Column("health"),
+]
+
+
+def fleet_for_addresses(app: App) -> FleetView:
+    """The EIPs and the instances they are on: two calls, whatever the fleet size."""
+    addresses = app.ec2.addresses()
+    ids = sorted({a.instance_id for a in addresses if a.instance_id})
+    instances = app.ec2.instances(instance_ids=ids) if ids else []
+    return FleetView(addresses=addresses, instances=instances)
+
+
+def fleet_for_instance(app: App, instance: str) -> FleetView:
+    """The EIPs and INSTANCE (by id, or every instance of that Name): two calls."""
+    addresses = app.ec2.addresses()
+    if instance.startswith("i-"):
+        found = app.ec2.instances(instance_ids=[instance])
+    else:
+        found = app.ec2.instances(filters=[{"Name": "tag:Name", "Values": [instance]}])
+    return FleetView(addresses=addresses, instances=found)
+
+
+@click.command("addresses")
+@pass_app
+def addresses(app: App) -> None:
+    """Every Elastic IP, its binding, its instance, the DNS names on it, its status and cost."""
+    view = fleet_for_addresses(app)
+    dns = app.dns_references()
+    cost = monthly_cost(app.config.cost.ipv4_hourly)
+    rows = []
+    for address in view.addresses:
+        instance = view.instance_by_id(address.instance_id)
+        rows.append(
+            {
+                "public_ip": address.public_ip,
+                "allocation_id": address.allocation_id,
+                "service": address.service,
+                "hostname": address.hostname,
+                "instance_id": address.instance_id,
+                "instance_state": instance.state if instance else "",
+                "dns_names": dns.references(address.public_ip),
+                "status": view.address_status(address),
+                "monthly_cost": cost,
+            }
+        )
+    total = cost * len(rows)
+    render_rows(
+        rows,
+        ADDRESS_COLUMNS,
+        app.output,
+        footer=f"{len(rows)} addresses, ${total:.2f} a month at ${app.config.cost.ipv4_hourly}/h",
+    )
+
+
+@click.command("instances")
+@pass_app
+def instances(app: App) -> None:
+    """Instances of the configured services, their public IP and whether it is elastic."""
+    config = app.config
+    if not config.services:
+        raise UsageError(f"{app.config_path} configures no [[service]]; nothing to list")
+    found = {}
+    for service in config.services:
+        for instance in app.ec2.instances(filters=tag_filters(service.select.tags)):
+            found[instance.instance_id] = instance
+    view = FleetView(addresses=app.ec2.addresses(), instances=list(found.values()))
+    dns = app.dns_references()
+    rows = []
+    for instance in sorted(view.instances, key=lambda i: (i.name, i.instance_id)):
+        member = service_of(config, instance)
+        kind = "none"
+        if instance.public_ip:
+            kind = "elastic" if instance.public_ip in view.elastic_ips() else "dynamic"
+        rows.append(
+            {
+                "instance_id": instance.instance_id,
+                "name": instance.name,
+                "state": instance.state,
+                "type": instance.instance_type,
+                "service": member.name if member else "",
+                "public_ip": instance.public_ip,
+                "ip_kind": kind,
+                "dns_names": dns.references(instance.public_ip) if instance.public_ip else [],
+                # Until health checks run, a running instance counts as healthy.
+                "health": "running" if instance.running else "down",
+            }
+        )
+    render_rows(rows, INSTANCE_COLUMNS, app.output)
+
+
+def _parse_tags(pairs: tuple[str, ...]) -> dict[str, str]:
+    tags = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--tag {pair!r}: write it as KEY=VALUE")
+        if key.startswith("eipkeeper:"):
+            raise UsageError(f"--tag {pair!r}: eipkeeper: tags are set by eipkeeper itself")
+        tags[key] = value
+    return tags
+
+
+def _address_row(address: Address, **extra: Any) -> dict[str, Any]:
+    return {
+        "public_ip": address.public_ip,
+        "allocation_id": address.allocation_id,
+        "service": address.service,
+        "hostname": address.hostname,
+        **extra,
+    }
+
+
+@click.command("allocate")
+@click.option("--service", "service_name", default="", help="Put the address in this pool.")
+@click.option("--hostname", default="", help="Bind it to this hostname of the service.")
+@click.option("--tag", "extra_tags", multiple=True, metavar="K=V", help="More tags (repeatable).")
+@pass_app
+def allocate(app: App, service_name: str, hostname: str, extra_tags: tuple[str, ...]) -> None:
+    """Allocate an Elastic IP, tagged with owner, service and hostname in the same call."""
+    config = app.config
+    tags = _parse_tags(extra_tags)
+    tags[TAG_OWNER] = config.owner
+    hostname = hostname.lower().rstrip(".")
+    if hostname and not service_name:
+        matches = [s for s in config.services if hostname in s.hostnames]
+        if not matches:
+            raise UsageError(f"--hostname {hostname} belongs to no configured service")
+        service_name = matches[0].name
+    if service_name:
+        service = config.service(service_name)
+        if service.addresses != "elastic":
+            raise UsageError(f"service {service_name} is dynamic; its hostnames take no EIP")
+        if hostname and hostname not in service.hostnames:
+            raise UsageError(f"{hostname} is not a hostname of service {service_name}")
+        tags[TAG_SERVICE] = service_name
+        if hostname:
+            bound = [a for a in app.ec2.addresses() if a.hostname == hostname]
+            if bound:
+                raise UsageError(f"{hostname} is already bound to {bound[0].public_ip}")
+            tags[TAG_HOSTNAME] = hostname
+    address = app.ec2.allocate(tags=tags)
+    hourly = config.cost.ipv4_hourly
+    render_object(
+        _address_row(address, hourly_cost=hourly, monthly_cost=monthly_cost(hourly)),
+        app.output,
+        text=(
+            f"allocated {address.public_ip} ({address.allocation_id})"
+            + (f" in pool {service_name}" if service_name else "")
+            + (f", bound to {hostname}" if hostname else "")
+            + f"; it costs ${hourly}/hour (${monthly_cost(hourly):.2f}/month), in use or idle"
+        ),
+    )
+
+
+@click.command("associate")
+@click.argument("address")
+@click.argument("instance")
+@click.option("--yes", is_flag=True, help="Do not ask before taking away a dynamic public IP.")
+@click.option("--no-wait", is_flag=True, help="Return once AWS accepted the call.")
+@click.option("--timeout", default=300.0, show_default=True, help="Seconds to wait for it.")
+@pass_app
+def associate(
+    app: App, address: str, instance: str, yes: bool, no_wait: bool, timeout: float
+) -> None:
+    """Associate a free ADDRESS with INSTANCE (never takes it from another: that is `move`)."""
+    view = fleet_for_instance(app, instance)
+    preview = address_ops.preview_associate(
+        config=app.config,
+        view=view,
+        address=view.resolve_address(address),
+        instance=view.resolve_instance(instance),
+        dns=app.dns_references(),
+    )
+    eip, target = preview.address, preview.instance
+    if preview.already:
+        render_object(
+            _address_row(eip, instance_id=target.instance_id, changed=False),
+            app.output,
+            text=f"{eip.public_ip} is already on {target.label}; nothing to do",
+        )
+        return
+    if preview.warning:
+        click.echo(f"warning: {preview.warning}", err=True)
+        app.confirm(f"Take {preview.lost_ip} away from {target.label}?", yes=yes)
+    # S6: claiming a free address never takes it from another instance.
+    association = app.ec2.associate(eip, target, allow_reassociation=False)
+    if not no_wait:
+        with progress(f"waiting for {eip.public_ip} on {target.instance_id}", timeout) as bar:
+            app.ec2.wait_for_association(
+                eip.allocation_id, target.instance_id, timeout=timeout, on_tick=bar.tick
+            )
+    render_object(
+        _address_row(eip, instance_id=target.instance_id, association_id=association, changed=True),
+        app.output,
+        text=f"associated {eip.public_ip} with {target.label}"
+        + (" (not waited for)" if no_wait else " and saw it in place"),
+    )
+
+
+@click.command("disassociate")
+@click.argument("address")
+@click.option("--yes", is_flag=True, help="Do not ask when managed DNS points at ADDRESS.")
+@pass_app
+def disassociate(app: App, address: str, yes: bool) -> None:
+    """Take ADDRESS off its instance; it stays allocated (and keeps costing)."""
+    view = fleet_for_addresses(app)
+    eip = view.resolve_address(address)
+    address_ops.require_owner(app.config, eip, "disassociate")
+    if not eip.associated:
+        render_object(
+            _address_row(eip, changed=False),
+            app.output,
+            text=f"{eip.public_ip} is not associated; nothing to do",
+        )
+        return
+    names = app.dns_references().references(eip.public_ip)
+    if names:
+        click.echo(
+            f"warning: managed DNS points at {eip.public_ip} ({', '.join(names)}); "
+            "after this nothing answers there",
+            err=True,
+        )
+        app.confirm(f"Disassociate {eip.public_ip} all the same?", yes=yes)
+    app.ec2.disassociate(eip)
+    render_object(
+        _address_row(eip, instance_id=eip.instance_id, changed=True),
+        app.output,
+        text=f"disassociated {eip.public_ip} from {eip.instance_id}; it stays allocated",
+    )
+
+
+@click.command("release")
+@click.argument("address")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_app
+def release(app: App, address: str, yes: bool) -> None:
+    """Give ADDRESS back to AWS: refused while associated, in DNS (S2) or in quarantine (S3)."""
+    view = fleet_for_addresses(app)
+    eip = view.resolve_address(address)
+    address_ops.check_release(config=app.config, address=eip, dns=app.dns_references())
+    app.confirm(
+        f"Release {eip.public_ip}? Another AWS customer may receive it afterwards.", yes=yes
+    )
+    app.ec2.release(eip)
+    render_object(
+        _address_row(eip, changed=True),
+        app.output,
+        text=f"released {eip.public_ip} ({eip.allocation_id})",
+    )
+
+
+COMMANDS = [addresses, instances, allocate, associate, disassociate, release]

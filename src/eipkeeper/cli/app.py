@@ -14,7 +14,10 @@ import click
 
 from eipkeeper import config as config_module
 from eipkeeper import logs
+from eipkeeper.address_ops import DnsReferences, NoDns
 from eipkeeper.cli.render import OutputFormat, default_format
+from eipkeeper.cloud.aws import AwsSession
+from eipkeeper.cloud.ec2 import Ec2
 from eipkeeper.config import Config
 from eipkeeper.errors import UsageError
 
@@ -61,6 +64,8 @@ class App:
     verbose: int
     log_format: str
     _config: Config | None = field(default=None, repr=False)
+    _session: AwsSession | None = field(default=None, repr=False)
+    _ec2: Ec2 | None = field(default=None, repr=False)
 
     @classmethod
     def from_options(
@@ -88,6 +93,22 @@ class App:
         if self._config is None:
             self._config = config_module.load(self.config_path)
         return self._config
+
+    @property
+    def session(self) -> AwsSession:
+        if self._session is None:
+            self._session = AwsSession(region=self.region or self.config.region or None)
+        return self._session
+
+    @property
+    def ec2(self) -> Ec2:
+        if self._ec2 is None:
+            self._ec2 = Ec2(self.session)
+        return self._ec2
+
+    def dns_references(self) -> DnsReferences:
+        """The S2 seam: which managed records refer to an address."""
+        return NoDns()
 
     @property
     def interactive(self) -> bool:

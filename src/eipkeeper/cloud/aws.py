@@ -1,0 +1,178 @@
+"""boto3 clients with botocore's retry modes, call counting, and errors the user can act on.
+
+Every client comes from `AwsSession`, which registers one event hook per client so that each
+API call is counted by operation (metrics and benchmarks report these counts) and which
+turns botocore's exceptions into the eipkeeper exception family.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import boto3
+import botocore.exceptions
+from botocore.config import Config as BotoConfig
+
+from eipkeeper.errors import (
+    ConfigError,
+    ConflictError,
+    EipkeeperError,
+    NotFoundError,
+    OperationError,
+    PermissionDeniedError,
+    TransientError,
+)
+
+# standard mode retries throttling and 5xx with exponential back-off and jitter, within a
+# token bucket, which is what AWS asks of clients (FACTS.md: EC2 throttling).
+MAX_ATTEMPTS = 5
+
+_THROTTLING = {
+    "RequestLimitExceeded",
+    "Throttling",
+    "ThrottlingException",
+    "TooManyRequestsException",
+    "PriorRequestNotComplete",
+    "RequestThrottled",
+    "ServiceUnavailable",
+    "InternalError",
+    "InternalFailure",
+}
+_PERMISSION = {"UnauthorizedOperation", "AccessDenied", "AccessDeniedException"}
+_CREDENTIALS = {"AuthFailure", "InvalidClientTokenId", "SignatureDoesNotMatch"}
+_NOT_FOUND_SUFFIX = (".NotFound", ".Malformed", "NoSuchHostedZone", "NotFound")
+
+SANDBOX_HINT = (
+    "to try eipkeeper without an AWS account, run `eipkeeper sandbox` and paste its exports"
+)
+
+
+class CallCounter:
+    """API calls made, by `service:Operation`. Thread-safe: `run` checks in threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: Counter[str] = Counter()
+
+    def record(self, key: str) -> None:
+        with self._lock:
+            self._counts[key] += 1
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._counts)
+
+    def total(self, *, writes_only: bool = False) -> int:
+        with self._lock:
+            return sum(n for k, n in self._counts.items() if not writes_only or is_write(k))
+
+
+def is_write(key: str) -> bool:
+    """A mutating call, by AWS's naming: anything that is not Describe/List/Get."""
+    operation = key.split(":", 1)[-1]
+    return not operation.startswith(("Describe", "List", "Get", "Receive"))
+
+
+class AwsSession:
+    """One boto3 session; the clients it makes share the counter and the retry policy."""
+
+    def __init__(
+        self,
+        *,
+        region: str | None = None,
+        counter: CallCounter | None = None,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 20.0,
+        max_attempts: int = MAX_ATTEMPTS,
+    ) -> None:
+        self.counter = counter or CallCounter()
+        self._session = boto3.session.Session(region_name=region or None)
+        self._config = BotoConfig(
+            retries={"mode": "standard", "max_attempts": max_attempts},
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+        )
+        self._clients: dict[str, Any] = {}
+
+    @property
+    def region(self) -> str:
+        return self._session.region_name or ""
+
+    @property
+    def endpoint(self) -> str:
+        return os.environ.get("AWS_ENDPOINT_URL", "")
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            if not self._session.region_name:
+                raise ConfigError(
+                    "no AWS region: set `region` in the config, pass --region, "
+                    f"or set AWS_DEFAULT_REGION ({SANDBOX_HINT})"
+                )
+            client = self._session.client(service, config=self._config)  # type: ignore[call-overload]
+            client.meta.events.register("before-call.*.*", self._count)
+            self._clients[service] = client
+        return self._clients[service]
+
+    def _count(self, model: Any, **_: Any) -> None:
+        self.counter.record(f"{model.service_model.service_name}:{model.name}")
+
+
+def error_code(exc: botocore.exceptions.ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+@contextmanager
+def aws_errors(action: str) -> Iterator[None]:
+    """Turn what botocore raises while doing ACTION into one line the user can act on."""
+    try:
+        yield
+    except EipkeeperError:
+        raise
+    except botocore.exceptions.ClientError as exc:
+        raise translate(exc, action) from exc
+    except botocore.exceptions.NoCredentialsError:
+        raise ConfigError(f"{action}: no AWS credentials found ({SANDBOX_HINT})") from None
+    except botocore.exceptions.NoRegionError:
+        raise ConfigError(f"{action}: no AWS region configured ({SANDBOX_HINT})") from None
+    except (
+        botocore.exceptions.EndpointConnectionError,
+        botocore.exceptions.ConnectTimeoutError,
+        botocore.exceptions.ReadTimeoutError,
+        botocore.exceptions.ConnectionClosedError,
+    ) as exc:
+        where = os.environ.get("AWS_ENDPOINT_URL") or "AWS"
+        raise TransientError(f"{action}: {where} did not answer ({type(exc).__name__})") from exc
+    except botocore.exceptions.BotoCoreError as exc:
+        raise OperationError(f"{action}: {exc}") from exc
+
+
+def translate(exc: botocore.exceptions.ClientError, action: str) -> EipkeeperError:
+    code = error_code(exc)
+    message = str(exc.response.get("Error", {}).get("Message", "")) or code
+    text = f"{action}: {message} ({code})"
+    if code in _THROTTLING:
+        return TransientError(
+            f"{action}: AWS is throttling or unavailable, retries used up ({code})"
+        )
+    if code in _PERMISSION:
+        return PermissionDeniedError(
+            f"{action}: not permitted ({code}); `eipkeeper iam-policy` prints the policy it needs"
+        )
+    if code in _CREDENTIALS:
+        return ConfigError(f"{action}: AWS rejected the credentials ({code}); {SANDBOX_HINT}")
+    if code == "AddressLimitExceeded":
+        return OperationError(
+            f"{action}: the account's Elastic IP quota is used up ({code}); release an idle "
+            "address (`eipkeeper audit` lists them) or ask AWS for a higher quota"
+        )
+    if code in {"Resource.AlreadyAssociated", "InvalidIPAddress.InUse"}:
+        return ConflictError(text)
+    if code.endswith(_NOT_FOUND_SUFFIX):
+        return NotFoundError(text)
+    return OperationError(text)

@@ -1,0 +1,207 @@
+"""The EC2 adapter: Elastic IPs and instances, read and changed through boto3.
+
+Reads are paginated and filtered server-side. AssociateAddress always states
+AllowReassociation explicitly (FACTS.md: two tools that left it out let two instances both
+"win" one address). Tags are the durable store of progress (S8).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from eipkeeper.cloud.aws import AwsSession, aws_errors
+from eipkeeper.errors import NotFoundError, OperationError
+from eipkeeper.model import Address, Instance, NetworkInterface
+
+LIVE_STATES = ("pending", "running", "stopping", "stopped", "shutting-down")
+
+
+def _tags(items: Iterable[Mapping[str, str]] | None) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in items or ()}
+
+
+def address_from_api(item: Mapping[str, Any]) -> Address:
+    return Address(
+        public_ip=item.get("PublicIp", ""),
+        allocation_id=item.get("AllocationId", ""),
+        association_id=item.get("AssociationId", "") or "",
+        instance_id=item.get("InstanceId", "") or "",
+        network_interface_id=item.get("NetworkInterfaceId", "") or "",
+        private_ip=item.get("PrivateIpAddress", "") or "",
+        tags=_tags(item.get("Tags")),
+    )
+
+
+def instance_from_api(item: Mapping[str, Any]) -> Instance:
+    interfaces = tuple(
+        NetworkInterface(
+            interface_id=eni.get("NetworkInterfaceId", ""),
+            device_index=int(eni.get("Attachment", {}).get("DeviceIndex", 0)),
+            private_ip=eni.get("PrivateIpAddress", "") or "",
+            public_ip=(eni.get("Association") or {}).get("PublicIp", "") or "",
+        )
+        for eni in item.get("NetworkInterfaces", ())
+    )
+    launched = item.get("LaunchTime")
+    launch_time = launched.isoformat() if isinstance(launched, datetime) else str(launched or "")
+    return Instance(
+        instance_id=item["InstanceId"],
+        state=item.get("State", {}).get("Name", "unknown"),
+        instance_type=item.get("InstanceType", ""),
+        public_ip=item.get("PublicIpAddress", "") or "",
+        private_ip=item.get("PrivateIpAddress", "") or "",
+        launch_time=launch_time,
+        interfaces=interfaces,
+        tags=_tags(item.get("Tags")),
+    )
+
+
+def tag_filters(tags: Mapping[str, str]) -> list[dict[str, Any]]:
+    return [{"Name": f"tag:{key}", "Values": [value]} for key, value in sorted(tags.items())]
+
+
+class Ec2:
+    """Elastic IPs and instances of one account and region."""
+
+    def __init__(self, session: AwsSession) -> None:
+        self.session = session
+        self._client = session.client("ec2")
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def addresses(self, *, filters: Sequence[Mapping[str, Any]] = ()) -> list[Address]:
+        """Every VPC Elastic IP (DescribeAddresses is not paginated: one call)."""
+        with aws_errors("DescribeAddresses"):
+            reply = self._client.describe_addresses(
+                Filters=[{"Name": "domain", "Values": ["vpc"]}, *filters]
+            )
+        return sorted(
+            (address_from_api(a) for a in reply.get("Addresses", [])),
+            key=lambda a: tuple(int(p) for p in a.public_ip.split(".")) if a.public_ip else (),
+        )
+
+    def instances(
+        self,
+        *,
+        filters: Sequence[Mapping[str, Any]] = (),
+        instance_ids: Sequence[str] = (),
+        states: Sequence[str] = LIVE_STATES,
+    ) -> list[Instance]:
+        """Instances matching FILTERS, paginated; terminated ones are left out by default."""
+        params: dict[str, Any] = {
+            "Filters": [{"Name": "instance-state-name", "Values": list(states)}, *filters]
+        }
+        if instance_ids:
+            params["InstanceIds"] = list(instance_ids)
+        else:
+            params["MaxResults"] = 1000
+        found: list[Instance] = []
+        with aws_errors("DescribeInstances"):
+            for page in self._client.get_paginator("describe_instances").paginate(**params):
+                for reservation in page.get("Reservations", []):
+                    found.extend(instance_from_api(i) for i in reservation.get("Instances", []))
+        return found
+
+    def instance(self, instance_id: str) -> Instance:
+        found = self.instances(instance_ids=[instance_id], states=(*LIVE_STATES, "terminated"))
+        if not found:
+            raise NotFoundError(f"no instance {instance_id}")
+        return found[0]
+
+    def address(self, allocation_id: str) -> Address:
+        with aws_errors(f"DescribeAddresses {allocation_id}"):
+            reply = self._client.describe_addresses(AllocationIds=[allocation_id])
+        items = reply.get("Addresses", [])
+        if not items:
+            raise NotFoundError(f"no Elastic IP with allocation id {allocation_id}")
+        return address_from_api(items[0])
+
+    # -- writes --------------------------------------------------------------------------
+
+    def allocate(self, *, tags: Mapping[str, str]) -> Address:
+        """Allocate a VPC EIP with its tags in the same call, so no untagged EIP is left (S8)."""
+        spec = [
+            {
+                "ResourceType": "elastic-ip",
+                "Tags": [{"Key": k, "Value": v} for k, v in sorted(tags.items())],
+            }
+        ]
+        with aws_errors("AllocateAddress"):
+            reply = self._client.allocate_address(Domain="vpc", TagSpecifications=spec)
+        return Address(
+            public_ip=reply["PublicIp"], allocation_id=reply["AllocationId"], tags=dict(tags)
+        )
+
+    def associate(self, address: Address, instance: Instance, *, allow_reassociation: bool) -> str:
+        """Associate ADDRESS with INSTANCE's primary interface; returns the association id.
+
+        With one interface, InstanceId is passed; with several, the primary interface's id,
+        since EC2 refuses InstanceId then (FACTS.md).
+        """
+        params: dict[str, Any] = {
+            "AllocationId": address.allocation_id,
+            "AllowReassociation": allow_reassociation,
+        }
+        primary = instance.primary_interface
+        if len(instance.interfaces) > 1 and primary is not None:
+            params["NetworkInterfaceId"] = primary.interface_id
+        else:
+            params["InstanceId"] = instance.instance_id
+        with aws_errors(f"AssociateAddress {address.public_ip} to {instance.instance_id}"):
+            reply = self._client.associate_address(**params)
+        return str(reply.get("AssociationId", ""))
+
+    def disassociate(self, address: Address) -> None:
+        if not address.association_id:
+            return
+        with aws_errors(f"DisassociateAddress {address.public_ip}"):
+            self._client.disassociate_address(AssociationId=address.association_id)
+
+    def release(self, address: Address) -> None:
+        with aws_errors(f"ReleaseAddress {address.public_ip}"):
+            self._client.release_address(AllocationId=address.allocation_id)
+
+    def tag(self, resource_id: str, tags: Mapping[str, str]) -> None:
+        with aws_errors(f"CreateTags {resource_id}"):
+            self._client.create_tags(
+                Resources=[resource_id],
+                Tags=[{"Key": k, "Value": v} for k, v in sorted(tags.items())],
+            )
+
+    def untag(self, resource_id: str, keys: Iterable[str]) -> None:
+        with aws_errors(f"DeleteTags {resource_id}"):
+            self._client.delete_tags(Resources=[resource_id], Tags=[{"Key": k} for k in keys])
+
+    # -- waits ---------------------------------------------------------------------------
+
+    def wait_for_association(
+        self,
+        allocation_id: str,
+        instance_id: str,
+        *,
+        timeout: float,
+        on_tick: Callable[[float], None] = lambda elapsed: None,
+        poll: float = 0.5,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> Address:
+        """Poll until DescribeAddresses shows ALLOCATION_ID on INSTANCE_ID, or time out.
+
+        EC2 is eventually consistent (FACTS.md), so a successful call is not yet a visible one.
+        """
+        start = clock()
+        while True:
+            current = self.address(allocation_id)
+            if current.instance_id == instance_id:
+                return current
+            elapsed = clock() - start
+            if elapsed >= timeout:
+                raise OperationError(
+                    f"{current.public_ip} is not yet shown on {instance_id} after {timeout:g}s "
+                    "(EC2 may still be applying it; check again with `eipkeeper addresses`)"
+                )
+            on_tick(elapsed)
+            sleep(poll)

@@ -1,0 +1,107 @@
+"""What the fleet looks like to eipkeeper: service membership, address status, cost, lookups.
+
+Pure functions over the values of `eipkeeper.model`; no I/O. `FleetView` holds one read of the
+addresses and instances so that a command resolves names without further API calls.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from eipkeeper.config import Config, ServiceConfig
+from eipkeeper.errors import NotFoundError, UsageError
+from eipkeeper.model import Address, Instance
+
+HOURS_PER_MONTH = 730  # AWS prices a month as 730 hours
+
+
+def monthly_cost(hourly: float) -> float:
+    return round(hourly * HOURS_PER_MONTH, 2)
+
+
+def selects(service: ServiceConfig, instance: Instance) -> bool:
+    return all(instance.tags.get(k) == v for k, v in service.select.tags.items())
+
+
+def service_of(config: Config, instance: Instance) -> ServiceConfig | None:
+    for service in config.services:
+        if selects(service, instance):
+            return service
+    return None
+
+
+def is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class FleetView:
+    """One read of the account's EIPs and the instances that matter."""
+
+    addresses: Sequence[Address]
+    instances: Sequence[Instance]
+
+    def instance_by_id(self, instance_id: str) -> Instance | None:
+        for instance in self.instances:
+            if instance.instance_id == instance_id:
+                return instance
+        return None
+
+    def address_status(self, address: Address) -> str:
+        """`idle` (held, on no instance), `on-stopped-instance`, or `in-use`."""
+        if not address.associated:
+            return "idle"
+        instance = self.instance_by_id(address.instance_id)
+        if instance is not None and instance.state in ("stopped", "stopping"):
+            return "on-stopped-instance"
+        return "in-use"
+
+    def elastic_ips(self) -> frozenset[str]:
+        return frozenset(a.public_ip for a in self.addresses)
+
+    def dynamic_ip(self, instance: Instance) -> str:
+        """INSTANCE's public IP when it is not an EIP of the account: the one an EIP would take."""
+        if instance.public_ip and instance.public_ip not in self.elastic_ips():
+            return instance.public_ip
+        return ""
+
+    def held_by(self, instance: Instance) -> list[Address]:
+        return [a for a in self.addresses if a.instance_id == instance.instance_id]
+
+    def resolve_address(self, text: str) -> Address:
+        """ADDRESS as the user wrote it: a public IP, an allocation id or a bound hostname."""
+        wanted = text.strip().lower().rstrip(".")
+        for address in self.addresses:
+            if wanted in (address.public_ip, address.allocation_id.lower()):
+                return address
+        bound = [a for a in self.addresses if a.hostname == wanted]
+        if len(bound) == 1:
+            return bound[0]
+        if len(bound) > 1:
+            ids = ", ".join(a.allocation_id for a in bound)
+            raise UsageError(f"{text} is bound to several Elastic IPs ({ids}); name one by id")
+        kind = "public IP" if is_ip(wanted) else "allocation id or bound hostname"
+        raise NotFoundError(f"no Elastic IP of this account has the {kind} {text}")
+
+    def resolve_instance(self, text: str) -> Instance:
+        """INSTANCE as the user wrote it: an instance id or its Name tag."""
+        for instance in self.instances:
+            if instance.instance_id == text:
+                return instance
+        named = [i for i in self.instances if i.name == text]
+        if len(named) == 1:
+            return named[0]
+        if len(named) > 1:
+            ids = ", ".join(i.instance_id for i in named)
+            raise UsageError(f"several instances are named {text} ({ids}); name one by id")
+        raise NotFoundError(f"no instance with id or Name {text} (terminated ones are not listed)")
+
+
+def service_instances(config: Config, instances: Iterable[Instance]) -> list[Instance]:
+    return [i for i in instances if service_of(config, i) is not None]
