@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 
 # Tags are eipkeeper's durable store (S8): what must outlive the process lives here.
 TAG_OWNER = "eipkeeper:owner"
@@ -21,9 +20,6 @@ TAG_BURST = "eipkeeper:burst"
 TAG_DRAIN = "eipkeeper:drain"
 """On an instance: the drain phase reached, so that a killed drain resumes (S8)."""
 
-_EMPTY: Mapping[str, str] = MappingProxyType({})
-
-
 @dataclass(frozen=True)
 class Address:
     """An Elastic IP as DescribeAddresses shows it."""
@@ -34,7 +30,7 @@ class Address:
     instance_id: str = ""
     network_interface_id: str = ""
     private_ip: str = ""
-    tags: Mapping[str, str] = field(default=_EMPTY)
+    tags: Mapping[str, str] = field(default_factory=dict, hash=False)
 
     @property
     def associated(self) -> bool:
@@ -76,7 +72,7 @@ class Instance:
     private_ip: str = ""
     launch_time: str = ""
     interfaces: tuple[NetworkInterface, ...] = ()
-    tags: Mapping[str, str] = field(default=_EMPTY)
+    tags: Mapping[str, str] = field(default_factory=dict, hash=False)
 
     @property
     def name(self) -> str:
