@@ -20,6 +20,7 @@ TAG_BURST = "eipkeeper:burst"
 TAG_DRAIN = "eipkeeper:drain"
 """On an instance: the drain phase reached, so that a killed drain resumes (S8)."""
 
+
 @dataclass(frozen=True)
 class Address:
     """An Elastic IP as DescribeAddresses shows it."""

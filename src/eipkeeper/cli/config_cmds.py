@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 
 from eipkeeper.cli.app import App, pass_app
+from eipkeeper.cloud import iam
 
 
 @click.command("check-config")
@@ -17,4 +20,11 @@ def check_config(app: App) -> None:
     click.echo(f"{app.config_path}: ok: owner {config.owner}; {dns}; services: {services}")
 
 
-COMMANDS = [check_config]
+@click.command("iam-policy")
+@pass_app
+def iam_policy(app: App) -> None:
+    """Print the least-privilege IAM policy (JSON) for the features the config uses."""
+    click.echo(json.dumps(iam.policy(app.config), indent=2))
+
+
+COMMANDS = [check_config, iam_policy]

@@ -40,7 +40,7 @@ def cell(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
-        return f"{value:.2f}"
+        return f"{value:g}"
     if isinstance(value, list | tuple | frozenset | set):
         return ",".join(cell(v) for v in value)
     return str(value)
@@ -66,7 +66,8 @@ def render_rows(
         table.add_column(column.title, justify=column.justify, overflow="fold")
     for row in rows:
         table.add_row(*(cell(row.get(c.key)) for c in columns))
-    Console(soft_wrap=False).print(table)
+    # Off a terminal (`-o table` into a file) rich would wrap at 80 columns; do not.
+    Console(width=None if sys.stdout.isatty() else 250).print(table)
 
 
 def render_object(obj: Mapping[str, Any], fmt: OutputFormat, *, text: str) -> None:
