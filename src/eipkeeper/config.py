@@ -19,7 +19,6 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
-    field_validator,
     model_validator,
 )
 
@@ -193,35 +192,6 @@ class Config(_Strict):
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    @field_validator("services")
-    @classmethod
-    def _unique_names(cls, services: list[ServiceConfig]) -> list[ServiceConfig]:
-        seen: set[str] = set()
-        hosts: dict[str, str] = {}
-        for service in services:
-            if service.name in seen:
-                raise ValueError(f"service name {service.name!r} is used twice")
-            seen.add(service.name)
-            for host in service.hostnames:
-                if host in hosts:
-                    raise ValueError(
-                        f"hostname {host} belongs to both {hosts[host]!r} and {service.name!r}"
-                    )
-                hosts[host] = service.name
-        return services
-
-    @model_validator(mode="after")
-    def _names_in_zone(self) -> Config:
-        if self.dns is None:
-            return self
-        zone = self.dns.zone
-        for service in self.services:
-            names = list(service.hostnames) + ([service.mx.domain] if service.mx else [])
-            for name in names:
-                if name != zone and not name.endswith("." + zone):
-                    raise ValueError(f"{name} (service {service.name!r}) is outside zone {zone}")
-        return self
-
     def service(self, name: str) -> ServiceConfig:
         for service in self.services:
             if service.name == name:
@@ -267,6 +237,9 @@ def parse(text: str, path: Path) -> Config:
     except ValidationError as exc:
         problems = [_describe(error, text, path) for error in exc.errors()]
         raise ConfigErrors(problems) from None
+    problems = _cross_checks(config, text)
+    if problems:
+        raise ConfigErrors(problems)
     _check_files(config, text)
     return config
 
@@ -299,6 +272,37 @@ def _dotted(loc: tuple[Any, ...]) -> str:
         else:
             out += ("." if out else "") + str(part)
     return out
+
+
+def _cross_checks(config: Config, text: str) -> list[ConfigError]:
+    """Rules that span services (unique names and hostnames, names inside the zone)."""
+    problems: list[ConfigError] = []
+
+    def problem(message: str, loc: tuple[Any, ...]) -> None:
+        problems.append(
+            ConfigError(message, path=str(config.source), line=locate(text, loc), key=_dotted(loc))
+        )
+
+    names: set[str] = set()
+    owners: dict[str, str] = {}
+    zone = config.dns.zone if config.dns else ""
+    for index, service in enumerate(config.services):
+        if service.name in names:
+            problem(f"service name {service.name!r} is used twice", ("service", index, "name"))
+        names.add(service.name)
+        for host in service.hostnames:
+            if host in owners and owners[host] != service.name:
+                problem(
+                    f"{host} belongs to both {owners[host]!r} and {service.name!r}",
+                    ("service", index, "hostnames"),
+                )
+            owners[host] = service.name
+            if zone and host != zone and not host.endswith("." + zone):
+                problem(f"{host} is outside zone {zone}", ("service", index, "hostnames"))
+        mx = service.mx
+        if zone and mx and mx.domain != zone and not mx.domain.endswith("." + zone):
+            problem(f"{mx.domain} is outside zone {zone}", ("service", index, "mx", "domain"))
+    return problems
 
 
 def _check_files(config: Config, text: str) -> None:
