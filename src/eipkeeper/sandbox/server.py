@@ -1,0 +1,231 @@
+"""`Sandbox`: moto's server in this process, with the EC2 fixes, the sample fleet and the
+SMTP data plane. No AWS account is needed to try or test eipkeeper.
+
+moto keeps its state in process-wide backends, so one process runs one sandbox at a time;
+each start resets moto's state, so a sandbox always starts fresh.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shlex
+import threading
+import urllib.request
+from pathlib import Path
+from types import TracebackType
+from typing import Any, ClassVar
+
+import boto3
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.ec2.models import ec2_backends
+from moto.server import ThreadedMotoServer
+
+from eipkeeper.config import ENV_VAR
+from eipkeeper.errors import OperationError
+from eipkeeper.logs import get_logger
+from eipkeeper.sandbox import fixes, sampleconfig
+from eipkeeper.sandbox.dataplane import DataPlane, Observation, observe_moto
+from eipkeeper.sandbox.fleet import Clients, create_event_route, create_sample_fleet
+
+HOST = "127.0.0.1"
+# Dummy credentials: moto accepts any; fixed values keep boto3 off the user's real ones.
+ACCESS_KEY_ID = "sandbox"
+SECRET_ACCESS_KEY = "sandbox"  # noqa: S105 -- not a secret, the sandbox accepts anything
+
+log = get_logger(__name__)
+
+
+class _MotoServer(ThreadedMotoServer):
+    """ThreadedMotoServer that reports a port it cannot bind instead of hanging in start()."""
+
+    error: OSError | None = None
+
+    def _server_entry(self) -> None:
+        try:
+            super()._server_entry()
+        except OSError as exc:
+            self.error = exc
+            self._server_ready_event.set()
+
+
+class Sandbox:
+    """The embedded cloud of SPEC.md section 7. Use as a context manager, or start()/stop()."""
+
+    # moto's backends are process-wide: this is the one sandbox that owns them, if any.
+    _running: ClassVar[Sandbox | None] = None
+    _running_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(
+        self,
+        *,
+        port: int = 0,
+        association_delay: float = 2.0,
+        smtp_port: int = 2525,
+        empty: bool = False,
+        region: str = "us-east-1",
+        owner: str = "sandbox",
+    ) -> None:
+        self._requested_port = port
+        self.association_delay = association_delay
+        self.smtp_port = smtp_port
+        self.empty = empty
+        self.region = region
+        self.owner = owner
+        self._server: _MotoServer | None = None
+        self._dataplane: DataPlane | None = None
+        self._port: int | None = None
+        self._events_queue_url = ""
+        self.config_path: Path | None = None
+        """Where write_config last wrote; EIPKEEPER_CONFIG in environment() once set."""
+
+    # -- what users see -------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        if self._port is None:
+            raise OperationError("the sandbox is not running (call start() first)")
+        return self._port
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    @property
+    def events_queue_url(self) -> str:
+        """The SQS queue an EventBridge rule for EC2 state-change notifications feeds."""
+        if not self._events_queue_url:
+            raise OperationError("the sandbox is not running (call start() first)")
+        return self._events_queue_url
+
+    @property
+    def dataplane(self) -> DataPlane:
+        if self._dataplane is None:
+            raise OperationError("the sandbox is not running (call start() first)")
+        return self._dataplane
+
+    def environment(self) -> dict[str, str]:
+        """The variables that point boto3 and eipkeeper at this sandbox."""
+        env = {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": ACCESS_KEY_ID,
+            "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
+            "AWS_DEFAULT_REGION": self.region,
+        }
+        if self.config_path is not None:
+            env[ENV_VAR] = str(self.config_path)
+        return env
+
+    def export_lines(self) -> list[str]:
+        """The lines to paste into a POSIX shell."""
+        return [f"export {key}={shlex.quote(value)}" for key, value in self.environment().items()]
+
+    def write_config(self, path: Path) -> None:
+        """A ready eipkeeper config for the sample fleet (it passes `eipkeeper.config.load`)."""
+        text = sampleconfig.render(owner=self.owner, region=self.region, smtp_port=self.smtp_port)
+        sampleconfig.write(path, text)
+        self.config_path = path.resolve()
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for SERVICE against this sandbox, with the dummy credentials."""
+        return boto3.session.Session().client(
+            service,  # type: ignore[call-overload]
+            endpoint_url=self.endpoint,
+            region_name=self.region,
+            aws_access_key_id=ACCESS_KEY_ID,
+            aws_secret_access_key=SECRET_ACCESS_KEY,
+        )
+
+    # -- life cycle -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        with Sandbox._running_lock:
+            other = Sandbox._running
+            if other is not None:
+                raise OperationError(
+                    f"a sandbox already runs in this process at {other.endpoint} "
+                    "(moto's state is process-wide: stop it first)"
+                )
+            Sandbox._running = self
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> None:
+        fixes.install()
+        # werkzeug logs every request at INFO on stderr; the sandbox's own events say enough.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        server = _MotoServer(ip_address=HOST, port=self._requested_port, verbose=False)
+        self._server = server
+        server.start()
+        if server.error is not None:
+            self._server = None
+            raise OperationError(
+                f"cannot listen on {HOST}:{self._requested_port}: {server.error.strerror} "
+                "(choose another with --port)"
+            )
+        self._port = int(server.get_host_and_port()[1])
+        self._reset_moto()
+        clients = Clients(
+            ec2=self.client("ec2"),
+            route53=self.client("route53"),
+            sqs=self.client("sqs"),
+            events=self.client("events"),
+            cloudwatch=self.client("cloudwatch"),
+        )
+        if not self.empty:
+            create_sample_fleet(clients, owner=self.owner)
+        # After the fleet, so the queue starts empty rather than full of launch events.
+        self._events_queue_url = create_event_route(clients)
+        self._dataplane = DataPlane(
+            observe=self._observe,
+            port=self.smtp_port,
+            association_delay=self.association_delay,
+        )
+        self._dataplane.start()
+        log.info(
+            "sandbox.started",
+            endpoint=self.endpoint,
+            smtp_port=self.smtp_port,
+            association_delay=self.association_delay,
+            empty=self.empty,
+        )
+
+    def _reset_moto(self) -> None:
+        url = f"{self.endpoint}/moto-api/reset"  # always http://127.0.0.1:PORT, our own server
+        request = urllib.request.Request(url, method="POST")  # noqa: S310
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            response.read()
+
+    def _observe(self) -> Observation:
+        # moto serves the account MOTO_ACCOUNT_ID names, if set, as it does for requests.
+        account = os.environ.get("MOTO_ACCOUNT_ID") or DEFAULT_ACCOUNT_ID
+        return observe_moto(ec2_backends[account][self.region])
+
+    def stop(self) -> None:
+        if self._dataplane is not None:
+            self._dataplane.stop()
+            self._dataplane = None
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+            log.info("sandbox.stopped", port=self._port)
+        self._port = None
+        self._events_queue_url = ""
+        with Sandbox._running_lock:
+            if Sandbox._running is self:
+                Sandbox._running = None
+
+    def __enter__(self) -> Sandbox:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
