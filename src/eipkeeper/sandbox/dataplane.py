@@ -133,6 +133,7 @@ class DataPlane:
         self._listeners: dict[str, _Listener] = {}
         self._retry_at: dict[str, float] = {}
         self._answers: dict[str, str] = {}
+        self._sessions: set[asyncio.Task[Any]] = set()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
@@ -172,6 +173,10 @@ class DataPlane:
         finally:
             for address in list(self._listeners):
                 self._close(address)
+            # Let closed sessions end on their own: asyncio.run would cancel them, and asyncio
+            # 3.11 reports a cancelled connection callback as an error.
+            if self._sessions:
+                await asyncio.wait(self._sessions, timeout=1.0)
 
     async def _tick(self) -> None:
         try:
@@ -204,10 +209,15 @@ class DataPlane:
             assert listener is not None
             instance_id = listener.holder
             listener.sessions[writer] = instance_id
+            task = asyncio.current_task()
+            if task is not None:
+                self._sessions.add(task)
             try:
                 await serve_session(reader, writer, instance_id=instance_id)
             finally:
                 listener.sessions.pop(writer, None)
+                if task is not None:
+                    self._sessions.discard(task)
 
         try:
             server = await asyncio.start_server(session, host=address, port=self._port)

@@ -19,7 +19,15 @@ def _list(values: tuple[str, ...]) -> str:
     return "[" + ", ".join(_s(v) for v in values) + "]"
 
 
-def render(*, owner: str, region: str, smtp_port: int) -> str:
+ROUTE53 = f"""\
+[dns]
+provider = "route53"
+zone = {_s(fleet.ZONE)}
+"""
+
+
+def render(*, owner: str, region: str, smtp_port: int, dns: str | None = None) -> str:
+    """The config; DNS is a `[dns]` table to use instead of the sandbox's Route 53 zone."""
     dims = ", ".join(f"{k} = {_s(v)}" for k, v in fleet.METRIC_DIMENSIONS.items())
     metric = (
         f"{{ namespace = {_s(fleet.METRIC_NAMESPACE)}, name = {_s(fleet.METRIC_NAME)}, "
@@ -30,9 +38,7 @@ def render(*, owner: str, region: str, smtp_port: int) -> str:
 owner = {_s(owner)}
 region = {_s(region)}
 
-[dns]
-provider = "route53"
-zone = {_s(fleet.ZONE)}
+{(dns or ROUTE53).strip()}
 
 [[service]]
 name = {_s(fleet.MX_SERVICE)}

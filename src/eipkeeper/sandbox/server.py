@@ -19,7 +19,13 @@ from typing import Any, ClassVar
 import boto3
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.ec2.models import ec2_backends
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
 from moto.server import ThreadedMotoServer
+from werkzeug.serving import make_server
 
 from eipkeeper.config import ENV_VAR
 from eipkeeper.errors import OperationError
@@ -35,18 +41,33 @@ SECRET_ACCESS_KEY = "sandbox"  # noqa: S105 -- not a secret, the sandbox accepts
 
 log = get_logger(__name__)
 
+# One boto3 session for every sandbox of the process: it caches the service models, which take
+# most of a second to load. Sessions are not thread-safe, hence the lock around client().
+_session: boto3.session.Session | None = None
+_session_lock = threading.Lock()
+
 
 class _MotoServer(ThreadedMotoServer):
-    """ThreadedMotoServer that reports a port it cannot bind instead of hanging in start()."""
+    """ThreadedMotoServer that reports a port it cannot bind instead of hanging in start(),
+    and stops in a few milliseconds rather than werkzeug's default half-second poll."""
 
     error: OSError | None = None
 
     def _server_entry(self) -> None:
         try:
-            super()._server_entry()
+            self._server = make_server(
+                self._ip_address,
+                self._port,
+                DomainDispatcherApplication(create_backend_app),
+                True,
+                request_handler=MotoRequestHandler,
+            )
         except OSError as exc:
             self.error = exc
             self._server_ready_event.set()
+            return
+        self._server_ready_event.set()
+        self._server.serve_forever(poll_interval=0.02)
 
 
 class Sandbox:
@@ -120,21 +141,31 @@ class Sandbox:
         """The lines to paste into a POSIX shell."""
         return [f"export {key}={shlex.quote(value)}" for key, value in self.environment().items()]
 
-    def write_config(self, path: Path) -> None:
-        """A ready eipkeeper config for the sample fleet (it passes `eipkeeper.config.load`)."""
-        text = sampleconfig.render(owner=self.owner, region=self.region, smtp_port=self.smtp_port)
+    def write_config(self, path: Path, *, dns: str | None = None) -> None:
+        """A ready eipkeeper config for the sample fleet (it passes `eipkeeper.config.load`).
+
+        DNS, when given, is a `[dns]` table to use instead of the sandbox's Route 53 zone
+        (`LocalBind.config_toml()` for `--bind`).
+        """
+        text = sampleconfig.render(
+            owner=self.owner, region=self.region, smtp_port=self.smtp_port, dns=dns
+        )
         sampleconfig.write(path, text)
         self.config_path = path.resolve()
 
     def client(self, service: str) -> Any:
         """A boto3 client for SERVICE against this sandbox, with the dummy credentials."""
-        return boto3.session.Session().client(
-            service,  # type: ignore[call-overload]
-            endpoint_url=self.endpoint,
-            region_name=self.region,
-            aws_access_key_id=ACCESS_KEY_ID,
-            aws_secret_access_key=SECRET_ACCESS_KEY,
-        )
+        global _session  # noqa: PLW0603 -- a process-wide cache, filled once
+        with _session_lock:
+            if _session is None:
+                _session = boto3.session.Session()
+            return _session.client(
+                service,  # type: ignore[call-overload]
+                endpoint_url=self.endpoint,
+                region_name=self.region,
+                aws_access_key_id=ACCESS_KEY_ID,
+                aws_secret_access_key=SECRET_ACCESS_KEY,
+            )
 
     # -- life cycle -----------------------------------------------------------------------
 
