@@ -11,7 +11,7 @@ from eipkeeper.cli.app import App, pass_app
 from eipkeeper.cli.progress import progress
 from eipkeeper.cli.render import Column, render_object, render_rows
 from eipkeeper.cloud.ec2 import tag_filters
-from eipkeeper.errors import UsageError
+from eipkeeper.errors import NotFoundError, UsageError
 from eipkeeper.fleet import FleetView, monthly_cost, service_of
 from eipkeeper.model import TAG_HOSTNAME, TAG_OWNER, TAG_SERVICE, Address
 
@@ -51,7 +51,10 @@ def fleet_for_instance(app: App, instance: str) -> FleetView:
     """The EIPs and INSTANCE (by id, or every instance of that Name): two calls."""
     addresses = app.ec2.addresses()
     if instance.startswith("i-"):
-        found = app.ec2.instances(instance_ids=[instance])
+        try:
+            found = app.ec2.instances(instance_ids=[instance])
+        except NotFoundError:
+            found = []
     else:
         found = app.ec2.instances(filters=[{"Name": "tag:Name", "Values": [instance]}])
     return FleetView(addresses=addresses, instances=found)

@@ -77,4 +77,4 @@ def render_object(obj: Mapping[str, Any], fmt: OutputFormat, *, text: str) -> No
     elif fmt == "tsv":
         print("\t".join(cell(v) for v in obj.values()))
     else:
-        Console().print(text)
+        Console(soft_wrap=True, markup=False, highlight=False).print(text)

@@ -93,7 +93,7 @@ class AwsSession:
         self.counter = counter or CallCounter()
         self._session = boto3.session.Session(region_name=region or None)
         self._config = BotoConfig(
-            retries={"mode": "standard", "max_attempts": max_attempts},
+            retries={"mode": "standard", "total_max_attempts": max_attempts},
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
         )

@@ -68,7 +68,7 @@ def chapter_addresses(story: Story, look: Observer) -> None:
     )
 
     story.step("Allocate an Elastic IP; eipkeeper tags it with its owner and says what it costs")
-    allocated = story.run("allocate", "--tag", "Purpose=demo")
+    allocated = story.run("-o", "table", "allocate", "--tag", "Purpose=demo")
     story.check(
         "`allocate` exits 0 and names the hourly cost",
         allocated.code == 0 and "/hour" in allocated.stdout,

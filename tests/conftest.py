@@ -1,0 +1,62 @@
+"""Shared fixtures: a fresh sandbox cloud per test, reached as a user reaches it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from eipkeeper.sandbox import Sandbox
+
+
+@dataclass(frozen=True)
+class Cloud:
+    """A running sandbox, its written config, and the environment a user would export."""
+
+    sandbox: Sandbox
+    config: Path
+    env: dict[str, str]
+
+    def client(self, service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=self.env["AWS_ENDPOINT_URL"],
+            region_name=self.env["AWS_DEFAULT_REGION"],
+            aws_access_key_id=self.env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"],
+        )
+
+    def instance(self, name: str) -> dict[str, Any]:
+        reply = self.client("ec2").describe_instances(
+            Filters=[
+                {"Name": "tag:Name", "Values": [name]},
+                {"Name": "instance-state-name", "Values": ["running", "stopped", "pending"]},
+            ]
+        )
+        return dict(reply["Reservations"][0]["Instances"][0])
+
+    def address(self, ip: str) -> dict[str, Any] | None:
+        for item in self.client("ec2").describe_addresses()["Addresses"]:
+            if item["PublicIp"] == ip:
+                return dict(item)
+        return None
+
+
+@pytest.fixture
+def cloud(tmp_path: Path) -> Iterator[Cloud]:
+    with Sandbox(port=0, association_delay=0.2) as sandbox:
+        config = tmp_path / "eipkeeper.toml"
+        sandbox.write_config(config)
+        env = {
+            **sandbox.environment(),
+            "EIPKEEPER_CONFIG": str(config),
+            # Never reach for the instance metadata service: tests talk to loopback only.
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
+        }
+        yield Cloud(sandbox=sandbox, config=config, env=env)

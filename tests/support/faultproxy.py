@@ -1,0 +1,109 @@
+"""An HTTP proxy in front of moto's server that answers chosen EC2 actions with AWS errors.
+
+The faults travel over real HTTP and are parsed by real botocore, so retry modes, error
+translation and exit codes are tested as they behave against AWS; no part of boto3 is faked.
+"""
+
+from __future__ import annotations
+
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+ERROR_XML = (
+    '<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>{code}</Code>'
+    "<Message>{message}</Message></Error></Errors><RequestID>fault</RequestID></Response>"
+)
+
+
+@dataclass(frozen=True)
+class Fault:
+    code: str
+    status: int = 400
+    message: str = "injected by the test"
+    times: int = -1
+    """How many calls fail before the action works again; -1 for always."""
+
+
+@dataclass
+class FaultProxy:
+    upstream: str
+    faults: dict[str, Fault] = field(default_factory=dict)
+    seen: Counter[str] = field(default_factory=Counter)
+    failed: Counter[str] = field(default_factory=Counter)
+    url: str = ""
+
+    def fail(self, action: str, fault: Fault) -> None:
+        self.faults[action] = fault
+        self.failed[action] = 0
+
+    def _fault_for(self, action: str) -> Fault | None:
+        fault = self.faults.get(action)
+        if fault is None or (fault.times >= 0 and self.failed[action] >= fault.times):
+            return None
+        self.failed[action] += 1
+        return fault
+
+
+def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def _relay(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            action = urllib.parse.parse_qs(body.decode("utf-8", "replace")).get("Action", [""])[0]
+            proxy.seen[action] += 1
+            fault = proxy._fault_for(action) if action else None
+            if fault is not None:
+                payload = ERROR_XML.format(code=fault.code, message=fault.message).encode()
+                self.send_response(fault.status)
+                self.send_header("Content-Type", "text/xml")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+                return
+            request = urllib.request.Request(  # noqa: S310 - upstream is our moto server
+                proxy.upstream + self.path,
+                data=body if self.command != "GET" else None,
+                method=self.command,
+                headers={k: v for k, v in self.headers.items() if k.lower() != "host"},
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=30) as reply:  # noqa: S310
+                    status, headers, data = reply.status, reply.headers, reply.read()
+            except urllib.error.HTTPError as reply:
+                status, headers, data = reply.code, reply.headers, reply.read()
+            self.send_response(status)
+            for key, value in headers.items():
+                if key.lower() not in ("content-length", "transfer-encoding", "connection"):
+                    self.send_header(key, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_POST = _relay  # noqa: N815 - http.server names its hooks so
+        do_GET = _relay  # noqa: N815
+
+    return Handler
+
+
+@contextmanager
+def fault_proxy(upstream: str) -> Iterator[FaultProxy]:
+    proxy = FaultProxy(upstream=upstream.rstrip("/"))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(proxy))
+    proxy.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield proxy
+    finally:
+        server.shutdown()
+        server.server_close()
