@@ -6,8 +6,8 @@ import click
 
 
 def register(group: click.Group) -> None:
-    from eipkeeper.cli import address_cmds, config_cmds
+    from eipkeeper.cli import address_cmds, config_cmds, demo_cmds, sandbox_cmds
 
-    for module in (address_cmds, config_cmds):
+    for module in (address_cmds, config_cmds, sandbox_cmds, demo_cmds):
         for command in module.COMMANDS:
             group.add_command(command)

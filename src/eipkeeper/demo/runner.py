@@ -36,7 +36,9 @@ class Story:
     """Runs commands against one environment and keeps the score."""
 
     env: Mapping[str, str]
-    console: Console = field(default_factory=lambda: Console(highlight=False))
+    console: Console = field(
+        default_factory=lambda: Console(highlight=False, width=None if sys.stdout.isatty() else 120)
+    )
     failures: list[str] = field(default_factory=list)
     step_number: int = 0
 
@@ -48,8 +50,10 @@ class Story:
         self.console.print(f"   {escape(text)}")
 
     def run(self, *args: str, show: bool = True, stdin: str | None = None) -> Result:
-        argv = (sys.executable, "-m", "eipkeeper", *args)
         shown = "eipkeeper " + shlex.join(args)
+        # Shown as typed at a terminal, where `table` is the default; run the same way.
+        chosen = any(a in ("-o", "--output") or a.startswith("--output=") for a in args)
+        argv = (sys.executable, "-m", "eipkeeper", *(() if chosen else ("-o", "table")), *args)
         if show:
             self.console.print(f"[cyan]$ {escape(shown)}")
         done = subprocess.run(

@@ -53,7 +53,7 @@ def in_sandbox_range(ip: str) -> bool:
 def chapter_addresses(story: Story, look: Observer) -> None:
     """Foundation: allocate, associate (with the dynamic-IP warning), list, release refused."""
     story.step("The sandbox fleet: three pool addresses, bound to MX hostnames, all idle")
-    listed = story.run("-o", "table", "addresses")
+    listed = story.run("addresses")
     story.check("`addresses` exits 0", listed.code == 0)
     rows = story.run("-o", "json", "addresses", show=False).json()
     pool = sorted(r["hostname"] for r in rows if r["service"] == "mx")
@@ -68,7 +68,7 @@ def chapter_addresses(story: Story, look: Observer) -> None:
     )
 
     story.step("Allocate an Elastic IP; eipkeeper tags it with its owner and says what it costs")
-    allocated = story.run("-o", "table", "allocate", "--tag", "Purpose=demo")
+    allocated = story.run("allocate", "--tag", "Purpose=demo")
     story.check(
         "`allocate` exits 0 and names the hourly cost",
         allocated.code == 0 and "/hour" in allocated.stdout,
@@ -101,7 +101,7 @@ def chapter_addresses(story: Story, look: Observer) -> None:
     story.check(f"{before} is gone from mx-a", before != after)
 
     story.step("List the addresses for people and for pipes (`| cut -f1`, as the old EC2 tools)")
-    story.run("-o", "table", "addresses")
+    story.run("addresses")
     tsv = story.run("-o", "tsv", "addresses")
     first_column = [line.split("\t")[0] for line in tsv.stdout.splitlines()]
     story.check(f"tsv's first column lists {ip}", ip in first_column, str(first_column))
