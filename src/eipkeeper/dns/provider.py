@@ -1,0 +1,270 @@
+"""The provider interface: read a zone, apply changes by compare-and-swap, confirm they are served.
+
+As in octoDNS, the public methods live here and a provider fills in a few hooks: how to read,
+how to split changes into atomic batches, how to send them, how to confirm. The base checks
+what every provider must respect (names in the zone, one change per RRset, atomic units kept
+whole) and turns a failure part-way through into an error that says what was applied.
+
+Partial failure: each batch (an RFC 2136 message, a Route 53 change batch) is atomic, a change
+set as a whole is not. When batch k fails, batches before it stay applied, k and the rest are
+not; the error raised is an `ApplyInterrupted` that is also the usual ConflictError,
+OperationError or TransientError, with `applied` and `not_applied`. Every change carries its
+own compare-and-swap, so the caller re-reads the zone and re-plans; nothing is overwritten.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import ClassVar, Generic, Protocol, TypeVar
+
+from eipkeeper.dns.records import Change, Zone, in_zone
+from eipkeeper.errors import (
+    ConflictError,
+    EipkeeperError,
+    OperationError,
+    PermissionDeniedError,
+    TransientError,
+)
+from eipkeeper.logs import get_logger
+
+log = get_logger(__name__)
+
+Unit = tuple[Change, ...]
+"""Changes that must land together (an RRset and its ownership record): never split."""
+Clock = Callable[[], float]
+Sleep = Callable[[float], None]
+
+
+class Batch(Protocol):
+    """What a provider applies atomically: an UPDATE message, a Route 53 change batch."""
+
+    @property
+    def changes(self) -> list[Change]: ...
+
+
+BatchT = TypeVar("BatchT", bound=Batch)
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """What `apply` did: every change, the batches it took, and how to confirm them."""
+
+    provider: str
+    applied: tuple[Change, ...]
+    batches: int
+    serial: int | None = None
+    """rfc2136: the zone's SOA serial on the primary after the last batch."""
+    change_ids: tuple[str, ...] = ()
+    """route53: the ids of the change batches, for GetChange."""
+    finished_at: float = 0.0
+    """Wall-clock time (time.time()) when the last batch was accepted."""
+
+
+@dataclass(frozen=True)
+class ServerCheck:
+    """One authoritative server (or one Route 53 change) during confirmation."""
+
+    server: str
+    confirmed_at: float | None = None
+    """Wall-clock time when it first served the change; None when it never did."""
+    serial: int | None = None
+    """The last SOA serial it served (rfc2136)."""
+    error: str = ""
+    """Why it is not confirmed: its last error, or `serial N < M`."""
+
+
+@dataclass(frozen=True)
+class Propagation:
+    """Which servers serve a change. The S2 TTL clock starts at `confirmed_at`, not before."""
+
+    serial: int | None
+    servers: tuple[ServerCheck, ...] = field(default=())
+
+    @property
+    def complete(self) -> bool:
+        return all(s.confirmed_at is not None for s in self.servers)
+
+    @property
+    def lagging(self) -> tuple[str, ...]:
+        return tuple(s.server for s in self.servers if s.confirmed_at is None)
+
+    @property
+    def confirmed_at(self) -> float | None:
+        """When the last server confirmed; None while any lags."""
+        if not self.complete:
+            return None
+        return max((s.confirmed_at or 0.0 for s in self.servers), default=0.0)
+
+
+class ApplyInterrupted(EipkeeperError):
+    """Mixed into the error raised when a batch fails: says what was and was not applied."""
+
+    applied: tuple[Change, ...] = ()
+    not_applied: tuple[Change, ...] = ()
+    batches_applied: int = 0
+
+
+class ApplyConflict(ApplyInterrupted, ConflictError):
+    """A prerequisite failed (S5): re-read and re-plan."""
+
+
+class ApplyTransient(ApplyInterrupted, TransientError):
+    """The server did not answer or was busy: try again next round (after re-reading)."""
+
+
+class ApplyDenied(ApplyInterrupted, PermissionDeniedError):
+    """The credentials may not change this zone."""
+
+
+class ApplyFailed(ApplyInterrupted, OperationError):
+    """Any other failure of a batch."""
+
+
+def interrupted(
+    error: EipkeeperError, *, applied: Sequence[Change], not_applied: Sequence[Change], batches: int
+) -> ApplyInterrupted:
+    """ERROR as an ApplyInterrupted of the same kind, its message saying what stayed applied."""
+    kind: type[ApplyInterrupted] = ApplyFailed
+    for base, wrapped in (
+        (ConflictError, ApplyConflict),
+        (TransientError, ApplyTransient),
+        (PermissionDeniedError, ApplyDenied),
+    ):
+        if isinstance(error, base):
+            kind = wrapped
+            break
+    total = len(applied) + len(not_applied)
+    if applied:
+        note = (
+            f"; {len(applied)} of {total} changes were applied before it "
+            f"({batches} batches), the other {len(not_applied)} were not: re-read and re-plan"
+        )
+    else:
+        note = f"; none of the {total} changes was applied"
+    result = kind(error.message + note)
+    result.applied = tuple(applied)
+    result.not_applied = tuple(not_applied)
+    result.batches_applied = batches
+    return result
+
+
+class Provider(ABC, Generic[BatchT]):
+    """A DNS zone that can be read, changed by compare-and-swap, and checked for propagation."""
+
+    kind: ClassVar[str]
+    """The `[dns] provider` value that selects this class."""
+
+    def __init__(self, zone: str, *, clock: Clock = time.time, sleep: Sleep = time.sleep) -> None:
+        self.zone = zone.lower().rstrip(".")
+        self.clock = clock
+        self.sleep = sleep
+
+    # -- the public face ----------------------------------------------------------------------
+
+    def read_zone(self) -> Zone:
+        started = time.perf_counter()
+        zone = self._read()
+        log.info(
+            "dns.read",
+            provider=self.kind,
+            zone=self.zone,
+            records=len(zone),
+            serial=zone.serial,
+            seconds=round(time.perf_counter() - started, 3),
+        )
+        return zone
+
+    def apply(self, changes: Iterable[Change | Unit]) -> ApplyResult:
+        """Apply CHANGES in order, each a compare-and-swap; a tuple is an atomic unit.
+
+        Raises an ApplyInterrupted (ConflictError, TransientError, ...) when a batch fails.
+        """
+        units = [(c,) if isinstance(c, Change) else tuple(c) for c in changes]
+        self._check(units)
+        if not units:
+            return ApplyResult(provider=self.kind, applied=(), batches=0, finished_at=self.clock())
+        batches = self._batches(units)
+        done: list[int] = []
+        try:
+            serial, change_ids = self._send(batches, done.append)
+        except EipkeeperError as error:
+            sent = [c for i in done for c in batches[i].changes]
+            rest = [c for i in range(len(batches)) if i not in done for c in batches[i].changes]
+            log.warning(
+                "dns.apply.interrupted",
+                provider=self.kind,
+                zone=self.zone,
+                batches_applied=len(done),
+                batches=len(batches),
+                error=error.message,
+            )
+            raise interrupted(error, applied=sent, not_applied=rest, batches=len(done)) from error
+        applied = tuple(c for batch in batches for c in batch.changes)
+        log.info(
+            "dns.apply",
+            provider=self.kind,
+            zone=self.zone,
+            changes=len(applied),
+            batches=len(batches),
+            serial=serial if serial is not None else "",
+        )
+        return ApplyResult(
+            provider=self.kind,
+            applied=applied,
+            batches=len(batches),
+            serial=serial,
+            change_ids=change_ids,
+            finished_at=self.clock(),
+        )
+
+    def confirm(self, result: ApplyResult, *, timeout: float = 60.0) -> Propagation:
+        """Wait until every authoritative server serves RESULT, or TIMEOUT seconds pass."""
+        propagation = self._confirm(result, timeout=timeout)
+        log.info(
+            "dns.confirm",
+            provider=self.kind,
+            zone=self.zone,
+            complete=propagation.complete,
+            lagging=",".join(propagation.lagging),
+        )
+        return propagation
+
+    # -- hooks ----------------------------------------------------------------------------------
+
+    @abstractmethod
+    def _read(self) -> Zone: ...
+
+    @abstractmethod
+    def _batches(self, units: list[Unit]) -> list[BatchT]:
+        """Pack UNITS, in order, into batches the provider applies atomically."""
+
+    @abstractmethod
+    def _send(
+        self, batches: list[BatchT], applied: Callable[[int], None]
+    ) -> tuple[int | None, tuple[str, ...]]:
+        """Send BATCHES in order, calling APPLIED(index) after each accepted one.
+
+        Returns (serial after the last batch, change ids); raises an EipkeeperError.
+        """
+
+    @abstractmethod
+    def _confirm(self, result: ApplyResult, *, timeout: float) -> Propagation: ...
+
+    # -- shared checks ------------------------------------------------------------------------
+
+    def _check(self, units: list[Unit]) -> None:
+        seen: set[tuple[str, str]] = set()
+        for unit in units:
+            if not unit:
+                raise ValueError("an empty atomic unit")
+            for change in unit:
+                if not in_zone(change.record.name, self.zone):
+                    raise OperationError(f"{change.record.name} is not in zone {self.zone}")
+                if change.key in seen:
+                    # Prerequisites of one message are all checked before any update in it, so
+                    # two changes of one RRset cannot be chained; the planner must merge them.
+                    raise ValueError(f"two changes of {change.key[1]} {change.key[0]} in one apply")
+                seen.add(change.key)

@@ -1,0 +1,282 @@
+"""The Route 53 provider: paged listing to read, change batches to write, GetChange to confirm.
+
+Compare-and-swap (S5): an update is an exact DELETE of the RRset as read plus a CREATE of the
+new one, in one batch; a create is a bare CREATE (it fails when the RRset exists); a delete is
+an exact DELETE. Route 53 applies a batch all or nothing and rejects a DELETE that does not
+match the current values, so a concurrent writer makes the batch fail (InvalidChangeBatch),
+which is reported as a ConflictError. Batches stay within 1,000 records and 32,000 characters
+of values. Throttling and PriorRequestNotComplete are retried with jittered back-off.
+
+Alias and routing-policy record sets (weighted, latency, ...) are left out of the snapshot:
+eipkeeper neither writes nor audits them.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import boto3
+import botocore.exceptions
+from botocore.config import Config as BotoConfig
+
+from eipkeeper.config import Config
+from eipkeeper.dns.provider import (
+    ApplyResult,
+    Clock,
+    Propagation,
+    Provider,
+    ServerCheck,
+    Sleep,
+    Unit,
+)
+from eipkeeper.dns.records import Change, Record, Zone, canonical_value, normalize_name
+from eipkeeper.errors import (
+    ConfigError,
+    ConflictError,
+    EipkeeperError,
+    NotFoundError,
+    OperationError,
+    PermissionDeniedError,
+    TransientError,
+)
+from eipkeeper.logs import get_logger
+
+if TYPE_CHECKING:
+    from mypy_boto3_route53 import Route53Client
+    from mypy_boto3_route53.type_defs import ChangeTypeDef, ResourceRecordSetOutputTypeDef
+
+log = get_logger(__name__)
+
+MAX_RECORDS = 1000
+MAX_CHARACTERS = 32000
+_RETRIED = {"Throttling", "ThrottlingException", "PriorRequestNotComplete", "RequestLimitExceeded"}
+_DENIED = {"AccessDenied", "AccessDeniedException", "InvalidClientTokenId", "ExpiredToken"}
+_CONFLICT_HINTS = ("already exists", "not found", "do not match", "values provided")
+_OCTAL = re.compile(r"\\(\d{3})")
+T = TypeVar("T")
+
+
+@dataclass
+class Route53Batch:
+    """One ChangeResourceRecordSets call: its changes and the requests they became."""
+
+    changes: list[Change] = field(default_factory=list)
+    requests: list[ChangeTypeDef] = field(default_factory=list)
+    records: int = 0
+    characters: int = 0
+
+
+class Route53Provider(Provider[Route53Batch]):
+    kind = "route53"
+
+    def __init__(
+        self,
+        zone: str,
+        *,
+        client: Route53Client | None = None,
+        hosted_zone_id: str = "",
+        max_attempts: int = 8,
+        poll_interval: float = 1.0,
+        clock: Clock = time.time,
+        sleep: Sleep = time.sleep,
+    ) -> None:
+        super().__init__(zone, clock=clock, sleep=sleep)
+        # Retries are ours (PriorRequestNotComplete is not one botocore retries).
+        self.client = client or boto3.client(
+            "route53", config=BotoConfig(retries={"max_attempts": 1, "mode": "standard"})
+        )
+        self._zone_id = hosted_zone_id.rsplit("/", maxsplit=1)[-1]
+        self.max_attempts = max_attempts
+        self.poll_interval = poll_interval
+
+    @classmethod
+    def from_config(cls, config: Config) -> Route53Provider:
+        if config.dns is None or config.dns.provider != "route53":
+            raise ConfigError("the config has no [dns] table with provider = route53")
+        return cls(config.dns.zone, hosted_zone_id=config.dns.hosted_zone_id)
+
+    @property
+    def zone_id(self) -> str:
+        """The hosted zone's id; found by the zone's name when the config gives none."""
+        if not self._zone_id:
+            self._zone_id = self._find_zone()
+        return self._zone_id
+
+    def _find_zone(self) -> str:
+        answer = self._call(
+            lambda: self.client.list_hosted_zones_by_name(DNSName=self.zone + ".", MaxItems="20")
+        )
+        matches = [z for z in answer["HostedZones"] if z["Name"].rstrip(".").lower() == self.zone]
+        public = [z for z in matches if not z.get("Config", {}).get("PrivateZone", False)]
+        chosen = public or matches
+        if not chosen:
+            raise NotFoundError(
+                f"no Route 53 hosted zone named {self.zone} "
+                "(create it, or set [dns] hosted_zone_id)"
+            )
+        if len(chosen) > 1:
+            ids = ", ".join(z["Id"].split("/")[-1] for z in chosen)
+            raise OperationError(
+                f"several Route 53 hosted zones are named {self.zone} ({ids}): "
+                "set [dns] hosted_zone_id to one of them"
+            )
+        return chosen[0]["Id"].split("/")[-1]
+
+    # -- read -----------------------------------------------------------------------------------
+
+    def _read(self) -> Zone:
+        zone_id = self.zone_id
+        records: list[Record] = []
+        serial = 0
+        kwargs: dict[str, Any] = {"HostedZoneId": zone_id, "MaxItems": "300"}
+        while True:
+            page = self._call(lambda: self.client.list_resource_record_sets(**kwargs))
+            for rrset in page["ResourceRecordSets"]:
+                if rrset["Type"] == "SOA":
+                    serial = int(rrset["ResourceRecords"][0]["Value"].split()[2])
+                    continue
+                record = _record(rrset)
+                if record is not None:
+                    records.append(record)
+            if not page.get("IsTruncated"):
+                break
+            kwargs["StartRecordName"] = page["NextRecordName"]
+            kwargs["StartRecordType"] = page["NextRecordType"]
+            if "NextRecordIdentifier" in page:
+                kwargs["StartRecordIdentifier"] = page["NextRecordIdentifier"]
+        records.sort(key=lambda r: (r.name, r.type))
+        return Zone(name=self.zone, serial=serial, records=tuple(records))
+
+    # -- write ----------------------------------------------------------------------------------
+
+    def _batches(self, units: list[Unit]) -> list[Route53Batch]:
+        batches = [Route53Batch()]
+        for unit in units:
+            requests = [r for change in unit for r in _requests(change)]
+            count = sum(len(r["ResourceRecordSet"].get("ResourceRecords", [])) for r in requests)
+            chars = sum(
+                len(v["Value"]) for r in requests for v in r["ResourceRecordSet"]["ResourceRecords"]
+            )
+            if count > MAX_RECORDS or chars > MAX_CHARACTERS:
+                names = ", ".join(f"{c.key[1]} {c.key[0]}" for c in unit)
+                raise OperationError(f"too large for one Route 53 change batch: {names}")
+            last = batches[-1]
+            if last.records + count > MAX_RECORDS or last.characters + chars > MAX_CHARACTERS:
+                last = Route53Batch()
+                batches.append(last)
+            last.changes.extend(unit)
+            last.requests.extend(requests)
+            last.records += count
+            last.characters += chars
+        return batches
+
+    def _send(
+        self, batches: list[Route53Batch], applied: Callable[[int], None]
+    ) -> tuple[int | None, tuple[str, ...]]:
+        zone_id = self.zone_id
+        ids: list[str] = []
+        for index, batch in enumerate(batches):
+            answer = self._call(
+                lambda b=batch: self.client.change_resource_record_sets(  # type: ignore[misc]
+                    HostedZoneId=zone_id,
+                    ChangeBatch={"Comment": "eipkeeper", "Changes": b.requests},
+                )
+            )
+            ids.append(answer["ChangeInfo"]["Id"])
+            applied(index)
+        return None, tuple(ids)
+
+    # -- confirm --------------------------------------------------------------------------------
+
+    def _confirm(self, result: ApplyResult, *, timeout: float) -> Propagation:
+        deadline = self.clock() + timeout
+        checks: dict[str, ServerCheck] = {}
+        pending = list(result.change_ids)
+        while pending:
+            for change_id in list(pending):
+                info = self._call(lambda c=change_id: self.client.get_change(Id=c))  # type: ignore[misc]
+                status = info["ChangeInfo"]["Status"]
+                label = f"route53 {change_id.split('/')[-1]}"
+                if status == "INSYNC":
+                    checks[change_id] = ServerCheck(label, confirmed_at=self.clock())
+                    pending.remove(change_id)
+                else:
+                    checks[change_id] = ServerCheck(label, error=status)
+            remaining = deadline - self.clock()
+            if not pending or remaining <= 0:
+                break
+            self.sleep(min(self.poll_interval, remaining))
+        return Propagation(serial=None, servers=tuple(checks[c] for c in result.change_ids))
+
+    # -- calls and errors -----------------------------------------------------------------------
+
+    def _call(self, call: Callable[[], T]) -> T:
+        """CALL, retried with jittered exponential back-off while Route 53 is busy."""
+        for attempt in range(self.max_attempts):
+            try:
+                return call()
+            except botocore.exceptions.ClientError as exc:
+                code = str(exc.response.get("Error", {}).get("Code", ""))
+                if code not in _RETRIED or attempt == self.max_attempts - 1:
+                    raise _error(exc, code) from exc
+                delay = random.uniform(0, min(20.0, 0.5 * 2**attempt))
+                log.info("dns.route53.retry", code=code, attempt=attempt + 1, delay=round(delay, 2))
+                self.sleep(delay)
+            except (
+                botocore.exceptions.EndpointConnectionError,
+                botocore.exceptions.ConnectionClosedError,
+                botocore.exceptions.ReadTimeoutError,
+                botocore.exceptions.ConnectTimeoutError,
+            ) as exc:
+                raise TransientError(f"cannot reach Route 53: {exc}") from exc
+            except botocore.exceptions.NoCredentialsError as exc:
+                raise PermissionDeniedError(f"no AWS credentials for Route 53: {exc}") from exc
+        raise AssertionError("unreachable")  # the last attempt returns or raises
+
+
+def _error(exc: botocore.exceptions.ClientError, code: str) -> EipkeeperError:
+    message = str(exc.response.get("Error", {}).get("Message", "")) or str(exc)
+    status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+    text = f"Route 53 {code}: {message}"
+    if code == "InvalidChangeBatch" and any(h in message.lower() for h in _CONFLICT_HINTS):
+        return ConflictError(f"{text} (the zone changed since it was read: re-read and re-plan)")
+    if code in ("NoSuchHostedZone", "HostedZoneNotFound"):
+        return NotFoundError(text)
+    if code in _DENIED:
+        return PermissionDeniedError(text)
+    if code in _RETRIED or status >= 500:
+        return TransientError(text)
+    return OperationError(text)
+
+
+def _record(rrset: ResourceRecordSetOutputTypeDef) -> Record | None:
+    if "AliasTarget" in rrset or "SetIdentifier" in rrset or "ResourceRecords" not in rrset:
+        log.debug("dns.route53.skipped", name=rrset["Name"], type=rrset["Type"])
+        return None
+    name = normalize_name(_OCTAL.sub(lambda m: chr(int(m.group(1), 8)), rrset["Name"]))
+    rdtype = rrset["Type"]
+    values = tuple(sorted({canonical_value(rdtype, v["Value"]) for v in rrset["ResourceRecords"]}))
+    return Record.trusted(name, rdtype, int(rrset.get("TTL", 0)), values)
+
+
+def _requests(change: Change) -> list[ChangeTypeDef]:
+    requests: list[ChangeTypeDef] = []
+    if change.old is not None:
+        requests.append({"Action": "DELETE", "ResourceRecordSet": _rrset(change.old)})
+    if change.new is not None:
+        requests.append({"Action": "CREATE", "ResourceRecordSet": _rrset(change.new)})
+    return requests
+
+
+def _rrset(record: Record) -> Any:
+    return {
+        "Name": record.name + ".",
+        "Type": record.type,
+        "TTL": record.ttl,
+        "ResourceRecords": [{"Value": value} for value in record.values],
+    }
