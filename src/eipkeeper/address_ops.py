@@ -16,6 +16,8 @@ from typing import Protocol
 import psutil
 
 from eipkeeper.config import Config
+from eipkeeper.dns.ownership import OwnedZone
+from eipkeeper.dns.references import references
 from eipkeeper.durations import format_duration
 from eipkeeper.errors import OperationError, SafetyRefusal
 from eipkeeper.fleet import FleetView
@@ -33,6 +35,17 @@ class NoDns:
 
     def references(self, ip: str) -> list[str]:
         return []
+
+
+class ZoneReferences:
+    """References read from one snapshot of the zone (every record, not only managed ones:
+    S2 refuses a release while anything in the zone still points at the address)."""
+
+    def __init__(self, zone: OwnedZone) -> None:
+        self._zone = zone
+
+    def references(self, ip: str) -> list[str]:
+        return [str(ref) for ref in references(self._zone.zone, ip)]
 
 
 def require_owner(config: Config, address: Address, verb: str) -> None:

@@ -14,11 +14,12 @@ import click
 
 from eipkeeper import config as config_module
 from eipkeeper import logs
-from eipkeeper.address_ops import DnsReferences, NoDns
+from eipkeeper.address_ops import DnsReferences, NoDns, ZoneReferences
 from eipkeeper.cli.render import OutputFormat, default_format
 from eipkeeper.cloud.aws import AwsSession
 from eipkeeper.cloud.ec2 import Ec2
 from eipkeeper.config import Config
+from eipkeeper.dns.ownership import Registry
 from eipkeeper.errors import UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -66,6 +67,8 @@ class App:
     _config: Config | None = field(default=None, repr=False)
     _session: AwsSession | None = field(default=None, repr=False)
     _ec2: Ec2 | None = field(default=None, repr=False)
+    _registry: Registry | None = field(default=None, repr=False)
+    _references: DnsReferences | None = field(default=None, repr=False)
 
     @classmethod
     def from_options(
@@ -106,9 +109,21 @@ class App:
             self._ec2 = Ec2(self.session)
         return self._ec2
 
+    @property
+    def registry(self) -> Registry | None:
+        """The zone seen through this owner's ownership records; None without [dns]."""
+        if self._registry is None and self.config.dns is not None:
+            from eipkeeper.dns import registry_from_config
+
+            self._registry = registry_from_config(self.config)
+        return self._registry
+
     def dns_references(self) -> DnsReferences:
-        """The S2 seam: which managed records refer to an address."""
-        return NoDns()
+        """The S2 seam: which records of the zone refer to an address (read once)."""
+        if self._references is None:
+            registry = self.registry
+            self._references = NoDns() if registry is None else ZoneReferences(registry.read())
+        return self._references
 
     @property
     def interactive(self) -> bool:

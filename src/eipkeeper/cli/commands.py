@@ -6,8 +6,14 @@ import click
 
 
 def register(group: click.Group) -> None:
-    from eipkeeper.cli import address_cmds, config_cmds, demo_cmds, sandbox_cmds
+    from eipkeeper.cli import (
+        address_cmds,
+        config_cmds,
+        controller_cmds,
+        demo_cmds,
+        sandbox_cmds,
+    )
 
-    for module in (address_cmds, config_cmds, sandbox_cmds, demo_cmds):
+    for module in (address_cmds, controller_cmds, config_cmds, sandbox_cmds, demo_cmds):
         for command in module.COMMANDS:
             group.add_command(command)

@@ -55,3 +55,11 @@ def main() -> None:
     except KeyboardInterrupt:
         click.echo("eipkeeper: interrupted", err=True)
         sys.exit(130)
+    except Exception as exc:  # a bug of ours: still one line, the traceback only with -v
+        if verbose:
+            raise
+        click.echo(
+            f"eipkeeper: internal error: {type(exc).__name__}: {exc} (run with -v for details)",
+            err=True,
+        )
+        sys.exit(1)

@@ -106,6 +106,7 @@ def sandbox(
         for line in cloud.export_lines():
             click.echo(line)
         click.echo(f"# EC2 state-change events queue: {cloud.events_queue_url}")
+        click.echo(f"# every running instance answers SMTP on its public address, port {smtp_port}")
         click.echo(f"# config written to {cloud.config_path}; Ctrl-C to stop", err=True)
         while not stop.wait(0.5):  # a timed wait: signal handlers run between the waits
             pass

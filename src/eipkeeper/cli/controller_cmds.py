@@ -1,0 +1,111 @@
+"""`plan` and `apply`: one round of the controller, reviewed, then done."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from eipkeeper.cli.app import App, pass_app
+from eipkeeper.cli.render import Column, render_rows
+from eipkeeper.controller import safety
+from eipkeeper.controller.plan import DnsUnit, Plan, action_data
+from eipkeeper.controller.round import Round
+
+PLAN_COLUMNS = [
+    Column("phase"),
+    Column("kind"),
+    Column("service"),
+    Column("change"),
+    Column("reason"),
+]
+FINDING_COLUMNS = [Column("severity"), Column("kind"), Column("subject"), Column("message")]
+
+
+def make_round(app: App) -> Round:
+    return Round(config=app.config, ec2=app.ec2, registry=app.registry)
+
+
+def plan_rows(plan: Plan) -> list[dict[str, str]]:
+    rows = []
+    for action in sorted(plan.ordered(), key=lambda a: a.service):
+        rows.append(
+            {
+                "phase": action.phase,
+                "kind": "dns" if isinstance(action, DnsUnit) else type(action).__name__.lower(),
+                "service": action.service,
+                "change": action.describe(),
+                "reason": action.reason,
+            }
+        )
+    return rows
+
+
+def show_plan(app: App, plan: Plan) -> None:
+    if app.output == "json":
+        body = {
+            "summary": plan.summary,
+            "checksum": plan.checksum,
+            "actions": plan.to_data(),
+            "findings": [vars(f) for f in plan.findings],
+        }
+        click.echo(json.dumps(body, indent=2))
+        return
+    if plan.actions:
+        render_rows(plan_rows(plan), PLAN_COLUMNS, app.output, title="plan")
+    if plan.findings and app.output == "table":
+        render_rows([vars(f) for f in plan.findings], FINDING_COLUMNS, "table", title="findings")
+    click.echo(plan.summary, err=app.output == "tsv")
+
+
+@click.command("plan")
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 3 when there are pending changes.")
+@pass_app
+def plan_command(app: App, detailed_exitcode: bool) -> None:
+    """What `apply` would do, grouped by service, with a summary line and a checksum."""
+    seen, plan = make_round(app).plan()
+    show_plan(app, plan)
+    try:
+        safety.check(app.config, seen, plan)
+    except Exception as refusal:
+        click.echo(f"warning: apply would be refused: {refusal}", err=True)
+    if detailed_exitcode and not plan.empty:
+        sys.exit(3)
+
+
+@click.command("apply")
+@click.option("--yes", is_flag=True, help="Apply without asking.")
+@click.option("--force", is_flag=True, help="Lift S7 (the blast radius) alone; never S1 to S6.")
+@click.option("--checksum", default="", help="Apply only if the plan still has this checksum.")
+@pass_app
+def apply_command(app: App, yes: bool, force: bool, checksum: str) -> None:
+    """Make the fleet and the zone agree with the config, in order, verifying each step."""
+    round_ = make_round(app)
+    if not yes:
+        seen, plan = round_.plan()
+        if plan.empty:
+            click.echo(plan.summary)
+            return
+        show_plan(app, plan)
+        safety.check(app.config, seen, plan, force=force)
+        app.confirm(f"Apply these {len(plan.actions)} changes?", yes=False)
+        checksum = checksum or plan.checksum
+
+    def step(text: str) -> None:
+        click.echo(f"  {text}", err=True)
+
+    plan, report = round_.apply(force=force, checksum=checksum, on_step=step)
+    if app.output == "json":
+        body = {
+            "summary": plan.summary,
+            "checksum": plan.checksum,
+            "done": report.done,
+            "actions": [action_data(a) for a in plan.ordered()],
+        }
+        click.echo(json.dumps(body, indent=2))
+    else:
+        click.echo(f"applied: {plan.summary}" if not plan.empty else plan.summary)
+
+
+COMMANDS = [plan_command, apply_command]

@@ -1,0 +1,122 @@
+"""Apply a checked plan in the order of SPEC.md section 6, verifying each step.
+
+Claims and moves first (each read back until EC2 shows it), then DNS creates and updates, then
+DNS deletes (EIPs leaving DNS are marked before and stamped after the removal is confirmed on
+every authoritative server: S3, S8), then settling of marks left by an earlier crash. A failed
+compare-and-swap stops the apply: the next round re-reads and re-plans (S5).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from eipkeeper.address_ops import utc_stamp
+from eipkeeper.cloud.ec2 import Ec2
+from eipkeeper.controller.observation import Observation
+from eipkeeper.controller.plan import Action, Bind, Claim, DnsUnit, Move, Plan, SettleLeaving
+from eipkeeper.dns.ownership import Registry
+from eipkeeper.errors import NotFoundError, OperationError
+from eipkeeper.logs import get_logger
+from eipkeeper.model import TAG_HOSTNAME, TAG_LEAVING_DNS, TAG_LEFT_DNS_AT
+
+log = get_logger(__name__)
+
+
+@dataclass
+class Report:
+    done: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def record(self, kind: str, text: str) -> None:
+        self.done.append(text)
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+
+
+@dataclass
+class Executor:
+    ec2: Ec2
+    registry: Registry | None
+    clock: Callable[[], float] = time.time
+    association_timeout: float = 120.0
+    confirm_timeout: float = 120.0
+    on_step: Callable[[str], None] = lambda text: None
+
+    def apply(self, plan: Plan, seen: Observation) -> Report:
+        report = Report()
+        ordered = plan.ordered()
+        for action in ordered:
+            if isinstance(action, Bind | Claim | Move):
+                self._ec2_action(action, seen, report)
+        upserts = [a for a in ordered if isinstance(a, DnsUnit) and a.phase == "dns-upsert"]
+        deletes = [a for a in ordered if isinstance(a, DnsUnit) and a.phase == "dns-delete"]
+        if upserts:
+            self._dns(upserts, seen, report, kind="dns-upsert")
+        if deletes:
+            self._dns(deletes, seen, report, kind="dns-delete")
+        for action in ordered:
+            if isinstance(action, SettleLeaving):
+                self._settle(action, report)
+        return report
+
+    # -- EC2 --------------------------------------------------------------------------------
+
+    def _ec2_action(self, action: Action, seen: Observation, report: Report) -> None:
+        assert isinstance(action, Bind | Claim | Move)
+        self.on_step(action.describe())
+        if isinstance(action, Bind):
+            self.ec2.tag(action.allocation_id, {TAG_HOSTNAME: action.hostname})
+            report.record("bind", action.describe())
+            return
+        address = next((a for a in seen.addresses if a.allocation_id == action.allocation_id), None)
+        target = seen.instance(action.instance_id)
+        if address is None or target is None:
+            raise NotFoundError(f"{action.describe()}: the address or instance is gone")
+        # S6: a claim never takes an address from anyone; a move is the deliberate failover.
+        self.ec2.associate(address, target, allow_reassociation=isinstance(action, Move))
+        self.ec2.wait_for_association(
+            action.allocation_id, action.instance_id, timeout=self.association_timeout
+        )
+        kind = "move" if isinstance(action, Move) else "claim"
+        log.info(f"eip.{kind}", public_ip=action.public_ip, instance_id=action.instance_id)
+        report.record(kind, action.describe())
+
+    # -- DNS --------------------------------------------------------------------------------
+
+    def _dns(self, units: list[DnsUnit], seen: Observation, report: Report, *, kind: str) -> None:
+        if self.registry is None:
+            raise OperationError("the plan changes DNS but the config has no [dns]")
+        leaving = self._eips(seen, {ip for u in units for ip in u.removed_addresses})
+        for allocation_id in leaving:
+            # Marked before the record goes, so a crash in between is settled later (S8).
+            self.ec2.tag(allocation_id, {TAG_LEAVING_DNS: utc_stamp(self.clock())})
+        for unit in units:
+            self.on_step(unit.describe())
+        provider = self.registry.provider
+        result = provider.apply([u.changes for u in units])
+        propagation = provider.confirm(result, timeout=self.confirm_timeout)
+        if not propagation.complete:
+            lagging = ", ".join(propagation.lagging)
+            raise OperationError(
+                f"DNS change applied but not yet served by {lagging} within "
+                f"{self.confirm_timeout:g}s; the next round checks again"
+            )
+        confirmed = propagation.confirmed_at or self.clock()
+        for allocation_id in leaving:
+            self.ec2.tag(allocation_id, {TAG_LEFT_DNS_AT: utc_stamp(confirmed)})
+            self.ec2.untag(allocation_id, [TAG_LEAVING_DNS])
+        for unit in units:
+            log.info("dns.applied", change=unit.describe(), phase=kind)
+            report.record(kind, unit.describe())
+
+    @staticmethod
+    def _eips(seen: Observation, ips: set[str]) -> list[str]:
+        return [a.allocation_id for a in seen.addresses if a.public_ip in ips]
+
+    def _settle(self, action: SettleLeaving, report: Report) -> None:
+        self.on_step(action.describe())
+        if action.left:
+            self.ec2.tag(action.allocation_id, {TAG_LEFT_DNS_AT: utc_stamp(self.clock())})
+        self.ec2.untag(action.allocation_id, [TAG_LEAVING_DNS])
+        report.record("settle", action.describe())

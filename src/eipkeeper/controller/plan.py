@@ -1,0 +1,170 @@
+"""A plan is a value: ordered actions with their reasons, findings, a summary and a checksum.
+
+As in octoDNS, `apply --checksum` runs only the plan that was reviewed: the checksum covers
+every action and its parameters (not the wording of reasons), in order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from eipkeeper.dns.records import Change
+
+Phase = Literal["claim", "dns-upsert", "dns-delete", "launch"]
+PHASE_ORDER: tuple[Phase, ...] = ("launch", "claim", "dns-upsert", "dns-delete")
+
+
+@dataclass(frozen=True)
+class Bind:
+    """Tag a pool EIP with the hostname it serves (untagged pool members, in config order)."""
+
+    service: str
+    allocation_id: str
+    public_ip: str
+    hostname: str
+    reason: str
+    phase: Phase = "claim"
+
+    def describe(self) -> str:
+        return f"bind {self.public_ip} ({self.allocation_id}) to {self.hostname}"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Associate a free EIP with a healthy instance: AllowReassociation=false (S6)."""
+
+    service: str
+    allocation_id: str
+    public_ip: str
+    instance_id: str
+    reason: str
+    phase: Phase = "claim"
+
+    def describe(self) -> str:
+        return f"claim {self.public_ip} for {self.instance_id}"
+
+
+@dataclass(frozen=True)
+class Move:
+    """Move an EIP from a failed holder to a healthy standby: AllowReassociation=true (S6)."""
+
+    service: str
+    allocation_id: str
+    public_ip: str
+    from_instance: str
+    instance_id: str
+    reason: str
+    phase: Phase = "claim"
+
+    def describe(self) -> str:
+        return f"move {self.public_ip} from {self.from_instance} to {self.instance_id}"
+
+
+@dataclass(frozen=True)
+class DnsUnit:
+    """Changes applied atomically: an RRset and its ownership record (S4, S5)."""
+
+    service: str
+    changes: tuple[Change, ...]
+    reason: str
+    removed_addresses: tuple[str, ...] = ()
+    """Addresses this unit takes out of DNS: their EIPs are marked leaving, then left (S3)."""
+    phase: Phase = "dns-upsert"
+
+    def describe(self) -> str:
+        main = [c for c in self.changes if not c.record.name.startswith("_eipkeeper.")]
+        shown = main or list(self.changes)
+        return "; ".join(str(c) for c in shown)
+
+
+@dataclass(frozen=True)
+class SettleLeaving:
+    """Finish an EIP's exit from DNS after a crash (S8): stamp when it left, or clear the mark
+    when it is in DNS again and no removal is planned."""
+
+    allocation_id: str
+    public_ip: str
+    left: bool
+    reason: str
+    service: str = ""
+    phase: Phase = "dns-delete"
+
+    def describe(self) -> str:
+        verb = "mark as left DNS" if self.left else "clear the leaving mark on"
+        return f"{verb} {self.public_ip}"
+
+
+Action = Bind | Claim | Move | DnsUnit | SettleLeaving
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Something the plan cannot or will not fix, said instead (e.g. `unbacked-mx`)."""
+
+    kind: str
+    severity: Literal["info", "warning", "critical"]
+    subject: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    actions: tuple[Action, ...]
+    findings: tuple[Finding, ...] = ()
+    managed_records: int = 0
+    """Managed RRsets in the zone before the plan (the base of S7's percentage)."""
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def empty(self) -> bool:
+        return not self.actions
+
+    def ordered(self) -> tuple[Action, ...]:
+        return tuple(sorted(self.actions, key=lambda a: PHASE_ORDER.index(a.phase)))
+
+    def to_data(self) -> list[dict[str, Any]]:
+        return [action_data(action) for action in self.ordered()]
+
+    @property
+    def checksum(self) -> str:
+        body = [{k: v for k, v in a.items() if k != "reason"} for a in self.to_data()]
+        digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+        return digest[:16]
+
+    @property
+    def summary(self) -> str:
+        if self.empty:
+            return "no changes: the fleet and the zone agree with the config"
+        kinds = Counter(a["kind"] for a in self.to_data())
+        counted = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
+        return f"{len(self.actions)} changes ({counted}); checksum {self.checksum}"
+
+
+def action_data(action: Action) -> dict[str, Any]:
+    """The JSON form of an action: snake_case keys, DNS changes spelled out."""
+    if isinstance(action, DnsUnit):
+        return {
+            "kind": "dns",
+            "phase": action.phase,
+            "service": action.service,
+            "changes": [
+                {
+                    "change": c.kind,
+                    "name": c.record.name,
+                    "type": c.record.type,
+                    "old": list(c.old.values) if c.old else None,
+                    "new": list(c.new.values) if c.new else None,
+                    "ttl": c.new.ttl if c.new else None,
+                }
+                for c in action.changes
+            ],
+            "removed_addresses": list(action.removed_addresses),
+            "reason": action.reason,
+        }
+    kind = type(action).__name__.lower()
+    fields = {k: v for k, v in vars(action).items() if k not in ("phase",)}
+    return {"kind": kind, "phase": action.phase, **fields}

@@ -1,0 +1,347 @@
+"""The planner: a pure function from (config, observation) to a Plan. No I/O, no clock.
+
+Elastic services keep every non-burst pool EIP on a healthy instance (claim a free EIP for a
+standby, move one off a failed holder) and publish each bound hostname's A record at its EIP,
+which changes only when the pool does. Dynamic services publish the public IPs of their
+healthy running instances. MX sets list this owner's hostnames beside anyone else's.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from eipkeeper.config import Config, ServiceConfig
+from eipkeeper.controller.observation import Observation
+from eipkeeper.controller.plan import (
+    Action,
+    Bind,
+    Claim,
+    DnsUnit,
+    Finding,
+    Move,
+    Plan,
+    SettleLeaving,
+)
+from eipkeeper.dns.ownership import OwnedZone, is_marker, plan_rrset
+from eipkeeper.dns.records import Change
+from eipkeeper.dns.references import references
+from eipkeeper.errors import SafetyRefusal
+from eipkeeper.fleet import selects
+from eipkeeper.model import TAG_LEAVING_DNS, Address, Instance
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """One RRset this owner wants: values () means "none of ours here"."""
+
+    service: str
+    name: str
+    rdtype: str
+    ttl: int
+    values: tuple[str, ...]
+    reason: str
+
+
+def plan(config: Config, seen: Observation) -> Plan:
+    actions: list[Action] = []
+    findings: list[Finding] = []
+    wanted: list[Wanted] = []
+    for service in config.services:
+        members = [i for i in seen.instances if selects(service, i)]
+        if service.addresses == "elastic":
+            acts, want, found = _elastic(config, service, members, seen)
+        else:
+            acts, want, found = _dynamic(config, service, members, seen)
+        actions += acts
+        wanted += want
+        findings += found
+    zone = seen.zone
+    managed = 0
+    if zone is not None and config.dns is not None:
+        wanted += _stale(config, zone, wanted)
+        units, found = _dns_units(config, zone, wanted)
+        actions += units
+        findings += found
+        actions += _settle(config, seen, zone, units)
+        managed = sum(1 for r in zone.owned_by(config.owner) if not is_marker(r.record))
+    return Plan(actions=tuple(actions), findings=tuple(findings), managed_records=managed)
+
+
+# -- elastic services ---------------------------------------------------------------------------
+
+
+def _ttl(config: Config, service: ServiceConfig) -> int:
+    return min(service.ttl, config.dns.max_ttl) if config.dns else service.ttl
+
+
+def _elastic(
+    config: Config, service: ServiceConfig, members: list[Instance], seen: Observation
+) -> tuple[list[Action], list[Wanted], list[Finding]]:
+    actions: list[Action] = []
+    findings: list[Finding] = []
+    pool = [a for a in seen.addresses if a.service == service.name]
+    for foreign in (a for a in pool if a.owner != config.owner):
+        findings.append(
+            Finding(
+                "foreign-owner",
+                "info",
+                foreign.public_ip,
+                f"pool {service.name} lists {foreign.public_ip}, which is not marked with owner "
+                f"{config.owner}; it is left alone (S4)",
+            )
+        )
+    pool = [a for a in pool if a.owner == config.owner]
+    bound = _bind(service, pool, actions)
+    holders = {a.instance_id for a in seen.addresses if a.instance_id}
+    standbys = [
+        i
+        for i in sorted(members, key=lambda i: (i.launch_time, i.instance_id))
+        if seen.healthy(i) and not seen.is_burst(i) and i.instance_id not in holders
+    ]
+    backed: set[str] = set()
+    for hostname in service.hostnames:
+        address = bound.get(hostname)
+        if address is None:
+            continue
+        burst = hostname in service.burst_hostnames
+        holder = seen.instance(address.instance_id) if address.instance_id else None
+        if holder is not None and seen.healthy(holder) and seen.is_burst(holder) == burst:
+            backed.add(hostname)
+            continue
+        if burst:
+            # Reserved for bursts: claimed only by burst instances (the burst controller).
+            continue
+        if not standbys:
+            findings.append(_unbacked(service, hostname, address, holder))
+            continue
+        target = standbys.pop(0)
+        why = _why_unbacked(address, holder)
+        if address.associated and address.instance_id:
+            if not service.failover:
+                findings.append(_unbacked(service, hostname, address, holder))
+                continue
+            actions.append(
+                Move(
+                    service=service.name,
+                    allocation_id=address.allocation_id,
+                    public_ip=address.public_ip,
+                    from_instance=address.instance_id,
+                    instance_id=target.instance_id,
+                    reason=f"{hostname}: {why}; {target.label} is a healthy standby",
+                )
+            )
+        else:
+            actions.append(
+                Claim(
+                    service=service.name,
+                    allocation_id=address.allocation_id,
+                    public_ip=address.public_ip,
+                    instance_id=target.instance_id,
+                    reason=f"{hostname}: {why}; {target.label} is healthy and holds none",
+                )
+            )
+        backed.add(hostname)
+    ttl = _ttl(config, service)
+    wanted = [
+        Wanted(
+            service.name,
+            hostname,
+            "A",
+            ttl,
+            (bound[hostname].public_ip,) if hostname in bound else (),
+            f"{hostname} is bound to {bound[hostname].public_ip}"
+            if hostname in bound
+            else f"{hostname} has no Elastic IP in pool {service.name}",
+        )
+        for hostname in service.hostnames
+    ]
+    wanted += _mx(config, service, [h for h in service.hostnames if h in bound], backed)
+    return actions, wanted, findings
+
+
+def _bind(service: ServiceConfig, pool: list[Address], actions: list[Action]) -> dict[str, Address]:
+    """Hostname -> EIP; untagged pool members take the free hostnames in config order."""
+    bound: dict[str, Address] = {}
+    loose: list[Address] = []
+    for address in sorted(pool, key=lambda a: a.allocation_id):
+        if address.hostname in service.hostnames and address.hostname not in bound:
+            bound[address.hostname] = address
+        elif not address.hostname:
+            loose.append(address)
+    free = [h for h in service.hostnames if h not in bound]
+    for hostname, address in zip(free, loose, strict=False):
+        actions.append(
+            Bind(
+                service=service.name,
+                allocation_id=address.allocation_id,
+                public_ip=address.public_ip,
+                hostname=hostname,
+                reason=f"pool member without a hostname; {hostname} is free",
+            )
+        )
+        bound[hostname] = address
+    return bound
+
+
+def _why_unbacked(address: Address, holder: Instance | None) -> str:
+    if not address.associated:
+        return f"{address.public_ip} is on no instance"
+    if holder is None:
+        return (
+            f"{address.public_ip} is on {address.instance_id}, which is gone or not in the service"
+        )
+    if not holder.running:
+        return f"its holder {holder.label} is {holder.state}"
+    return f"its holder {holder.label} failed its check"
+
+
+def _unbacked(
+    service: ServiceConfig, hostname: str, address: Address, holder: Instance | None
+) -> Finding:
+    kind = "unbacked-mx" if service.mx else "unbacked-address"
+    return Finding(
+        kind,
+        "warning",
+        hostname,
+        f"{hostname} ({address.public_ip}) is unbacked: {_why_unbacked(address, holder)}, "
+        "and no healthy standby is free",
+    )
+
+
+def _mx(
+    config: Config, service: ServiceConfig, published: list[str], backed: set[str]
+) -> list[Wanted]:
+    mx = service.mx
+    if mx is None:
+        return []
+    listed = [h for h in published if mx.when_unbacked == "keep" or h in backed]
+    values = tuple(f"{mx.preference} {h}." for h in listed)
+    return [
+        Wanted(
+            service.name,
+            mx.domain,
+            "MX",
+            _ttl(config, service),
+            values,
+            f"MX of {mx.domain}: {', '.join(listed) or 'no host of ' + service.name}",
+        )
+    ]
+
+
+# -- dynamic services ---------------------------------------------------------------------------
+
+
+def _dynamic(
+    config: Config, service: ServiceConfig, members: list[Instance], seen: Observation
+) -> tuple[list[Action], list[Wanted], list[Finding]]:
+    findings: list[Finding] = []
+    healthy = sorted({i.public_ip for i in members if seen.healthy(i) and i.public_ip})
+    still_held = {i.public_ip for i in members if i.running and i.public_ip}
+    wanted: list[Wanted] = []
+    for hostname in service.hostnames:
+        values = tuple(healthy)
+        reason = f"{hostname}: {len(values)} healthy running instance(s) of {service.name}"
+        if not values and seen.zone is not None:
+            # No healthy instance: keep the values that still point at our running instances
+            # rather than answer NXDOMAIN (external-dns deletes here; a blip should not).
+            current = seen.zone.get(hostname, "A")
+            values = tuple(v for v in (current.record.values if current else ()) if v in still_held)
+            reason = f"{hostname}: no healthy instance; keeping those still running"
+            findings.append(
+                Finding("unhealthy-service", "warning", hostname, f"{service.name}: {reason}")
+            )
+        wanted.append(Wanted(service.name, hostname, "A", _ttl(config, service), values, reason))
+    wanted += _mx(
+        config, service, list(service.hostnames) if healthy else [], set(service.hostnames)
+    )
+    return [], wanted, findings
+
+
+# -- DNS ----------------------------------------------------------------------------------------
+
+
+def _stale(config: Config, zone: OwnedZone, wanted: list[Wanted]) -> list[Wanted]:
+    """RRsets of ours that no service wants any more (a hostname left the config): remove."""
+    keys = {(w.name, w.rdtype) for w in wanted}
+    stale = []
+    for owned in zone.owned_by(config.owner):
+        record = owned.record
+        if is_marker(record) or record.key in keys:
+            continue
+        stale.append(Wanted("", record.name, record.type, record.ttl, (), "no service wants it"))
+    return stale
+
+
+def _a_values(change: Change, which: str) -> set[str]:
+    record = change.old if which == "old" else change.new
+    if record is None or record.type not in ("A", "AAAA"):
+        return set()
+    return set(record.values)
+
+
+def _removed(changes: Iterable[Change]) -> tuple[str, ...]:
+    gone: set[str] = set()
+    for change in changes:
+        gone |= _a_values(change, "old") - _a_values(change, "new")
+    return tuple(sorted(gone, key=ipaddress.ip_address))
+
+
+def _dns_units(
+    config: Config, zone: OwnedZone, wanted: list[Wanted]
+) -> tuple[list[DnsUnit], list[Finding]]:
+    units: list[DnsUnit] = []
+    findings: list[Finding] = []
+    for want in wanted:
+        try:
+            changes = plan_rrset(
+                zone,
+                owner=config.owner,
+                name=want.name,
+                rdtype=want.rdtype,
+                ttl=want.ttl,
+                values=want.values,
+                reason=want.reason,
+            )
+        except SafetyRefusal as refusal:
+            findings.append(Finding("foreign-owner", "info", want.name, refusal.message))
+            continue
+        if not changes:
+            continue
+        removed = _removed(changes)
+        deletes = any(c.kind == "delete" and not is_marker(c.record) for c in changes)
+        units.append(
+            DnsUnit(
+                service=want.service,
+                changes=tuple(changes),
+                reason=want.reason,
+                removed_addresses=removed,
+                phase="dns-delete" if removed or deletes else "dns-upsert",
+            )
+        )
+    return units, findings
+
+
+def _settle(
+    config: Config, seen: Observation, zone: OwnedZone, units: list[DnsUnit]
+) -> list[SettleLeaving]:
+    leaving_now = {ip for unit in units for ip in unit.removed_addresses}
+    settle = []
+    for address in seen.addresses:
+        if address.owner != config.owner or not address.tags.get(TAG_LEAVING_DNS):
+            continue
+        referenced = bool(references(zone.zone, address.public_ip))
+        if not referenced:
+            why = "marked leaving and no record refers to it any more"
+            settle.append(SettleLeaving(address.allocation_id, address.public_ip, True, why))
+        elif address.public_ip not in leaving_now:
+            why = "marked leaving but in DNS again, and no removal is planned"
+            settle.append(SettleLeaving(address.allocation_id, address.public_ip, False, why))
+    return settle
+
+
+def iter_changes(plan_: Plan) -> Iterator[Change]:
+    for action in plan_.actions:
+        if isinstance(action, DnsUnit):
+            yield from action.changes
