@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import shlex
+import socket
 import threading
 import urllib.request
 from pathlib import Path
@@ -47,11 +48,33 @@ _session: boto3.session.Session | None = None
 _session_lock = threading.Lock()
 
 
-class _MotoServer(ThreadedMotoServer):
-    """ThreadedMotoServer that reports a port it cannot bind instead of hanging in start(),
-    and stops in a few milliseconds rather than werkzeug's default half-second poll."""
+def _listen(port: int) -> socket.socket:
+    """A listening socket on HOST:PORT, bound here so that a busy port is a clear error.
 
-    error: OSError | None = None
+    werkzeug, left to bind by itself, prints to stderr and calls sys.exit in moto's thread,
+    which leaves ThreadedMotoServer.start() waiting forever.
+    """
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((HOST, port))
+        listener.listen(128)
+    except OSError as exc:
+        listener.close()
+        raise OperationError(
+            f"cannot listen on {HOST}:{port}: {exc.strerror} (choose another with --port)"
+        ) from None
+    return listener
+
+
+class _MotoServer(ThreadedMotoServer):
+    """ThreadedMotoServer on a socket bound beforehand, stopping in milliseconds rather than
+    werkzeug's default half-second poll."""
+
+    def __init__(self, *, listener: socket.socket) -> None:
+        host, port = listener.getsockname()[:2]
+        super().__init__(ip_address=host, port=port, verbose=False)
+        self._listener = listener
 
     def _server_entry(self) -> None:
         try:
@@ -61,13 +84,21 @@ class _MotoServer(ThreadedMotoServer):
                 DomainDispatcherApplication(create_backend_app),
                 True,
                 request_handler=MotoRequestHandler,
+                fd=self._listener.fileno(),
             )
-        except OSError as exc:
-            self.error = exc
-            self._server_ready_event.set()
-            return
-        self._server_ready_event.set()
+        finally:
+            self._server_ready_event.set()  # start() must return even if that failed
         self._server.serve_forever(poll_interval=0.02)
+
+    @property
+    def serving(self) -> bool:
+        return self._server is not None
+
+    def stop(self) -> None:
+        super().stop()
+        if self._server is not None:
+            self._server.server_close()
+        self._listener.close()
 
 
 class Sandbox:
@@ -188,15 +219,11 @@ class Sandbox:
         fixes.install()
         # werkzeug logs every request at INFO on stderr; the sandbox's own events say enough.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        server = _MotoServer(ip_address=HOST, port=self._requested_port, verbose=False)
+        server = _MotoServer(listener=_listen(self._requested_port))
         self._server = server
         server.start()
-        if server.error is not None:
-            self._server = None
-            raise OperationError(
-                f"cannot listen on {HOST}:{self._requested_port}: {server.error.strerror} "
-                "(choose another with --port)"
-            )
+        if not server.serving:
+            raise OperationError(f"moto's server did not start on {HOST}:{self._requested_port}")
         self._port = int(server.get_host_and_port()[1])
         self._reset_moto()
         clients = Clients(
