@@ -57,8 +57,8 @@ def test_a_failed_holder_hands_its_address_to_the_standby() -> None:
     world.apply(planner.plan(config, world.observe()))
     world.health["i-0001"] = False
     plan = planner.plan(config, world.observe())
-    assert [(type(a), a.instance_id) for a in plan.actions] == [(Move, "i-0003")]
     move = plan.actions[0]
+    assert len(plan.actions) == 1 and isinstance(move, Move) and move.instance_id == "i-0003"
     assert isinstance(move, Move) and move.from_instance == "i-0001"
     assert "failed its check" in move.reason
     safety.check(config, world.observe(), plan)

@@ -121,7 +121,7 @@ class World:
             if inst.instance_id == instance_id:
                 self.instances[index] = replace(inst, public_ip=ip)
 
-    def apply(self, plan: Plan) -> None:
+    def apply(self, plan: Plan) -> None:  # noqa: PLR0912 - one branch per action kind
         for action in plan.ordered():
             if isinstance(action, Bind):
                 address = next(a for a in self.addresses if a.allocation_id == action.allocation_id)
