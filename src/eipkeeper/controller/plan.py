@@ -77,8 +77,7 @@ class DnsUnit:
 
     def describe(self) -> str:
         main = [c for c in self.changes if not c.record.name.startswith("_eipkeeper.")]
-        shown = main or list(self.changes)
-        return "; ".join(str(c) for c in shown)
+        return "; ".join(_change_text(c) for c in main or self.changes)
 
 
 @dataclass(frozen=True)
@@ -96,6 +95,12 @@ class SettleLeaving:
     def describe(self) -> str:
         verb = "mark as left DNS" if self.left else "clear the leaving mark on"
         return f"{verb} {self.public_ip}"
+
+
+def _change_text(change: Change) -> str:
+    old = " | ".join(change.old.values) if change.old else "-"
+    new = " | ".join(change.new.values) if change.new else "-"
+    return f"{change.kind} {change.record.type} {change.record.name}: {old} -> {new}"
 
 
 Action = Bind | Claim | Move | DnsUnit | SettleLeaving

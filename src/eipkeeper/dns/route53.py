@@ -138,7 +138,7 @@ class Route53Provider(Provider[Route53Batch]):
             page = self._call(lambda: self.client.list_resource_record_sets(**kwargs))
             for rrset in page["ResourceRecordSets"]:
                 if rrset["Type"] == "SOA":
-                    serial = int(rrset["ResourceRecords"][0]["Value"].split()[2])
+                    serial = _soa_serial(rrset["ResourceRecords"][0]["Value"])
                     continue
                 record = _record(rrset)
                 if record is not None:
@@ -280,3 +280,14 @@ def _rrset(record: Record) -> Any:
         "TTL": record.ttl,
         "ResourceRecords": [{"Value": value} for value in record.values],
     }
+
+
+_SOA_NUMBERS = re.compile(r"(\d+)\s+\d+\s+\d+\s+\d+\s+\d+")
+
+
+def _soa_serial(value: str) -> int:
+    """The serial of an SOA value. moto 5.2 wraps the value of a zone created through its
+    server in a stringified dict, so look for the five numbers rather than count fields.
+    (Route 53 keeps the serial at 1 anyway; INSYNC, not the serial, confirms a change.)"""
+    match = _SOA_NUMBERS.search(value)
+    return int(match.group(1)) if match else 0
