@@ -12,6 +12,8 @@ from eipkeeper.cli.render import Column, render_rows
 from eipkeeper.controller import safety
 from eipkeeper.controller.plan import DnsUnit, Plan, action_data
 from eipkeeper.controller.round import Round
+from eipkeeper.durations import parse_duration
+from eipkeeper.errors import UsageError
 
 PLAN_COLUMNS = [
     Column("phase"),
@@ -108,4 +110,44 @@ def apply_command(app: App, yes: bool, force: bool, checksum: str) -> None:
         click.echo(f"applied: {plan.summary}" if not plan.empty else plan.summary)
 
 
-COMMANDS = [plan_command, apply_command]
+@click.command("run")
+@click.option("--interval", default="30s", show_default=True, help="Time between full rounds.")
+@click.option("--once", is_flag=True, help="Run one round and exit with its outcome.")
+@click.option("--events-queue", default="", help="SQS queue URL fed by EC2 state-change events.")
+@click.option("--metrics-port", type=int, default=0, help="Serve Prometheus metrics on this port.")
+@click.option("--metrics-address", default="127.0.0.1", show_default=True)
+@click.option("--lease-table", default="", help="DynamoDB table for the replicas' lease.")
+@click.option("--lease-ttl", default="30s", show_default=True, help="How long a lease lasts.")
+@pass_app
+def run_command(
+    app: App,
+    interval: str,
+    once: bool,
+    events_queue: str,
+    metrics_port: int,
+    metrics_address: str,
+    lease_table: str,
+    lease_ttl: str,
+) -> None:
+    """The controller: reconcile every interval and on EC2 events; with a lease, one acts."""
+    from eipkeeper.controller.events import EventQueue
+    from eipkeeper.controller.lease import Lease
+    from eipkeeper.controller.loop import Controller, replica_name
+
+    try:
+        every, ttl = parse_duration(interval), parse_duration(lease_ttl)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    controller = Controller(round=make_round(app), interval=every)
+    if events_queue:
+        controller.events = EventQueue(app.session, events_queue)
+    if lease_table:
+        controller.lease = Lease(
+            app.session, table=lease_table, name=app.config.owner, holder=replica_name(), ttl=ttl
+        )
+    if metrics_port:
+        controller.metrics.serve(metrics_port, metrics_address)
+    controller.run(once=once)
+
+
+COMMANDS = [plan_command, apply_command, run_command]

@@ -8,6 +8,7 @@ compare-and-swap stops the apply: the next round re-reads and re-plans (S5).
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,21 +43,28 @@ class Executor:
     association_timeout: float = 120.0
     confirm_timeout: float = 120.0
     on_step: Callable[[str], None] = lambda text: None
+    stop: threading.Event | None = None
+    """Set by SIGTERM: the apply ends after the step in progress (every step is idempotent)."""
+
+    def _stopping(self) -> bool:
+        return self.stop is not None and self.stop.is_set()
 
     def apply(self, plan: Plan, seen: Observation) -> Report:
         report = Report()
         ordered = plan.ordered()
         for action in ordered:
+            if self._stopping():
+                return report
             if isinstance(action, Bind | Claim | Move):
                 self._ec2_action(action, seen, report)
         upserts = [a for a in ordered if isinstance(a, DnsUnit) and a.phase == "dns-upsert"]
         deletes = [a for a in ordered if isinstance(a, DnsUnit) and a.phase == "dns-delete"]
-        if upserts:
+        if upserts and not self._stopping():
             self._dns(upserts, seen, report, kind="dns-upsert")
-        if deletes:
+        if deletes and not self._stopping():
             self._dns(deletes, seen, report, kind="dns-delete")
         for action in ordered:
-            if isinstance(action, SettleLeaving):
+            if isinstance(action, SettleLeaving) and not self._stopping():
                 self._settle(action, report)
         return report
 

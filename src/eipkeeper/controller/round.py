@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ class Round:
         force: bool = False,
         checksum: str = "",
         on_step: Callable[[str], None] = lambda text: None,
+        stop: threading.Event | None = None,
     ) -> tuple[Plan, Report]:
         seen, plan = self.plan()
         if checksum and checksum != plan.checksum:
