@@ -145,27 +145,32 @@ def canonical_rdata(rdata: dns.rdata.Rdata) -> str:
 # -- values -------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Record:
-    """One RRset: every value of one type at one name, with its TTL."""
+    """One RRset: every value of one type at one name, with its TTL.
+
+    `Record("mx1.example.com.", "a", 300, ["192.0.2.1"])` canonicalises name, type and values
+    (sorted, without duplicates) and raises ValueError for anything the server would refuse.
+    """
 
     name: str
     type: str
     ttl: int
     values: tuple[str, ...]
 
-    def __post_init__(self) -> None:
-        rdtype = self.type.upper()
+    def __init__(self, name: str, rdtype: str, ttl: int, values: Iterable[str]) -> None:
+        rdtype = rdtype.upper()
         if rdtype in ("ANY", "AXFR", "IXFR", "OPT", "TSIG"):
             raise ValueError(f"{rdtype} is not a record type")
-        if not 0 <= self.ttl <= 0x7FFFFFFF:
-            raise ValueError(f"TTL {self.ttl} out of range")
-        values = tuple(sorted({canonical_value(rdtype, v) for v in self.values}))
-        if not values:
-            raise ValueError(f"{rdtype} {self.name}: an RRset needs at least one value")
-        object.__setattr__(self, "name", normalize_name(self.name))
+        if not 0 <= ttl <= 0x7FFFFFFF:
+            raise ValueError(f"TTL {ttl} out of range")
+        canonical = tuple(sorted({canonical_value(rdtype, v) for v in values}))
+        if not canonical:
+            raise ValueError(f"{rdtype} {name}: an RRset needs at least one value")
+        object.__setattr__(self, "name", normalize_name(name))
         object.__setattr__(self, "type", rdtype)
-        object.__setattr__(self, "values", values)
+        object.__setattr__(self, "ttl", int(ttl))
+        object.__setattr__(self, "values", canonical)
 
     @classmethod
     def trusted(cls, name: str, rdtype: str, ttl: int, values: tuple[str, ...]) -> Record:

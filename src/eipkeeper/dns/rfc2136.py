@@ -71,6 +71,8 @@ class Rfc2136Provider(Provider[UpdateMessage]):
         self.verify_servers = tuple(verify_servers)
         self.timeout = timeout
         self.max_message = max_message
+        # TSIG signatures carry the real time whatever `clock` is (tests skew it for BADTIME).
+        self.tsig_time: Clock = time.time
 
     @classmethod
     def from_config(cls, config: Config) -> Rfc2136Provider:
@@ -141,8 +143,7 @@ class Rfc2136Provider(Provider[UpdateMessage]):
 
     def _update(self, sock: socket.socket, message: UpdateMessage) -> None:
         ident = random.randrange(0x10000)
-        # TSIG needs the real time, whatever clock the provider was given.
-        wire, mac = message.signed(self.key, message_id=ident, now=int(time.time()))
+        wire, mac = message.signed(self.key, message_id=ident, now=int(self.tsig_time()))
         answer = _exchange(sock, wire)
         reply = dns.message.from_wire(answer, keyring=self.key.dns_key, request_mac=mac)
         if reply.id != ident:
@@ -220,7 +221,9 @@ class Rfc2136Provider(Provider[UpdateMessage]):
         if rcode == dns.rcode.REFUSED:
             return OperationError(
                 f"{self.where} refused the update of {self.zone} (REFUSED): key {self.key.name} "
-                "may not update it (check the zone's update-policy or allow-update)"
+                "may not update it (check the zone's update-policy or allow-update), or a "
+                "record failed the server's checks (an MX or NS target in the zone without an "
+                "address); the server's log says which"
             )
         if rcode == dns.rcode.NOTAUTH:
             return OperationError(

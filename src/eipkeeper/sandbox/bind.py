@@ -73,13 +73,16 @@ class LocalBind:
         key_name: str = "eipkeeper-key",
         primary: LocalBind | None = None,
         also_notify: Iterable[int] = (),
+        allow_update: bool = True,
+        allow_transfer: bool = True,
         workdir: Path | None = None,
     ) -> None:
         """RECORDS are zone-file lines relative to the zone (`mx1 300 IN A 127.0.0.10`).
 
         A secondary (`primary=` another LocalBind) shares the primary's key and transfers the
         zone from it; list the secondary's port in the primary's `also_notify` so that it hears
-        of changes at once (fix the port up front with `free_port()`).
+        of changes at once (fix the port up front with `free_port()`). `allow_update` and
+        `allow_transfer` False make the server refuse UPDATE and AXFR (for error tests).
         """
         self.zone = zone.lower().rstrip(".")
         self.port = port
@@ -87,6 +90,8 @@ class LocalBind:
         self.key_name: str = primary.key_name if primary else key_name
         self._records = list(records)
         self._also_notify = list(also_notify)
+        self._allow_update = allow_update
+        self._allow_transfer = allow_transfer
         self._own_dir = workdir is None
         self.dir = workdir or Path(tempfile.mkdtemp(prefix="eipkeeper-bind-"))
         self.key_file = self.dir / f"{self.key_name}.key"
@@ -210,6 +215,7 @@ class LocalBind:
 
     def _named_conf(self) -> str:
         d = self.dir
+        transfer = f'key "{self.key_name}";' if self._allow_transfer else "none;"
         options = f"""options {{
     directory "{d}";
     pid-file "{d}/named.pid";
@@ -219,7 +225,7 @@ class LocalBind:
     listen-on-v6 {{ none; }};
     recursion no;
     dnssec-validation no;
-    allow-transfer {{ key "{self.key_name}"; }};
+    allow-transfer {{ {transfer} }};
     notify explicit;
 }};
 controls {{ }};
@@ -235,11 +241,12 @@ include "{self.key_file}";
         else:
             notify = "".join(f"{self.host} port {p}; " for p in self._also_notify)
             also = f"    also-notify {{ {notify}}};\n" if notify else ""
+            grant = f'    update-policy {{ grant "{self.key_name}" zonesub ANY; }};\n'
+            policy = grant if self._allow_update else ""
             zone = f"""zone "{self.zone}" {{
     type primary;
     file "{d}/zone.db";
-    update-policy {{ grant "{self.key_name}" zonesub ANY; }};
-{also}}};
+{policy}{also}}};
 """
         return options + zone
 

@@ -1,0 +1,211 @@
+"""The RFC 2136 provider against a real BIND: round trips, compare-and-swap, batching, errors."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from eipkeeper.dns.provider import ApplyConflict, ApplyInterrupted
+from eipkeeper.dns.records import Change, Record
+from eipkeeper.dns.rfc2136 import Rfc2136Provider
+from eipkeeper.dns.tsig import TsigKey, load_key
+from eipkeeper.errors import ConflictError, OperationError, TransientError
+from eipkeeper.sandbox.bind import LocalBind, free_port
+
+from .conftest import ZONE, rfc2136, seed
+
+SPF = "v=spf1 ip4:192.0.2.0/24 ip4:198.51.100.7 -all"
+
+
+def test_a_aaaa_mx_txt_and_spf_read_back_as_written(provider: Rfc2136Provider) -> None:
+    written = [
+        Record(f"mx1.{ZONE}", "A", 300, ["127.0.0.10"]),
+        Record(f"mx1.{ZONE}", "AAAA", 300, ["2001:DB8::10", "2001:db8:0:0::11"]),
+        # BIND refuses an MX whose in-zone target has no address: mx2 lies outside.
+        Record(ZONE, "MX", 300, ["10 mx1.example.test", "20 MX2.Example.NET."]),
+        Record(ZONE, "TXT", 60, [SPF, '"google-site-verification=abc"']),
+        Record(f"long.{ZONE}", "TXT", 60, ['"part one" "part \\"two\\""', "x" * 300]),
+    ]
+    provider.apply([Change.create(record) for record in written])
+    zone = provider.read_zone()
+    for record in written:
+        assert zone.get(record.name, record.type) == record
+    assert zone.get(ZONE, "MX") == Record(
+        ZONE, "MX", 300, ("10 mx1.example.test.", "20 mx2.example.net.")
+    )
+    assert f'"{SPF}"' in zone.get(ZONE, "TXT").values  # type: ignore[union-attr]
+    assert zone.get(f"ns1.{ZONE}", "A") is not None  # what LocalBind's zone file holds
+
+
+def test_update_and_delete_replace_exactly_what_was_read(provider: Rfc2136Provider) -> None:
+    old = Record(f"www.{ZONE}", "A", 300, ["127.0.0.5"])
+    first = provider.apply([Change.create(old)])
+    new = Record(f"www.{ZONE}", "A", 60, ["127.0.0.6", "127.0.0.7"])
+    second = provider.apply([Change.update(old, new)])
+    assert provider.read_zone().get(new.name, "A") == new
+    assert second.serial is not None and first.serial is not None
+    assert second.serial > first.serial
+    provider.apply([Change.delete(new)])
+    assert provider.read_zone().get(new.name, "A") is None
+
+
+def test_two_writers_on_one_rrset_exactly_one_wins(bind: LocalBind) -> None:
+    seed(rfc2136(bind), Record(f"race.{ZONE}", "A", 300, ["127.0.0.1"]))
+    writers = [rfc2136(bind), rfc2136(bind)]
+    snapshots = [w.read_zone() for w in writers]
+    start = threading.Barrier(2)
+    outcome: dict[int, str] = {}
+
+    def write(index: int) -> None:
+        old = snapshots[index].get(f"race.{ZONE}", "A")
+        assert old is not None
+        new = Record(old.name, "A", 300, [f"127.0.1.{index + 1}"])
+        start.wait()
+        try:
+            writers[index].apply([Change.update(old, new)])
+            outcome[index] = "won"
+        except ConflictError:
+            outcome[index] = "conflict"
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcome.values()) == ["conflict", "won"]
+    winner = next(i for i, result in outcome.items() if result == "won")
+    final = writers[0].read_zone().get(f"race.{ZONE}", "A")
+    assert final is not None and final.values == (f"127.0.1.{winner + 1}",)
+
+
+def test_a_create_fails_when_someone_created_the_rrset_first(provider: Rfc2136Provider) -> None:
+    seed(provider, Record(f"taken.{ZONE}", "A", 300, ["127.0.0.2"]))
+    with pytest.raises(ConflictError, match="prerequisite"):
+        provider.apply([Change.create(Record(f"taken.{ZONE}", "A", 300, ["127.0.0.3"]))])
+    assert provider.read_zone().get(f"taken.{ZONE}", "A").values == ("127.0.0.2",)  # type: ignore[union-attr]
+
+
+def test_a_stale_delete_leaves_the_new_values_alone(provider: Rfc2136Provider) -> None:
+    old = Record(f"stale.{ZONE}", "A", 300, ["127.0.0.2"])
+    seed(provider, old)
+    newer = Record(old.name, "A", 300, ["127.0.0.2", "127.0.0.3"])
+    provider.apply([Change.update(old, newer)])  # another writer added a value
+    with pytest.raises(ConflictError):
+        provider.apply([Change.delete(old)])
+    assert provider.read_zone().get(old.name, "A") == newer
+
+
+def test_a_large_change_set_is_split_into_messages_that_all_apply(
+    provider: Rfc2136Provider,
+) -> None:
+    changes = [
+        Change.create(Record(f"host{i}.{ZONE}", "TXT", 300, [f"some text for host {i} " * 3]))
+        for i in range(3000)
+    ]
+    result = provider.apply(changes)
+    assert result.batches >= 3
+    assert len(result.applied) == 3000
+    zone = provider.read_zone()
+    assert all(zone.get(c.record.name, "TXT") == c.new for c in changes)
+
+
+def test_a_failed_batch_keeps_the_earlier_batches_and_reports_them(bind: LocalBind) -> None:
+    provider = rfc2136(bind, max_message=600)
+    changes = [
+        Change.create(Record(f"n{i:02}.{ZONE}", "A", 300, [f"127.0.2.{i}"])) for i in range(40)
+    ]
+    seed(provider, Record(f"n25.{ZONE}", "A", 300, ["127.0.3.1"]))  # a concurrent writer
+    with pytest.raises(ApplyConflict) as caught:
+        provider.apply(changes)
+    error = caught.value
+    assert isinstance(error, ConflictError) and isinstance(error, ApplyInterrupted)
+    assert error.batches_applied > 0
+    assert list(error.applied) + list(error.not_applied) == changes
+    assert changes[25] in error.not_applied
+    assert "re-read and re-plan" in error.message
+    zone = provider.read_zone()
+    for change in error.applied:
+        assert zone.get(change.record.name, "A") == change.new
+    for change in error.not_applied:
+        if change is not changes[25]:
+            assert zone.get(change.record.name, "A") is None
+
+
+def test_an_atomic_unit_too_large_for_one_message_is_refused(bind: LocalBind) -> None:
+    provider = rfc2136(bind, max_message=300)
+    unit = tuple(Change.create(Record(f"u{i}.{ZONE}", "TXT", 300, ["y" * 100])) for i in range(4))
+    with pytest.raises(OperationError, match="too large"):
+        provider.apply([unit])
+
+
+def test_a_wrong_secret_is_reported_as_badsig(bind: LocalBind) -> None:
+    good = load_key(bind.key_file)
+    provider = rfc2136(bind)
+    provider.key = TsigKey(good.name, good.algorithm, b"not the secret" * 2, source="wrong.key")
+    with pytest.raises(OperationError, match="BADSIG") as caught:
+        provider.read_zone()
+    assert "wrong.key" in caught.value.message
+    with pytest.raises(OperationError, match="BADSIG"):
+        provider.apply([Change.create(Record(f"x.{ZONE}", "A", 300, ["127.0.0.9"]))])
+
+
+def test_an_unknown_key_is_reported_as_badkey_by_name(bind: LocalBind) -> None:
+    good = load_key(bind.key_file)
+    provider = rfc2136(bind)
+    provider.key = TsigKey("no-such-key", good.algorithm, good.secret)
+    with pytest.raises(OperationError, match="BADKEY") as caught:
+        provider.apply([Change.create(Record(f"x.{ZONE}", "A", 300, ["127.0.0.9"]))])
+    assert "no-such-key" in caught.value.message
+    assert good.secret.hex() not in caught.value.message
+
+
+def test_a_skewed_clock_is_reported_as_badtime_with_a_hint(provider: Rfc2136Provider) -> None:
+    provider.tsig_time = lambda: 1_000_000_000.0  # 2001: far outside the 300 s fudge
+    with pytest.raises(OperationError, match="BADTIME") as caught:
+        provider.apply([Change.create(Record(f"x.{ZONE}", "A", 300, ["127.0.0.9"]))])
+    assert "clock" in caught.value.message
+
+
+def test_a_zone_the_server_does_not_serve_is_notauth(bind: LocalBind) -> None:
+    provider = Rfc2136Provider(
+        "other.test", server=bind.host, port=bind.port, key=load_key(bind.key_file)
+    )
+    with pytest.raises(OperationError, match="NOTAUTH"):
+        provider.apply([Change.create(Record("x.other.test", "A", 300, ["127.0.0.9"]))])
+
+
+def test_a_zone_without_update_policy_is_refused() -> None:
+    with LocalBind(ZONE, allow_update=False, allow_transfer=False) as server:
+        provider = rfc2136(server)
+        with pytest.raises(OperationError, match="REFUSED") as caught:
+            provider.apply([Change.create(Record(f"x.{ZONE}", "A", 300, ["127.0.0.9"]))])
+        assert "update-policy" in caught.value.message
+        with pytest.raises(OperationError, match="zone transfer") as refused:
+            provider.read_zone()
+        assert "allow-transfer" in refused.value.message
+
+
+def test_a_server_that_is_down_is_transient() -> None:
+    provider = Rfc2136Provider(
+        ZONE,
+        server="127.0.0.1",
+        port=free_port(),
+        key=TsigKey("k", "hmac-sha256", b"0" * 32),
+        timeout=2,
+    )
+    with pytest.raises(TransientError, match="refused the connection"):
+        provider.read_zone()
+    with pytest.raises(TransientError) as caught:
+        provider.apply([Change.create(Record(f"x.{ZONE}", "A", 300, ["127.0.0.9"]))])
+    assert "none of the 1 changes was applied" in caught.value.message
+
+
+def test_changes_outside_the_zone_or_twice_on_one_rrset_are_rejected(
+    provider: Rfc2136Provider,
+) -> None:
+    with pytest.raises(OperationError, match="not in zone"):
+        provider.apply([Change.create(Record("x.elsewhere.test", "A", 300, ["127.0.0.9"]))])
+    record = Record(f"x.{ZONE}", "A", 300, ["127.0.0.9"])
+    with pytest.raises(ValueError, match="two changes"):
+        provider.apply([Change.create(record), Change.delete(record)])

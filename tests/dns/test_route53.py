@@ -1,0 +1,201 @@
+"""The Route 53 provider through boto3 against moto's server (real HTTP, real botocore).
+
+moto checks a DELETE against the history of the zone, not its current values, so a lost race
+on Route 53 cannot be shown here; what is shown is that every change is sent as the exact
+DELETE of what was read plus the CREATE, in one batch, which Route 53 applies all or nothing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from eipkeeper.dns.ownership import Registry, marker_name
+from eipkeeper.dns.records import Change, Record
+from eipkeeper.dns.route53 import Route53Provider
+from eipkeeper.errors import ConflictError, NotFoundError, TransientError
+
+from .conftest import OWNER, ZONE, seed
+
+if TYPE_CHECKING:
+    from mypy_boto3_route53 import Route53Client
+
+SPF = "v=spf1 ip4:192.0.2.0/24 -all"
+
+
+def sent_batches(client: Route53Client) -> list[list[dict[str, Any]]]:
+    """Record the change batches boto3 sends (botocore's own event hook)."""
+    batches: list[list[dict[str, Any]]] = []
+
+    def capture(params: dict[str, Any], **_: Any) -> None:
+        batches.append(list(params["ChangeBatch"]["Changes"]))
+
+    client.meta.events.register("provide-client-params.route53.ChangeResourceRecordSets", capture)
+    return batches
+
+
+def test_a_aaaa_mx_txt_and_spf_read_back_as_written(route53: Route53Provider) -> None:
+    written = [
+        Record(f"mx1.{ZONE}", "A", 300, ["127.0.0.10"]),
+        Record(f"mx1.{ZONE}", "AAAA", 300, ["2001:db8::10"]),
+        Record(ZONE, "MX", 300, ["10 mx1.example.test.", "20 mx2.example.net."]),
+        Record(ZONE, "TXT", 60, [SPF, "google-site-verification=abc"]),
+    ]
+    route53.apply([Change.create(r) for r in written])
+    zone = route53.read_zone()
+    for record in written:
+        assert zone.get(record.name, record.type) == record
+    assert zone.get(ZONE, "NS") is not None  # moto's delegation set
+
+
+def test_an_update_is_an_exact_delete_and_a_create_in_one_batch(
+    route53: Route53Provider, route53_client: Route53Client
+) -> None:
+    old = Record(f"www.{ZONE}", "A", 300, ["127.0.0.5"])
+    seed(route53, old)
+    batches = sent_batches(route53_client)
+    new = Record(old.name, "A", 60, ["127.0.0.6"])
+    route53.apply([Change.update(old, new)])
+    assert batches == [
+        [
+            {
+                "Action": "DELETE",
+                "ResourceRecordSet": {
+                    "Name": f"www.{ZONE}.",
+                    "Type": "A",
+                    "TTL": 300,
+                    "ResourceRecords": [{"Value": "127.0.0.5"}],
+                },
+            },
+            {
+                "Action": "CREATE",
+                "ResourceRecordSet": {
+                    "Name": f"www.{ZONE}.",
+                    "Type": "A",
+                    "TTL": 60,
+                    "ResourceRecords": [{"Value": "127.0.0.6"}],
+                },
+            },
+        ]
+    ]
+    assert route53.read_zone().get(old.name, "A") == new
+
+
+def test_creating_an_rrset_that_exists_is_a_conflict(route53: Route53Provider) -> None:
+    record = Record(f"taken.{ZONE}", "A", 300, ["127.0.0.2"])
+    seed(route53, record)
+    route53.apply([Change.delete(record)])
+    seed(route53, record)
+    with pytest.raises(ConflictError, match="already exists"):
+        route53.apply([Change.create(record)])
+
+
+def test_listing_pages_through_a_large_zone(route53: Route53Provider) -> None:
+    records = [
+        Record(f"h{i:04}.{ZONE}", "A", 300, [f"127.0.{i // 250}.{i % 250}"]) for i in range(700)
+    ]
+    route53.apply([Change.create(r) for r in records])
+    zone = route53.read_zone()
+    assert all(zone.get(r.name, "A") == r for r in records)
+
+
+def test_batches_stay_within_route53_limits(
+    route53: Route53Provider, route53_client: Route53Client
+) -> None:
+    batches = sent_batches(route53_client)
+    changes = [
+        Change.create(Record(f"t{i:04}.{ZONE}", "TXT", 300, [f"{'v' * 40} {i}"]))
+        for i in range(1500)
+    ]
+    result = route53.apply(changes)
+    assert result.batches == len(batches) >= 2
+    for batch in batches:
+        records = [v for c in batch for v in c["ResourceRecordSet"]["ResourceRecords"]]
+        assert len(records) <= 1000
+        assert sum(len(v["Value"]) for v in records) <= 32000
+    assert len(route53.read_zone().records) >= 1500
+
+
+def test_throttling_and_a_pending_change_are_retried(
+    route53: Route53Provider, route53_client: Route53Client
+) -> None:
+    codes = ["Throttling", "PriorRequestNotComplete"]
+    slept: list[float] = []
+    route53.sleep = slept.append
+
+    def busy(**_: Any) -> Any:
+        if codes:
+            code = codes.pop(0)
+            error = {"Error": {"Code": code, "Message": "slow down"}}
+            return _Http(400), {**error, "ResponseMetadata": {"HTTPStatusCode": 400}}
+        return None
+
+    route53_client.meta.events.register("before-call.route53.ChangeResourceRecordSets", busy)
+    route53.apply([Change.create(Record(f"x.{ZONE}", "A", 300, ["127.0.0.9"]))])
+    assert len(slept) == 2
+    assert route53.read_zone().get(f"x.{ZONE}", "A") is not None
+
+
+def test_throttling_that_does_not_end_is_transient(
+    route53: Route53Provider, route53_client: Route53Client
+) -> None:
+    route53.max_attempts = 3
+
+    def busy(**_: Any) -> Any:
+        error = {"Error": {"Code": "Throttling", "Message": "Rate exceeded"}}
+        return _Http(400), {**error, "ResponseMetadata": {"HTTPStatusCode": 400}}
+
+    route53_client.meta.events.register("before-call.route53.ChangeResourceRecordSets", busy)
+    with pytest.raises(TransientError, match="Throttling"):
+        route53.apply([Change.create(Record(f"x.{ZONE}", "A", 300, ["127.0.0.9"]))])
+
+
+def test_confirm_waits_for_insync(route53: Route53Provider) -> None:
+    result = route53.apply([Change.create(Record(f"x.{ZONE}", "A", 300, ["127.0.0.9"]))])
+    propagation = route53.confirm(result, timeout=10)
+    assert propagation.complete
+    assert [s.server for s in propagation.servers] == [
+        f"route53 {result.change_ids[0].split('/')[-1]}"
+    ]
+
+
+def test_a_zone_that_does_not_exist_is_not_found(route53_client: Route53Client) -> None:
+    provider = Route53Provider("nowhere.test", client=route53_client)
+    with pytest.raises(NotFoundError, match=r"no Route 53 hosted zone named nowhere\.test"):
+        provider.read_zone()
+
+
+def test_aws_endpoint_url_is_honoured(
+    moto_endpoint: str, hosted_zone: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    provider = Route53Provider(ZONE, hosted_zone_id=f"/hostedzone/{hosted_zone}")
+    assert provider.zone_id == hosted_zone
+    assert provider.read_zone().name == ZONE
+
+
+def test_ownership_works_the_same_on_route53(route53: Route53Provider) -> None:
+    seed(route53, Record(f"legacy.{ZONE}", "A", 300, ["127.0.5.1"]))
+    registry = Registry(route53, owner=OWNER)
+    zone = registry.read()
+    registry.apply(
+        [registry.change(zone, name=f"mx1.{ZONE}", rdtype="A", ttl=300, values=["127.0.0.10"])]
+    )
+    after = route53.read_zone()
+    assert after.get(marker_name(f"mx1.{ZONE}", "A"), "TXT") is not None
+    owned = registry.read().get(f"mx1.{ZONE}", "A")
+    assert owned is not None and owned.owner == OWNER
+    assert registry.read().get(f"legacy.{ZONE}", "A").owner == ""  # type: ignore[union-attr]
+
+
+class _Http:
+    """The HTTP response object botocore expects next to a parsed error."""
+
+    def __init__(self, status: int) -> None:
+        self.status_code = status
+        self.headers: dict[str, str] = {}
+        self.content = b""
