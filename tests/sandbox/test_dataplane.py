@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import smtplib
 import time
 from functools import partial
 
@@ -115,3 +116,15 @@ def test_a_terminated_holder_leaves_its_eip_silent(sandbox: Sandbox, ec2: EC2Cli
     ec2.terminate_instances(InstanceIds=[host])
 
     eventually(lambda: greeting(eip, port) is None, what=f"{eip} silent")
+
+
+def test_a_whole_smtp_conversation_works(sandbox: Sandbox, ec2: EC2Client) -> None:
+    host = launch(ec2, "dp-smtp")
+    ip = public_ip(ec2, host)
+    eventually(lambda: answered_by(ip, sandbox.smtp_port) == host, what=f"{ip} answered")
+
+    with smtplib.SMTP(ip, sandbox.smtp_port, timeout=5) as client:
+        code, banner = client.ehlo("probe.example.test")
+        assert code == 250 and banner.decode().startswith(host)
+        refused = client.sendmail("a@example.test", ["b@example.test"], "Subject: hi\r\n\r\nhi\r\n")
+        assert refused == {}

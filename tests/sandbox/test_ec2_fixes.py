@@ -8,6 +8,7 @@ import pytest
 from botocore.exceptions import ClientError
 from mypy_boto3_ec2 import EC2Client
 
+from eipkeeper.sandbox import Sandbox, fixes
 from eipkeeper.sandbox.addresses import is_sandbox_public
 from tests.sandbox.conftest import address, allocate, instance, launch, public_ip
 
@@ -100,6 +101,29 @@ def test_associating_with_a_terminated_instance_fails(ec2: EC2Client) -> None:
     assert not address(ec2, allocation).get("InstanceId")
 
 
+def test_an_instance_with_two_interfaces_needs_the_interface_named(ec2: EC2Client) -> None:
+    host = launch(ec2, "two-nics")
+    subnet = instance(ec2, host)["SubnetId"]
+    extra = ec2.create_network_interface(SubnetId=subnet)["NetworkInterface"]
+    ec2.attach_network_interface(
+        NetworkInterfaceId=extra["NetworkInterfaceId"], InstanceId=host, DeviceIndex=1
+    )
+    allocation, eip = allocate(ec2)
+
+    with pytest.raises(ClientError) as excinfo:
+        ec2.associate_address(AllocationId=allocation, InstanceId=host, AllowReassociation=False)
+    assert _error_code(excinfo) == "InvalidInstanceID"
+
+    ec2.associate_address(
+        AllocationId=allocation,
+        NetworkInterfaceId=extra["NetworkInterfaceId"],
+        AllowReassociation=False,
+    )
+    held = address(ec2, allocation)
+    assert (held["NetworkInterfaceId"], held["InstanceId"]) == (extra["NetworkInterfaceId"], host)
+    assert eip not in {public_ip(ec2, host), ""}  # the primary interface keeps its own
+
+
 def test_associating_removes_the_dynamic_ip_for_good(ec2: EC2Client) -> None:
     host = launch(ec2, "dynamic")
     dynamic = public_ip(ec2, host)
@@ -143,3 +167,9 @@ def test_public_addresses_are_reachable_loopback_addresses_away_from_localhost(
     for allocation, _ in allocations:
         ec2.release_address(AllocationId=allocation)
     ec2.terminate_instances(InstanceIds=hosts)
+
+
+def test_installing_the_fixes_twice_wraps_nothing_twice(sandbox: Sandbox) -> None:
+    patched = [getattr(owner, name) for owner, name, _ in fixes._METHOD_FIXES]
+    fixes.install()
+    assert [getattr(owner, name) for owner, name, _ in fixes._METHOD_FIXES] == patched

@@ -43,6 +43,15 @@ class IncorrectInstanceState(EC2ClientError):
         )
 
 
+class MultipleInterfaces(EC2ClientError):
+    def __init__(self, instance_id: str) -> None:
+        super().__init__(
+            "InvalidInstanceID",
+            f"There are multiple interfaces attached to instance '{instance_id}'. "
+            "Please specify an interface ID for the operation instead.",
+        )
+
+
 class AddressInUse(EC2ClientError):
     def __init__(self, allocation_id: str) -> None:
         super().__init__(
@@ -105,7 +114,9 @@ def _drop_public_ip(eni: Any) -> None:
 
 def refuse_dead_instances(associate: Method) -> Method:
     """AssociateAddress with a shutting-down or terminated instance fails with
-    IncorrectInstanceState (EC2 API reference, AssociateAddress); moto associates anyway."""
+    IncorrectInstanceState (EC2 API reference, AssociateAddress); moto associates anyway.
+    So does InstanceId for an instance with several interfaces: EC2 wants NetworkInterfaceId
+    then; moto picks the primary one."""
 
     @functools.wraps(associate)
     def wrapper(
@@ -119,6 +130,8 @@ def refuse_dead_instances(associate: Method) -> Method:
         target = instance if instance is not None else getattr(eni, "instance", None)
         if target is not None and target.state in _DEAD_STATES:
             raise IncorrectInstanceState(target.id)
+        if instance is not None and len(instance.nics) > 1:
+            raise MultipleInterfaces(instance.id)
         return associate(
             backend,
             instance=instance,
@@ -198,6 +211,20 @@ def leave_previous_holder(associate: Method) -> Method:
     return wrapper
 
 
+def name_the_interface_instance(associate: Method) -> Method:
+    """An EIP associated through NetworkInterfaceId shows the instance that interface is
+    attached to (DescribeAddresses `InstanceId`); moto leaves InstanceId empty."""
+
+    @functools.wraps(associate)
+    def wrapper(backend: Any, **kwargs: Any) -> Any:
+        result = associate(backend, **kwargs)
+        if result.instance is None and result.eni is not None:
+            result.instance = result.eni.instance
+        return result
+
+    return wrapper
+
+
 def refuse_release_in_use(release: Method) -> Method:
     """ReleaseAddress on an associated address fails in a VPC with InvalidIPAddress.InUse
     (EC2 API reference, ReleaseAddress); moto disassociates and releases."""
@@ -268,7 +295,12 @@ _METHOD_FIXES: tuple[tuple[type, str, tuple[Callable[[Method], Method], ...]], .
     (
         ElasticAddressBackend,
         "associate_address",
-        (leave_previous_holder, displace_other_address, refuse_dead_instances),
+        (
+            name_the_interface_instance,
+            leave_previous_holder,
+            displace_other_address,
+            refuse_dead_instances,
+        ),
     ),
     (ElasticAddressBackend, "release_address", (refuse_release_in_use,)),
     (InstanceBackend, "terminate_instances", (free_addresses_on_terminate,)),

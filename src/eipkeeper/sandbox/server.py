@@ -31,7 +31,7 @@ from werkzeug.serving import make_server
 from eipkeeper.config import ENV_VAR
 from eipkeeper.errors import OperationError
 from eipkeeper.logs import get_logger
-from eipkeeper.sandbox import fixes, sampleconfig
+from eipkeeper.sandbox import fixes, route53_fixes, sampleconfig
 from eipkeeper.sandbox.dataplane import DataPlane, Observation, observe_moto
 from eipkeeper.sandbox.fleet import Clients, create_event_route, create_sample_fleet
 
@@ -217,6 +217,7 @@ class Sandbox:
 
     def _start(self) -> None:
         fixes.install()
+        route53_fixes.install()
         # werkzeug logs every request at INFO on stderr; the sandbox's own events say enough.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         server = _MotoServer(listener=_listen(self._requested_port))
