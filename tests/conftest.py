@@ -22,7 +22,7 @@ class Cloud:
     env: dict[str, str]
 
     def client(self, service: str) -> Any:
-        return boto3.client(
+        return boto3.client(  # type: ignore[call-overload]
             service,
             endpoint_url=self.env["AWS_ENDPOINT_URL"],
             region_name=self.env["AWS_DEFAULT_REGION"],
