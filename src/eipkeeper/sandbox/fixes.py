@@ -114,9 +114,7 @@ def _drop_public_ip(eni: Any) -> None:
 
 def refuse_dead_instances(associate: Method) -> Method:
     """AssociateAddress with a shutting-down or terminated instance fails with
-    IncorrectInstanceState (EC2 API reference, AssociateAddress); moto associates anyway.
-    So does InstanceId for an instance with several interfaces: EC2 wants NetworkInterfaceId
-    then; moto picks the primary one."""
+    IncorrectInstanceState (EC2 API reference, AssociateAddress); moto associates anyway."""
 
     @functools.wraps(associate)
     def wrapper(
@@ -130,8 +128,6 @@ def refuse_dead_instances(associate: Method) -> Method:
         target = instance if instance is not None else getattr(eni, "instance", None)
         if target is not None and target.state in _DEAD_STATES:
             raise IncorrectInstanceState(target.id)
-        if instance is not None and len(instance.nics) > 1:
-            raise MultipleInterfaces(instance.id)
         return associate(
             backend,
             instance=instance,
@@ -140,6 +136,20 @@ def refuse_dead_instances(associate: Method) -> Method:
             allocation_id=allocation_id,
             reassociate=reassociate,
         )
+
+    return wrapper
+
+
+def require_interface_id(associate: Method) -> Method:
+    """AssociateAddress with InstanceId needs an instance with exactly one network interface;
+    otherwise EC2 asks for NetworkInterfaceId (EC2 API reference, AssociateAddress). moto
+    silently picks the primary interface."""
+
+    @functools.wraps(associate)
+    def wrapper(backend: Any, instance: Any = None, **kwargs: Any) -> Any:
+        if instance is not None and len(instance.nics) > 1:
+            raise MultipleInterfaces(instance.id)
+        return associate(backend, instance=instance, **kwargs)
 
     return wrapper
 
@@ -299,6 +309,7 @@ _METHOD_FIXES: tuple[tuple[type, str, tuple[Callable[[Method], Method], ...]], .
             name_the_interface_instance,
             leave_previous_holder,
             displace_other_address,
+            require_interface_id,
             refuse_dead_instances,
         ),
     ),
