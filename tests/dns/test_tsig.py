@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import subprocess
 from pathlib import Path
@@ -48,6 +49,12 @@ def test_comments_other_keys_and_a_chosen_name(tmp_path: Path) -> None:
     assert parse_key(text).name == "first"
     second = parse_key(text, name="second")
     assert (second.name, second.algorithm) == ("second", "hmac-sha256")
+
+
+def test_a_secret_with_slashes_is_not_a_comment() -> None:
+    secret = "ab//cd/+ef" + "A" * 34 + "="
+    key = parse_key(f'key "k" {{ algorithm hmac-sha256; secret "{secret}"; }}; // note')
+    assert key.secret == base64.b64decode(secret)
 
 
 def test_the_secret_is_not_in_the_repr() -> None:

@@ -235,12 +235,20 @@ def plan_rrset(
         if others:
             holders = ", ".join(c.owner for c in others)
             raise SafetyRefusal("S4", f"{label} is also claimed by {holders}", [label])
-        return _whole(current.record, marker, wanted=wanted, ttl=ttl, reason=reason)
-    return _share(current.record, marker, owner=owner, wanted=wanted, ttl=ttl, reason=reason)
+        return _whole(current.record, marker, claims, wanted=wanted, ttl=ttl, reason=reason)
+    return _share(
+        current.record, marker, claims, owner=owner, wanted=wanted, ttl=ttl, reason=reason
+    )
 
 
 def _whole(
-    current: Record, marker: Record | None, *, wanted: set[str], ttl: int, reason: str
+    current: Record,
+    marker: Record | None,
+    claims: tuple[Claim, ...],
+    *,
+    wanted: set[str],
+    ttl: int,
+    reason: str,
 ) -> Unit:
     if not wanted:
         return (
@@ -250,7 +258,6 @@ def _whole(
     new = Record(current.name, current.type, ttl, tuple(wanted))
     if new == current:
         return ()
-    claims, _ = _claims(marker)
     marker_unit = _marker_change_at(current.name, current.type, marker, list(claims), ttl, reason)
     return (Change.update(current, new, reason=reason), *marker_unit)
 
@@ -258,6 +265,7 @@ def _whole(
 def _share(
     current: Record,
     marker: Record | None,
+    claims: tuple[Claim, ...],
     *,
     owner: str,
     wanted: set[str],
@@ -265,7 +273,6 @@ def _share(
     reason: str,
 ) -> Unit:
     """A shared RRset: only OWNER's values move; the others' values and the TTL stay."""
-    claims, _ = _claims(marker)
     claim = next(c for c in claims if c.owner == owner)
     present = set(current.values)
     theirs = present - set(claim.values or ())

@@ -220,6 +220,12 @@ class Provider(ABC, Generic[BatchT]):
             finished_at=self.clock(),
         )
 
+    def batches(self, changes: Iterable[Change | Unit]) -> list[list[Change]]:
+        """How `apply` would split CHANGES into atomic batches (for reports and benchmarks)."""
+        units = [(c,) if isinstance(c, Change) else tuple(c) for c in changes]
+        self._check(units)
+        return [list(batch.changes) for batch in self._batches(units)] if units else []
+
     def confirm(self, result: ApplyResult, *, timeout: float = 60.0) -> Propagation:
         """Wait until every authoritative server serves RESULT, or TIMEOUT seconds pass."""
         propagation = self._confirm(result, timeout=timeout)

@@ -13,7 +13,7 @@ import re
 import socket
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Literal
 
 import dns.exception
@@ -32,6 +32,7 @@ _NAME_TYPES = frozenset({"NS", "CNAME", "PTR", "MX", "SRV", "DNAME", "SOA", "NAP
 _TXT_MAX = 255
 
 
+@lru_cache(maxsize=16384)
 def normalize_name(name: str) -> str:
     """NAME as an absolute lowercase name without the final dot; ValueError when invalid."""
     text = name.strip().lower().rstrip(".")
@@ -56,8 +57,13 @@ def txt_text(strings: Iterable[bytes]) -> str:
     return " ".join('"' + _escape(s) + '"' for s in strings)
 
 
+_NEEDS_ESCAPE = re.compile(rb'[^\x20-\x7e]|["\\]')
+_SIMPLE_TXT = re.compile(r'"[\x20\x21\x23-\x5b\x5d-\x7e]{0,255}"')
+"""One quoted string without escapes: already canonical (the common case, kept fast)."""
+
+
 def _escape(data: bytes) -> str:
-    if all(0x20 <= c < 0x7F and c not in b'"\\' for c in data):
+    if not _NEEDS_ESCAPE.search(data):
         return data.decode("ascii")
     out = []
     for c in data:
@@ -90,6 +96,8 @@ def _unescape_one(match: re.Match[bytes]) -> bytes:
 
 def _canonical_txt(text: str) -> str:
     stripped = text.strip()
+    if _SIMPLE_TXT.fullmatch(stripped):
+        return stripped
     if not stripped.startswith('"'):
         # A bare value is one string (an SPF policy has spaces); split only what is too long.
         data = stripped.encode("utf-8")

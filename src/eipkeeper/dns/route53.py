@@ -216,26 +216,33 @@ class Route53Provider(Provider[Route53Batch]):
     # -- calls and errors -----------------------------------------------------------------------
 
     def _call(self, call: Callable[[], T]) -> T:
-        """CALL, retried with jittered exponential back-off while Route 53 is busy."""
+        """CALL, retried with jittered exponential back-off while Route 53 is busy, answers
+        5xx, or the connection drops. A retried change whose first attempt did land fails its
+        exact DELETE (S5), which is a conflict: the caller re-reads and re-plans."""
         for attempt in range(self.max_attempts):
+            last = attempt == self.max_attempts - 1
             try:
                 return call()
             except botocore.exceptions.ClientError as exc:
                 code = str(exc.response.get("Error", {}).get("Code", ""))
-                if code not in _RETRIED or attempt == self.max_attempts - 1:
+                status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+                if (code not in _RETRIED and status < 500) or last:
                     raise _error(exc, code) from exc
-                delay = random.uniform(0, min(20.0, 0.5 * 2**attempt))
-                log.info("dns.route53.retry", code=code, attempt=attempt + 1, delay=round(delay, 2))
-                self.sleep(delay)
+                reason = code
             except (
                 botocore.exceptions.EndpointConnectionError,
                 botocore.exceptions.ConnectionClosedError,
                 botocore.exceptions.ReadTimeoutError,
                 botocore.exceptions.ConnectTimeoutError,
             ) as exc:
-                raise TransientError(f"cannot reach Route 53: {exc}") from exc
+                if last:
+                    raise TransientError(f"cannot reach Route 53: {exc}") from exc
+                reason = type(exc).__name__
             except botocore.exceptions.NoCredentialsError as exc:
                 raise PermissionDeniedError(f"no AWS credentials for Route 53: {exc}") from exc
+            delay = random.uniform(0, min(20.0, 0.5 * 2**attempt))
+            log.info("dns.route53.retry", code=reason, attempt=attempt + 1, delay=round(delay, 2))
+            self.sleep(delay)
         raise AssertionError("unreachable")  # the last attempt returns or raises
 
 

@@ -25,7 +25,8 @@ log = get_logger(__name__)
 ALGORITHMS = frozenset({"hmac-sha256", "hmac-sha384", "hmac-sha512", "hmac-sha224", "hmac-sha1"})
 """hmac-md5 is refused: RFC 8945 says it must not be used."""
 
-_COMMENTS = re.compile(r"/\*.*?\*/|//[^\n]*|#[^\n]*", re.DOTALL)
+# Quoted strings first, so that a `//` inside a base64 secret is not taken for a comment.
+_COMMENTS = re.compile(r'"[^"]*"|/\*.*?\*/|//[^\n]*|#[^\n]*', re.DOTALL)
 _KEY = re.compile(r'key\s+(?:"([^"]+)"|([^\s{]+))\s*\{(.*?)\}\s*;', re.DOTALL)
 _ALGORITHM = re.compile(r"algorithm\s+\"?([A-Za-z0-9.-]+)\"?\s*;")
 _SECRET = re.compile(r'secret\s+"([^"]*)"\s*;')
@@ -77,7 +78,8 @@ def load_key(path: Path, *, name: str = "") -> TsigKey:
 def parse_key(text: str, *, source: str = "", name: str = "") -> TsigKey:
     """Parse a `key "NAME" { algorithm ...; secret "..."; };` block (tsig-keygen's output)."""
     where = source or None
-    blocks = _KEY.findall(_COMMENTS.sub("", text))
+    uncommented = _COMMENTS.sub(lambda m: m[0] if m[0].startswith('"') else "", text)
+    blocks = _KEY.findall(uncommented)
     if not blocks:
         raise ConfigError('no `key "NAME" { ... };` block in the TSIG key file', path=where)
     for quoted, bare, body in blocks:
