@@ -6,6 +6,8 @@ translation and exit codes are tested as they behave against AWS; no part of bot
 
 from __future__ import annotations
 
+import random
+import socket
 import threading
 import urllib.error
 import urllib.parse
@@ -31,6 +33,14 @@ class Fault:
     """How many calls fail before the action works again; -1 for always."""
 
 
+ROUTE53_ERROR_XML = (
+    '<?xml version="1.0"?><ErrorResponse xmlns="https://route53.amazonaws.com/doc/2013-04-01/">'
+    "<Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>"
+    "<RequestId>fault</RequestId></ErrorResponse>"
+)
+CHAOS_MODES = ("throttle", "server-error", "drop-before", "drop-after")
+
+
 @dataclass
 class FaultProxy:
     upstream: str
@@ -38,6 +48,25 @@ class FaultProxy:
     seen: Counter[str] = field(default_factory=Counter)
     failed: Counter[str] = field(default_factory=Counter)
     url: str = ""
+    chaos_rate: float = 0.0
+    """Share of all requests that meet a random fault (see CHAOS_MODES)."""
+    rng: random.Random = field(default_factory=lambda: random.Random(0))
+    chaos_seen: Counter[str] = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def chaos(self, rate: float, *, seed: int) -> None:
+        """Throttling, 5xx, and connections dropped before or after the call reached moto
+        (a lost reply: the change happened but the client cannot know) on RATE of requests."""
+        self.chaos_rate = rate
+        self.rng = random.Random(seed)
+
+    def _chaos_mode(self) -> str:
+        with self.lock:
+            if self.chaos_rate and self.rng.random() < self.chaos_rate:
+                mode = self.rng.choice(CHAOS_MODES)
+                self.chaos_seen[mode] += 1
+                return mode
+        return ""
 
     def fail(self, action: str, fault: Fault) -> None:
         self.faults[action] = fault
@@ -62,8 +91,18 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             action = urllib.parse.parse_qs(body.decode("utf-8", "replace")).get("Action", [""])[0]
             proxy.seen[action] += 1
             fault = proxy._fault_for(action) if action else None
+            mode = "" if fault else proxy._chaos_mode()
+            if mode == "throttle":
+                fault = Fault("Throttling" if not action else "RequestLimitExceeded", status=400)
+            elif mode == "server-error":
+                fault = Fault("InternalError" if action else "InternalFailure", status=500)
+            elif mode == "drop-before":
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
             if fault is not None:
-                payload = ERROR_XML.format(code=fault.code, message=fault.message).encode()
+                template = ERROR_XML if action else ROUTE53_ERROR_XML
+                payload = template.format(code=fault.code, message=fault.message).encode()
                 self.send_response(fault.status)
                 self.send_header("Content-Type", "text/xml")
                 self.send_header("Content-Length", str(len(payload)))
@@ -74,13 +113,23 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 proxy.upstream + self.path,
                 data=body if self.command != "GET" else None,
                 method=self.command,
-                headers={k: v for k, v in self.headers.items() if k.lower() != "host"},
+                # urllib would add a form Content-Type to a body that has none, which turns a
+                # Route 53 REST call into a query-protocol call for moto: keep the original.
+                headers={
+                    "Content-Type": self.headers.get("Content-Type", "application/xml"),
+                    **{k: v for k, v in self.headers.items() if k.lower() != "host"},
+                },
             )
             try:
                 with urllib.request.urlopen(request, timeout=30) as reply:  # noqa: S310
                     status, headers, data = reply.status, reply.headers, reply.read()
             except urllib.error.HTTPError as reply:
                 status, headers, data = reply.code, reply.headers, reply.read()
+            if mode == "drop-after":
+                # moto made the change; the reply is lost on the way back.
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
             self.send_response(status)
             for key, value in headers.items():
                 if key.lower() not in ("content-length", "transfer-encoding", "connection"):
@@ -91,6 +140,7 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
 
         do_POST = _relay  # noqa: N815 - http.server names its hooks so
         do_GET = _relay  # noqa: N815
+        do_DELETE = _relay  # noqa: N815
 
     return Handler
 
