@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 
 import pytest
@@ -199,6 +200,21 @@ def test_a_server_that_is_down_is_transient() -> None:
     with pytest.raises(TransientError) as caught:
         provider.apply([Change.create(Record(f"x.{ZONE}", "A", 300, ["127.0.0.9"]))])
     assert "none of the 1 changes was applied" in caught.value.message
+
+
+def test_a_server_that_never_answers_is_transient() -> None:
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()  # connections queue up and are never read
+        provider = Rfc2136Provider(
+            ZONE,
+            server="127.0.0.1",
+            port=silent.getsockname()[1],
+            key=TsigKey("k", "hmac-sha256", b"0" * 32),
+            timeout=0.5,
+        )
+        with pytest.raises(TransientError, match=r"did not answer within 0\.5 s"):
+            provider.apply([Change.create(Record(f"x.{ZONE}", "A", 300, ["127.0.0.9"]))])
 
 
 def test_changes_outside_the_zone_or_twice_on_one_rrset_are_rejected(

@@ -120,13 +120,13 @@ def test_names_and_rdata_read_back_as_dnspython_reads_them(rrsets: list[Record])
     wire = answer.to_wire()
     parsed = dns.message.from_wire(wire)
     cache: dict[int, tuple[str, int]] = {}
-    offset = read_name(wire, 12, cache)[1] + 4
+    offset = read_name(wire, 12, cache=cache)[1] + 4
     seen: dict[tuple[str, str], list[str]] = {}
     for _ in range(sum(len(r) for r in parsed.answer)):
-        owner, offset = read_name(wire, offset, cache)
+        owner, offset = read_name(wire, offset, cache=cache)
         rdtype = int.from_bytes(wire[offset : offset + 2], "big")
         length = int.from_bytes(wire[offset + 8 : offset + 10], "big")
-        text = rdata_text(wire, rdtype, offset + 10, length, cache)
+        text = rdata_text(wire, rdtype, start=offset + 10, length=length, cache=cache)
         kind = dns.rdatatype.to_text(dns.rdatatype.RdataType.make(rdtype))
         seen.setdefault((owner, kind), []).append(text)
         offset += 10 + length

@@ -58,7 +58,7 @@ def transfer(*, host: str, port: int, zone: str, key: TsigKey, timeout: float) -
         while not reader.done:
             size = _exactly(stream, 2)
             reader.feed(_exactly(stream, struct.unpack("!H", size)[0]))
-    return reader.zone()
+        return reader.zone()
 
 
 @contextmanager
@@ -114,11 +114,11 @@ class _Reader:
         cache: dict[int, tuple[str, int]] = {}
         offset = 12
         for _ in range(qdcount):
-            offset = read_name(wire, offset, cache)[1] + 4
+            offset = read_name(wire, offset, cache=cache)[1] + 4
         self._signed_last = False
         for index in range(ancount + nscount + arcount):
             start = offset
-            name, offset = read_name(wire, offset, cache)
+            name, offset = read_name(wire, offset, cache=cache)
             rdtype, rdclass, ttl, rdlength = _RR.unpack_from(wire, offset)
             offset += 10
             if rdtype == TYPE_TSIG:
@@ -126,7 +126,9 @@ class _Reader:
                     raise FormError("TSIG is not the last record")
                 self._verify(wire, start, offset, rdlength)
             elif index < ancount and rdtype != TYPE_OPT:
-                self._record(wire, name, (rdtype, rdclass, ttl), offset, rdlength, cache)
+                self._record(
+                    wire, name, (rdtype, rdclass, ttl), at=offset, length=rdlength, cache=cache
+                )
             offset += rdlength
         if not self._signed_last:
             if self._ctx is None:
@@ -138,7 +140,8 @@ class _Reader:
         wire: bytes,
         name: str,
         header: tuple[int, int, int],
-        offset: int,
+        *,
+        at: int,
         length: int,
         cache: dict[int, tuple[str, int]],
     ) -> None:
@@ -146,7 +149,7 @@ class _Reader:
         if rdclass != dns.rdataclass.IN:
             return
         if rdtype == TYPE_SOA:
-            serial = struct.unpack_from("!I", wire, offset + length - 20)[0]
+            serial = struct.unpack_from("!I", wire, at + length - 20)[0]
             if self._serial is None:
                 self._serial = serial
             else:
@@ -154,7 +157,7 @@ class _Reader:
             return
         if self._serial is None:
             raise FormError("the transfer does not start with the SOA")
-        value = rdata_text(wire, rdtype, offset, length, cache)
+        value = rdata_text(wire, rdtype, start=at, length=length, cache=cache)
         entry = self._sets.get((name, rdtype))
         if entry is None:
             self._sets[(name, rdtype)] = (ttl, [value])

@@ -1,21 +1,12 @@
-"""Ownership records (SPEC S4), in the manner of external-dns's TXT registry, on any provider.
+"""Ownership (SPEC S4), in the manner of external-dns's TXT registry, on any provider.
 
-The ownership record of an RRset is a TXT RRset at `_eipkeeper.<type>.<name>`; each of its
-values is one owner's claim, written as character-strings:
-
-    _eipkeeper.a.mx1.example.com  TXT "owner=mail-prod"
-    _eipkeeper.mx.example.com     TXT "owner=mail-prod" "values=10 mx1.example.com.,10 mx2.ex..."
-
-A claim without `values=` is the whole RRset. A claim with `values=` (possibly empty) is a
-share of an RRset that also holds values of others, e.g. an MX set listing on-premises hosts;
-the values are canonical text, `,` and `%` escaped as `%2C` and `%25`, spread over as many
-`values=` strings as the 255-byte limit needs.
-
-The rules: an RRset is changed only when this owner claims it; in a shared RRset only the
-claimed values change, everything else (values, TTL) stays as found; a marker that cannot be
-read is someone else's. Every write carries the ownership record's change in the same atomic
-unit (a create or an exact compare-and-swap of the marker), so ownership is checked by the
-server at the moment of writing, not only when the zone was read.
+Each RRset's ownership record (its marker, see `markers.py`) says who claims it: wholly, or
+the listed values of an RRset shared with others. The rules: an RRset is changed only when
+this owner claims it; in a shared RRset only the claimed values change, everything else
+(values, TTL) stays as found; a marker that cannot be read is someone else's. Every write
+carries the marker's change in the same atomic unit (a create or an exact compare-and-swap of
+the marker), so ownership is checked by the server at the moment of writing, not only when
+the zone was read.
 """
 
 from __future__ import annotations
@@ -25,83 +16,23 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from eipkeeper.dns.markers import PREFIX, Claim, is_marker, marker_name, parse_claim
 from eipkeeper.dns.provider import ApplyResult, Propagation, Provider, Unit
-from eipkeeper.dns.records import (
-    Change,
-    Record,
-    Zone,
-    canonical_value,
-    in_zone,
-    normalize_name,
-    txt_strings,
-    txt_text,
-)
+from eipkeeper.dns.records import Change, Record, Zone, canonical_value, in_zone, normalize_name
 from eipkeeper.errors import NotFoundError, OperationError, SafetyRefusal
-from eipkeeper.logs import get_logger
 
-log = get_logger(__name__)
-
-PREFIX = "_eipkeeper"
-_MAX_STRING = 255
-
-
-def marker_name(name: str, rdtype: str) -> str:
-    """Where the ownership record of the RRset (NAME, RDTYPE) lives."""
-    return f"{PREFIX}.{rdtype.lower()}.{name}"
-
-
-def is_marker(record: Record) -> bool:
-    return record.type == "TXT" and record.name.startswith(PREFIX + ".")
-
-
-@dataclass(frozen=True)
-class Claim:
-    """One owner's claim on an RRset: the whole of it (`values` None) or the values listed."""
-
-    owner: str
-    values: tuple[str, ...] | None = None
-
-    def text(self) -> str:
-        """The claim as one TXT value in presentation form."""
-        strings = [f"owner={self.owner}".encode()]
-        if self.values is not None:
-            strings += _pack_values(self.values)
-        return txt_text(strings)
-
-
-def parse_claim(value: str) -> Claim | None:
-    """The claim in one TXT value of a marker; None when it is not one (then it is foreign)."""
-    strings = [s.decode("utf-8", "replace") for s in txt_strings(value)]
-    if not strings or not strings[0].startswith("owner=") or len(strings[0]) == 6:
-        return None
-    owner = strings[0][6:]
-    lists = [s[7:] for s in strings[1:] if s.startswith("values=")]
-    if len(lists) != len(strings) - 1:
-        return None
-    if not lists:
-        return Claim(owner)
-    values = [_unescape(v) for part in lists for v in part.split(",") if v]
-    return Claim(owner, tuple(sorted(set(values))))
-
-
-def _pack_values(values: Iterable[str]) -> list[bytes]:
-    strings: list[bytes] = []
-    current = b"values="
-    for value in sorted(values):
-        item = value.replace("%", "%25").replace(",", "%2C").encode("utf-8")
-        if len(item) + 7 > _MAX_STRING:
-            raise OperationError(f"value too long to list in an ownership record: {value[:40]}")
-        joined = current + (b"," if current != b"values=" else b"") + item
-        if len(joined) > _MAX_STRING:
-            strings.append(current)
-            joined = b"values=" + item
-        current = joined
-    strings.append(current)
-    return strings
-
-
-def _unescape(text: str) -> str:
-    return text.replace("%2C", ",").replace("%2c", ",").replace("%25", "%")
+__all__ = [
+    "PREFIX",
+    "Claim",
+    "OwnedRecord",
+    "OwnedZone",
+    "Registry",
+    "adopt_rrset",
+    "is_marker",
+    "marker_name",
+    "parse_claim",
+    "plan_rrset",
+]
 
 
 @dataclass(frozen=True)
@@ -220,7 +151,7 @@ def plan_rrset(
         # Nothing to remove; a claim of ours left on nothing is tidied away.
         if not mine or foreign:
             return ()
-        return _marker_change_at(name, rdtype, marker, others, ttl, reason)
+        return _marker_change_at(name, rdtype, marker=marker, claims=others, ttl=ttl, reason=reason)
     if foreign or (current is not None and not mine) or (current is None and others):
         holder = ", ".join(sorted({c.owner for c in others})) or (
             "an unreadable marker" if foreign else "nobody"
@@ -229,23 +160,33 @@ def plan_rrset(
     if current is None:
         new = Record(name, rdtype, ttl, tuple(wanted))
         unit = (Change.create(new, reason=reason),)
-        return unit + _marker_change_at(name, rdtype, marker, [Claim(owner)], ttl, reason)
+        return unit + _marker_change_at(
+            name, rdtype, marker=marker, claims=[Claim(owner)], ttl=ttl, reason=reason
+        )
     claim = mine[0]
     if claim.values is None:
         if others:
             holders = ", ".join(c.owner for c in others)
             raise SafetyRefusal("S4", f"{label} is also claimed by {holders}", [label])
-        return _whole(current.record, marker, claims, wanted=wanted, ttl=ttl, reason=reason)
+        return _whole(
+            current.record, marker=marker, claims=claims, wanted=wanted, ttl=ttl, reason=reason
+        )
     return _share(
-        current.record, marker, claims, owner=owner, wanted=wanted, ttl=ttl, reason=reason
+        current.record,
+        marker=marker,
+        claims=claims,
+        owner=owner,
+        wanted=wanted,
+        ttl=ttl,
+        reason=reason,
     )
 
 
 def _whole(
     current: Record,
+    *,
     marker: Record | None,
     claims: tuple[Claim, ...],
-    *,
     wanted: set[str],
     ttl: int,
     reason: str,
@@ -253,20 +194,24 @@ def _whole(
     if not wanted:
         return (
             Change.delete(current, reason=reason),
-            *_marker_change_at(current.name, current.type, marker, [], ttl, reason),
+            *_marker_change_at(
+                current.name, current.type, marker=marker, claims=[], ttl=ttl, reason=reason
+            ),
         )
     new = Record(current.name, current.type, ttl, tuple(wanted))
     if new == current:
         return ()
-    marker_unit = _marker_change_at(current.name, current.type, marker, list(claims), ttl, reason)
+    marker_unit = _marker_change_at(
+        current.name, current.type, marker=marker, claims=list(claims), ttl=ttl, reason=reason
+    )
     return (Change.update(current, new, reason=reason), *marker_unit)
 
 
 def _share(
     current: Record,
+    *,
     marker: Record | None,
     claims: tuple[Claim, ...],
-    *,
     owner: str,
     wanted: set[str],
     ttl: int,
@@ -291,7 +236,7 @@ def _share(
         new = Record(current.name, current.type, keep_ttl, tuple(values))
         record_change = (Change.update(current, new, reason=reason),)
     marker_unit = _marker_change_at(
-        current.name, current.type, marker, new_claims, keep_ttl, reason
+        current.name, current.type, marker=marker, claims=new_claims, ttl=keep_ttl, reason=reason
     )
     if not record_change and all(c.kind == "update" and c.old == c.new for c in marker_unit):
         return ()
@@ -299,7 +244,13 @@ def _share(
 
 
 def _marker_change_at(
-    name: str, rdtype: str, marker: Record | None, claims: list[Claim], ttl: int, reason: str
+    name: str,
+    rdtype: str,
+    *,
+    marker: Record | None,
+    claims: list[Claim],
+    ttl: int,
+    reason: str,
 ) -> Unit:
     """The marker's change to CLAIMS: a create, an exact update (even when unchanged, so that
     the server re-checks ownership as it writes), or a delete when no claim is left."""
@@ -346,7 +297,9 @@ def adopt_rrset(
         raise NotFoundError(f"{label} has no value {missing} to adopt")
     claim = Claim(owner, None if listed is None else tuple(sorted(listed)))
     ttl = current.record.ttl
-    return _marker_change_at(name, rdtype, marker, [*claims, claim], ttl, reason)
+    return _marker_change_at(
+        name, rdtype, marker=marker, claims=[*claims, claim], ttl=ttl, reason=reason
+    )
 
 
 class Registry:

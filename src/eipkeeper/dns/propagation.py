@@ -140,7 +140,7 @@ def _round(
                 continue
             queries[target.label] = query
             selector.register(sock, selectors.EVENT_READ, target.label)
-        _collect(selector, queries, results, wait=wait)
+        _collect(selector, queries=queries, results=results, wait=wait)
     finally:
         selector.close()
         for sock in sockets:
@@ -150,9 +150,9 @@ def _round(
 
 def _collect(
     selector: selectors.BaseSelector,
+    *,
     queries: dict[str, dns.message.Message],
     results: dict[str, tuple[int | None, str]],
-    *,
     wait: float,
 ) -> None:
     waiting = set(queries)

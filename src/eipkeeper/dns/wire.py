@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+import dns.ipv6
 import dns.name
 import dns.rdata
 import dns.rdataclass
@@ -78,7 +79,7 @@ def _label_text(label: bytes) -> str:
     return "".join(out)
 
 
-def read_name(wire: bytes, offset: int, cache: dict[int, tuple[str, int]]) -> tuple[str, int]:
+def read_name(wire: bytes, offset: int, *, cache: dict[int, tuple[str, int]]) -> tuple[str, int]:
     """The name at OFFSET (lowercase, no final dot, "" for the root) and the offset after it.
 
     CACHE maps an offset to (name, end of its inline encoding) for one message: compressed
@@ -97,10 +98,10 @@ def read_name(wire: bytes, offset: int, cache: dict[int, tuple[str, int]]) -> tu
             found = (label + "." + tail[0] if tail[0] else label, after + 2)
             cache[offset] = found
             return found
-    return _read_name(wire, offset, cache)
+    return _read_name(wire, offset, cache=cache)
 
 
-def _read_name(wire: bytes, offset: int, cache: dict[int, tuple[str, int]]) -> tuple[str, int]:
+def _read_name(wire: bytes, offset: int, *, cache: dict[int, tuple[str, int]]) -> tuple[str, int]:
     labels: list[str] = []
     starts: list[int] = []
     ends: list[int] = []  # per label: where the inline run holding it ends
@@ -161,11 +162,13 @@ def rdata_wire(rdtype: str, value: str) -> bytes:
 
 
 def rdata_text(
-    wire: bytes, rdtype: int, start: int, length: int, cache: dict[int, tuple[str, int]]
+    wire: bytes, rdtype: int, *, start: int, length: int, cache: dict[int, tuple[str, int]]
 ) -> str:
     """The canonical text of the rdata at START (the inverse of rdata_wire)."""
     if rdtype == 1 and length == 4:
         return socket.inet_ntop(socket.AF_INET, wire[start : start + 4])
+    if rdtype == 28 and length == 16:
+        return str(dns.ipv6.inet_ntoa(wire[start : start + 16]))  # as canonical_value writes it
     if rdtype in (16, 99):
         strings, at, stop = [], start, start + length
         while at < stop:
@@ -174,10 +177,10 @@ def rdata_text(
             at += 1 + size
         return txt_text(strings)
     if rdtype == 15:
-        target, _ = read_name(wire, start + 2, cache)
+        target, _ = read_name(wire, start + 2, cache=cache)
         return f"{(wire[start] << 8) | wire[start + 1]} {target}."
     if rdtype in _NAME_CODES:
-        return read_name(wire, start, cache)[0] + "."
+        return read_name(wire, start, cache=cache)[0] + "."
     rdata = dns.rdata.from_wire(dns.rdataclass.IN, _rdtype(rdtype), wire, start, length)
     return canonical_rdata(rdata)
 
