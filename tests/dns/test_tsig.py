@@ -57,6 +57,10 @@ def test_a_secret_with_slashes_is_not_a_comment() -> None:
     assert key.secret == base64.b64decode(secret)
 
 
+def test_the_algorithm_defaults_to_hmac_sha256() -> None:
+    assert parse_key(f'key "k" {{ secret "{SECRET}"; }};').algorithm == "hmac-sha256"
+
+
 def test_the_secret_is_not_in_the_repr() -> None:
     key = parse_key(f'key "k" {{ algorithm hmac-sha256; secret "{SECRET}"; }};')
     assert SECRET not in repr(key)
@@ -90,7 +94,7 @@ def test_a_private_key_file_is_not_warned_about(
     ("text", "message"),
     [
         ("nothing here", "no `key"),
-        ('key "k" { secret "AAAA"; };', "needs `algorithm` and `secret`"),
+        ('key "k" { algorithm hmac-sha256; };', "needs a `secret`"),
         ('key "k" { algorithm hmac-md5; secret "AAAA"; };', "hmac-md5 is not accepted"),
         ('key "k" { algorithm hmac-sha256; secret "not base64!"; };', "not valid base64"),
         ('key "k" { algorithm hmac-sha256; secret ""; };', "empty"),

@@ -10,6 +10,9 @@ set as a whole is not. When batch k fails, batches before it stay applied, k and
 not; the error raised is an `ApplyInterrupted` that is also the usual ConflictError,
 OperationError or TransientError, with `applied` and `not_applied`. Every change carries its
 own compare-and-swap, so the caller re-reads the zone and re-plans; nothing is overwritten.
+A batch whose answer was lost (a timeout after sending) is reported as not applied although
+the server may have applied it: only the re-read can tell, and the compare-and-swap of the
+next attempt makes either case safe.
 """
 
 from __future__ import annotations

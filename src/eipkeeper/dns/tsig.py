@@ -88,9 +88,9 @@ def parse_key(text: str, *, source: str = "", name: str = "") -> TsigKey:
             continue
         algorithm_match = _ALGORITHM.search(body)
         secret_match = _SECRET.search(body)
-        if not algorithm_match or not secret_match:
-            raise ConfigError(f"key {key_name}: needs `algorithm` and `secret`", path=where)
-        algorithm = algorithm_match.group(1).lower()
+        if not secret_match:
+            raise ConfigError(f"key {key_name}: needs a `secret`", path=where)
+        algorithm = algorithm_match.group(1).lower() if algorithm_match else "hmac-sha256"
         if algorithm not in ALGORITHMS:
             raise ConfigError(
                 f"key {key_name}: algorithm {algorithm} is not accepted "
