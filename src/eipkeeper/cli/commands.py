@@ -11,9 +11,17 @@ def register(group: click.Group) -> None:
         config_cmds,
         controller_cmds,
         demo_cmds,
+        move_cmds,
         sandbox_cmds,
     )
 
-    for module in (address_cmds, controller_cmds, config_cmds, sandbox_cmds, demo_cmds):
+    for module in (
+        address_cmds,
+        move_cmds,
+        controller_cmds,
+        config_cmds,
+        sandbox_cmds,
+        demo_cmds,
+    ):
         for command in module.COMMANDS:
             group.add_command(command)

@@ -52,13 +52,14 @@ def check_of(
 
 
 def instance_target(config: Config, instance: Instance) -> Target | None:
-    """INSTANCE's own check on its public address; None when its service has no check."""
+    """INSTANCE's own check on its public address (its private one when it has none, for a
+    controller inside the VPC); None when its service has no check."""
     check = check_of(config, instance)
     if check is None:
         return None
     return Target(
         key=instance.instance_id,
-        host=instance.public_ip,
+        host=instance.public_ip or instance.private_ip,
         check=check,
         expect=instance.instance_id,
     )
