@@ -105,6 +105,25 @@ def instances(app: App) -> None:
             found[instance.instance_id] = instance
     view = FleetView(addresses=app.ec2.addresses(), instances=list(found.values()))
     dns = app.dns_references()
+    from eipkeeper.health.runner import check_once, instance_target
+    from eipkeeper.health.tls import TlsContexts
+    from eipkeeper.model import Instance
+
+    targets = {i.instance_id: instance_target(config, i) for i in view.instances}
+    # One concurrent round of checks: the listing takes one check timeout at most.
+    results = check_once(
+        [t for i in view.instances if i.running and (t := targets[i.instance_id])],
+        tls=TlsContexts(relative=config.relative),
+    )
+
+    def health(instance: Instance) -> str:
+        if targets[instance.instance_id] is None:
+            return "no check"
+        result = results.get(instance.instance_id)
+        if result is None:
+            return f"unhealthy ({instance.state})"
+        return "healthy" if result.ok else f"unhealthy ({result.detail})"
+
     rows = []
     for instance in sorted(view.instances, key=lambda i: (i.name, i.instance_id)):
         member = service_of(config, instance)
@@ -121,8 +140,7 @@ def instances(app: App) -> None:
                 "public_ip": instance.public_ip,
                 "ip_kind": kind,
                 "dns_names": dns.references(instance.public_ip) if instance.public_ip else [],
-                # Until health checks run, a running instance counts as healthy.
-                "health": "running" if instance.running else "down",
+                "health": health(instance),
             }
         )
     render_rows(rows, INSTANCE_COLUMNS, app.output)
@@ -203,6 +221,8 @@ def associate(
     app: App, address: str, instance: str, yes: bool, no_wait: bool, timeout: float
 ) -> None:
     """Associate a free ADDRESS with INSTANCE (never takes it from another: that is `move`)."""
+    import time
+
     view = fleet_for_instance(app, instance)
     preview = address_ops.preview_associate(
         config=app.config,
@@ -222,18 +242,36 @@ def associate(
     if preview.warning:
         click.echo(f"warning: {preview.warning}", err=True)
         app.confirm(f"Take {preview.lost_ip} away from {target.label}?", yes=yes)
+    from eipkeeper.health.runner import check_of
+    from eipkeeper.health.tls import TlsContexts
+    from eipkeeper.moving import wait_until_answering
+
+    check = check_of(app.config, target, address=eip)
     # S6: claiming a free address never takes it from another instance.
     association = app.ec2.associate(eip, target, allow_reassociation=False)
     if not no_wait:
         with progress(f"waiting for {eip.public_ip} on {target.instance_id}", timeout) as bar:
+            started = time.monotonic()
             app.ec2.wait_for_association(
                 eip.allocation_id, target.instance_id, timeout=timeout, on_tick=bar.tick
             )
+            if check is not None:
+                # Visible in EC2 is not yet reachable: the data plane follows later.
+                visible = time.monotonic() - started
+                wait_until_answering(
+                    address=eip,
+                    instance=target,
+                    check=check,
+                    tls=TlsContexts(relative=app.config.relative),
+                    timeout=max(0.0, timeout - visible),
+                    on_tick=lambda elapsed: bar.tick(visible + elapsed),
+                )
+    answering = f", answering on port {check.port}" if check is not None else ""
     render_object(
         _address_row(eip, instance_id=target.instance_id, association_id=association, changed=True),
         app.output,
         text=f"associated {eip.public_ip} with {target.label}"
-        + (" (not waited for)" if no_wait else " and saw it in place"),
+        + (" (not waited for)" if no_wait else f" and saw it in place{answering}"),
     )
 
 
