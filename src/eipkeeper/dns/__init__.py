@@ -4,7 +4,8 @@ compare-and-swap (S5) and confirmed propagation (S2).
 Layers, imports flowing down: `records` (values) <- `wire`, `axfr`, `tsig` (protocol) <-
 `provider` (the interface) <- `rfc2136`, `route53`, `propagation` <- `ownership` (the registry)
 and `references` (which records point at an address). `provider_from_config` picks the
-provider a config names.
+provider a config names. The function `references` is imported from its module: re-exported
+here, it would hide the module `eipkeeper.dns.references`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from eipkeeper.dns.provider import (
     Unit,
 )
 from eipkeeper.dns.records import Change, Record, Zone
-from eipkeeper.dns.references import Reference, references
+from eipkeeper.dns.references import Reference
 from eipkeeper.errors import ConfigError
 
 __all__ = [
@@ -42,7 +43,6 @@ __all__ = [
     "Zone",
     "marker_name",
     "provider_from_config",
-    "references",
     "registry_from_config",
 ]
 
