@@ -8,9 +8,11 @@ import click
 def register(group: click.Group) -> None:
     from eipkeeper.cli import (
         address_cmds,
+        audit_cmds,
         config_cmds,
         controller_cmds,
         demo_cmds,
+        dns_cmds,
         move_cmds,
         sandbox_cmds,
     )
@@ -22,6 +24,8 @@ def register(group: click.Group) -> None:
         config_cmds,
         sandbox_cmds,
         demo_cmds,
+        dns_cmds,
+        audit_cmds,
     ):
         for command in module.COMMANDS:
             group.add_command(command)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from eipkeeper.dns.records import Record, Zone, txt_strings
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,19 @@ def _mx(zone: Zone, record: Record, target: Address) -> list[Reference]:
 
 
 def _spf(record: Record, target: Address) -> list[Reference]:
-    found = []
+    return [
+        Reference(record, f"SPF {mechanism}")
+        for mechanism, network in spf_entries(record)
+        if target.version == network.version and target in network
+    ]
+
+
+def spf_entries(record: Record) -> list[tuple[str, Network]]:
+    """The `ip4:`/`ip6:` mechanisms of the SPF policies (TXT `v=spf1`) of RECORD, with the
+    networks they name; an entry that is not a network is left out (a receiver ignores it)."""
+    if record.type not in ("TXT", "SPF"):
+        return []
+    found: list[tuple[str, Network]] = []
     for value in record.values:
         # RFC 7208 3.3: the strings of one TXT value are joined without spaces.
         policy = b"".join(txt_strings(value)).decode("utf-8", "replace")
@@ -73,9 +86,7 @@ def _spf(record: Record, target: Address) -> list[Reference]:
             if kind.lower() not in ("ip4", "ip6") or not network:
                 continue
             try:
-                covers = target in ipaddress.ip_network(network, strict=False)
+                found.append((mechanism, ipaddress.ip_network(network, strict=False)))
             except ValueError:
                 continue
-            if covers:
-                found.append(Reference(record, f"SPF {mechanism}"))
     return found
