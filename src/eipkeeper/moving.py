@@ -258,7 +258,7 @@ def wait_until_answering(
     if not line.steady:
         last = watch.samples()[-1].result.detail if watch.samples() else "no probe finished"
         raise OperationError(
-            f"{address.public_ip} is on {instance.label} in EC2 but does not answer from it "
-            f"on port {check.port} after {timeout:g}s (last probe: {last})"
+            f"{address.public_ip} is on {instance.label} in EC2 but did not answer from it "
+            f"on port {check.port} before the timeout (last probe: {last})"
         )
     return line
