@@ -11,7 +11,7 @@ from eipkeeper.cli.address_cmds import fleet_for_instance
 from eipkeeper.cli.app import App, pass_app
 from eipkeeper.cli.progress import progress
 from eipkeeper.cli.render import cell, render_object
-from eipkeeper.errors import OperationError
+from eipkeeper.errors import NotFoundError, OperationError
 from eipkeeper.fleet import FleetView
 from eipkeeper.health.tls import TlsContexts
 
@@ -28,7 +28,10 @@ def move(app: App, address: str, instance: str, yes: bool, timeout: float) -> No
     eip = view.resolve_address(address)
     if eip.instance_id and view.instance_by_id(eip.instance_id) is None:
         # The holder too, so the report can name it (one more call).
-        holder = app.ec2.instances(instance_ids=[eip.instance_id])
+        try:
+            holder = app.ec2.instances(instance_ids=[eip.instance_id])
+        except NotFoundError:
+            holder = []  # gone meanwhile: the report names it by id
         view = FleetView(addresses=view.addresses, instances=[*view.instances, *holder])
     preview = moving.preview_move(
         config=app.config,

@@ -90,6 +90,8 @@ async def _converse(
         async with asyncio.timeout(timeout):
             reader, writer = await asyncio.open_connection(host, port, ssl=tls)
             detail, answered_by = await talk(_Peer(reader, writer))
+        # Returned here, before `finally`, so that closing is not counted in the latency.
+        return result(True, detail, answered_by)
     except TimeoutError:
         return result(False, f"no answer within {timeout:g}s")
     except _Failed as failed:
@@ -107,7 +109,6 @@ async def _converse(
             with contextlib.suppress(OSError, ssl.SSLError, TimeoutError):
                 async with asyncio.timeout(0.5):
                     await writer.wait_closed()
-    return result(True, detail, answered_by)
 
 
 async def _smtp_reply(peer: _Peer) -> tuple[int, list[str]]:
