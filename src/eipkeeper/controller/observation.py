@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Protocol
 
 from eipkeeper.cloud.ec2 import Ec2
@@ -39,11 +40,12 @@ class Observation:
     health: Mapping[str, bool] = field(default_factory=dict)
     now: float = 0.0
 
+    @cached_property
+    def _by_id(self) -> dict[str, Instance]:
+        return {i.instance_id: i for i in self.instances}
+
     def instance(self, instance_id: str) -> Instance | None:
-        for instance in self.instances:
-            if instance.instance_id == instance_id:
-                return instance
-        return None
+        return self._by_id.get(instance_id)
 
     def healthy(self, instance: Instance) -> bool:
         """Running, passing its check, and not draining (a draining instance never returns)."""

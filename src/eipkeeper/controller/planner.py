@@ -101,11 +101,12 @@ def _elastic(
         if seen.healthy(i) and not seen.is_burst(i) and i.instance_id not in holders
     ]
     backed: set[str] = set()
+    reserved = service.burst_hostnames
     for hostname in service.hostnames:
         address = bound.get(hostname)
         if address is None:
             continue
-        burst = hostname in service.burst_hostnames
+        burst = hostname in reserved
         holder = seen.instance(address.instance_id) if address.instance_id else None
         if holder is not None and seen.healthy(holder) and seen.is_burst(holder) == burst:
             backed.add(hostname)
@@ -165,8 +166,9 @@ def _bind(service: ServiceConfig, pool: list[Address], actions: list[Action]) ->
     """Hostname -> EIP; untagged pool members take the free hostnames in config order."""
     bound: dict[str, Address] = {}
     loose: list[Address] = []
+    hostnames = set(service.hostnames)
     for address in sorted(pool, key=lambda a: a.allocation_id):
-        if address.hostname in service.hostnames and address.hostname not in bound:
+        if address.hostname in hostnames and address.hostname not in bound:
             bound[address.hostname] = address
         elif not address.hostname:
             loose.append(address)

@@ -143,7 +143,10 @@ def plan_rrset(
     wanted = {canonical_value(rdtype, value) for value in values}
     current = zone.get(name, rdtype)
     marker = zone.marker(name, rdtype)
-    claims, foreign = _claims(marker)
+    # The claims of an existing RRset were parsed when the zone was read; reuse them.
+    claims, foreign = (
+        (current.claims, current.foreign_marker) if current is not None else _claims(marker)
+    )
     mine = [c for c in claims if c.owner == owner]
     others = [c for c in claims if c.owner != owner]
     label = f"{rdtype} {name}"

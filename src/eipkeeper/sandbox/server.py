@@ -31,7 +31,7 @@ from werkzeug.serving import make_server
 from eipkeeper.config import ENV_VAR
 from eipkeeper.errors import OperationError
 from eipkeeper.logs import get_logger
-from eipkeeper.sandbox import fixes, route53_fixes, sampleconfig
+from eipkeeper.sandbox import fixes, route53_fixes, sampleconfig, statechanges
 from eipkeeper.sandbox.dataplane import DataPlane, Observation, observe_moto
 from eipkeeper.sandbox.fleet import Clients, create_event_route, create_sample_fleet
 
@@ -117,8 +117,14 @@ class Sandbox:
         empty: bool = False,
         region: str = "us-east-1",
         owner: str = "sandbox",
+        data_plane: bool = True,
+        events: bool = True,
     ) -> None:
+        """DATA_PLANE False runs no SMTP listeners and EVENTS False publishes no state-change
+        events: for benchmarks with thousands of instances."""
         self._requested_port = port
+        self.data_plane = data_plane
+        self.events = events
         self.association_delay = association_delay
         self.smtp_port = smtp_port
         self.empty = empty
@@ -216,6 +222,7 @@ class Sandbox:
             raise
 
     def _start(self) -> None:
+        statechanges.Switch.on = self.events
         fixes.install()
         route53_fixes.install()
         # werkzeug logs every request at INFO on stderr; the sandbox's own events say enough.
@@ -238,12 +245,13 @@ class Sandbox:
             create_sample_fleet(clients, owner=self.owner)
         # After the fleet, so the queue starts empty rather than full of launch events.
         self._events_queue_url = create_event_route(clients)
-        self._dataplane = DataPlane(
-            observe=self._observe,
-            port=self.smtp_port,
-            association_delay=self.association_delay,
-        )
-        self._dataplane.start()
+        if self.data_plane:
+            self._dataplane = DataPlane(
+                observe=self._observe,
+                port=self.smtp_port,
+                association_delay=self.association_delay,
+            )
+            self._dataplane.start()
         log.info(
             "sandbox.started",
             endpoint=self.endpoint,
