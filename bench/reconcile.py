@@ -3,8 +3,9 @@
 On the sandbox (moto's EC2 in this process) with the zone in a real BIND: 2,000 instances,
 1,000 pool EIPs each bound to a hostname and held, and about 2,000 records (an A record and
 its ownership record per hostname, and a dynamic round-robin name of 50 instances). After one
-`apply` publishes it all, a no-op round must make no write call and at most 10 read calls, and planning must take under
-50 ms of CPU. The same is measured at 500, 1,000 and 4,000 instances to show how it grows.
+`apply` publishes it all, a no-op round must make no write call and at most 10 read calls,
+and planning must take under 50 ms of CPU. The same is measured at 500, 1,000 and 4,000
+instances to show how it grows.
 
 Prints one JSON line per fleet size. Run: .venv/bin/python bench/reconcile.py [--sizes 2000]
 """
