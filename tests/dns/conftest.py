@@ -19,6 +19,7 @@ from eipkeeper.dns.records import Change, Record
 from eipkeeper.dns.rfc2136 import Rfc2136Provider
 from eipkeeper.dns.route53 import Route53Provider
 from eipkeeper.dns.tsig import load_key
+from eipkeeper.sandbox import route53_fixes
 from eipkeeper.sandbox.bind import LocalBind
 
 if TYPE_CHECKING:
@@ -63,6 +64,9 @@ def seed(provider: Rfc2136Provider | Route53Provider, *records: Record) -> None:
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
+    # Route 53's own batch semantics (in order, exact DELETE), whether or not a sandbox test
+    # already installed them in this process: races are only testable with them.
+    route53_fixes.install()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

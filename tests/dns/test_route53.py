@@ -1,12 +1,14 @@
 """The Route 53 provider through boto3 against moto's server (real HTTP, real botocore).
 
-moto checks a DELETE against the history of the zone, not its current values, so a lost race
-on Route 53 cannot be shown here; what is shown is that every change is sent as the exact
-DELETE of what was read plus the CREATE, in one batch, which Route 53 applies all or nothing.
+Every change is sent as the exact DELETE of what was read plus the CREATE, in one batch, which
+Route 53 applies all or nothing. moto alone checks a DELETE against the history of the zone;
+with the sandbox's fix (`route53_fixes`, installed by the fixture) it checks the current
+values as Route 53 does, so a lost race shows here as it would on AWS.
 """
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -89,6 +91,63 @@ def test_creating_an_rrset_that_exists_is_a_conflict(route53: Route53Provider) -
     seed(route53, record)
     with pytest.raises(ConflictError, match="already exists"):
         route53.apply([Change.create(record)])
+
+
+def test_two_writers_on_one_rrset_exactly_one_wins(
+    route53: Route53Provider, route53_client: Route53Client
+) -> None:
+    seed(route53, Record(f"race.{ZONE}", "A", 300, ["127.0.0.1"]))
+    writers = [Route53Provider(ZONE, client=route53_client, sleep=lambda _: None) for _ in "ab"]
+    snapshots = [w.read_zone() for w in writers]
+    start = threading.Barrier(2)
+    outcome: dict[int, str] = {}
+
+    def write(index: int) -> None:
+        old = snapshots[index].get(f"race.{ZONE}", "A")
+        assert old is not None
+        new = Record(old.name, "A", 300, [f"127.0.1.{index + 1}"])
+        start.wait()
+        try:
+            writers[index].apply([Change.update(old, new)])
+            outcome[index] = "won"
+        except ConflictError:
+            outcome[index] = "conflict"
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcome.values()) == ["conflict", "won"]
+    winner = next(i for i, result in outcome.items() if result == "won")
+    final = route53.read_zone().get(f"race.{ZONE}", "A")
+    assert final is not None and final.values == (f"127.0.1.{winner + 1}",)
+
+
+def test_a_stale_update_or_delete_is_a_conflict_and_changes_nothing(
+    route53: Route53Provider,
+) -> None:
+    old = Record(f"stale.{ZONE}", "A", 300, ["127.0.0.2"])
+    seed(route53, old)
+    newer = Record(old.name, "A", 300, ["127.0.0.2", "127.0.0.3"])
+    route53.apply([Change.update(old, newer)])  # another writer added a value
+    with pytest.raises(ConflictError, match="re-read"):
+        route53.apply([Change.delete(old)])
+    with pytest.raises(ConflictError):
+        route53.apply([Change.update(old, Record(old.name, "A", 60, ["127.0.0.4"]))])
+    assert route53.read_zone().get(old.name, "A") == newer
+
+
+def test_a_unit_fails_whole_when_its_second_change_conflicts(route53: Route53Provider) -> None:
+    """An RRset and its ownership record go together or not at all (S4, S5)."""
+    seed(route53, Record(marker_name(f"mx9.{ZONE}", "A"), "TXT", 300, ['"owner=someone"']))
+    unit = (
+        Change.create(Record(f"mx9.{ZONE}", "A", 300, ["127.0.0.9"])),
+        Change.create(Record(marker_name(f"mx9.{ZONE}", "A"), "TXT", 300, ['"owner=mail-prod"'])),
+    )
+    with pytest.raises(ConflictError):
+        route53.apply([unit])
+    assert route53.read_zone().get(f"mx9.{ZONE}", "A") is None
 
 
 def test_listing_pages_through_a_large_zone(route53: Route53Provider) -> None:

@@ -1,0 +1,94 @@
+"""The sandbox for `records` and `audit` tests: its zone in Route 53 or in a local BIND, records
+planted as someone else would write them, and the fleet published by `apply`."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from eipkeeper import config as config_module
+from eipkeeper.dns.provider import Provider
+from eipkeeper.dns.records import Change, Record
+from eipkeeper.dns.rfc2136 import Rfc2136Provider
+from eipkeeper.dns.route53 import Route53Provider
+from eipkeeper.sandbox.bind import LocalBind
+from tests.conftest import Cloud
+from tests.support.cli import eipkeeper
+
+ZONE = "example.test"
+OUTSIDE = "127.0.0.99"
+"""In the sandbox's cloud range (127/8) but never handed out (it skips 127.0.x.x): not held."""
+
+
+@contextmanager
+def zone_in(cloud: Cloud, where: str, tmp_path: Path) -> Iterator[Cloud]:
+    """CLOUD with its zone in Route 53 (as the sandbox writes it) or in a local BIND."""
+    if where == "route53":
+        yield cloud
+        return
+    with LocalBind(ZONE) as bind:
+        text = re.sub(
+            r"\[dns\]\n(?:[^\[\n].*\n)*", bind.config_toml() + "\n", cloud.config.read_text()
+        )
+        path = tmp_path / "bind.toml"
+        path.write_text(text)
+        yield Cloud(
+            sandbox=cloud.sandbox, config=path, env={**cloud.env, "EIPKEEPER_CONFIG": str(path)}
+        )
+
+
+def provider(cloud: Cloud) -> Provider[Any]:
+    config = config_module.load(cloud.config)
+    assert config.dns is not None
+    if config.dns.provider == "rfc2136":
+        return Rfc2136Provider.from_config(config)
+    return Route53Provider(ZONE, client=cloud.client("route53"))
+
+
+def plant(cloud: Cloud, *records: Record) -> None:
+    """Write RECORDS without ownership records, as another tool or a person would."""
+    provider(cloud).apply([Change.create(record) for record in records])
+
+
+def wait_until(ready: Callable[[], bool], what: str, *, timeout: float = 15.0) -> None:
+    """Poll READY until it holds; fail naming WHAT if it never does."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting: {what}")
+        time.sleep(0.05)
+
+
+def holders(cloud: Cloud) -> dict[str, str]:
+    """EIP -> the instance EC2 says holds it."""
+    items = cloud.client("ec2").describe_addresses()["Addresses"]
+    return {a["PublicIp"]: a["InstanceId"] for a in items if a.get("InstanceId")}
+
+
+def answered_by_holders(cloud: Cloud) -> None:
+    """Wait until the data plane sends every associated EIP to its holder: health checks made
+    before that would fail for reasons of the sandbox's delay, not of the fleet."""
+    wanted = holders(cloud)
+    wait_until(
+        lambda: all(cloud.sandbox.dataplane.answers().get(ip) == i for ip, i in wanted.items()),
+        f"the data plane to route {sorted(wanted)} to their holders",
+    )
+
+
+def publish(cloud: Cloud) -> None:
+    ran = eipkeeper("apply", "--yes", env=cloud.env)
+    assert ran.code == 0, ran.stdout + ran.stderr
+    answered_by_holders(cloud)
+
+
+def addresses_by_hostname(cloud: Cloud) -> dict[str, dict[str, Any]]:
+    found = {}
+    for item in cloud.client("ec2").describe_addresses()["Addresses"]:
+        tags = {t["Key"]: t["Value"] for t in item.get("Tags", [])}
+        if "eipkeeper:hostname" in tags:
+            found[tags["eipkeeper:hostname"]] = dict(item)
+    return found
