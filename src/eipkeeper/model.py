@@ -17,6 +17,8 @@ TAG_LEFT_DNS_AT = "eipkeeper:left-dns-at"
 TAG_LEAVING_DNS = "eipkeeper:leaving-dns"
 """On an EIP: set before its records are removed, cleared when TAG_LEFT_DNS_AT is set (S3, S8)."""
 TAG_BURST = "eipkeeper:burst"
+TAG_REPLACES = "eipkeeper:replaces"
+"""On an instance launched to take over a failed holder's EIP: the hostname it replaces."""
 TAG_DRAIN = "eipkeeper:drain"
 """On an instance: the drain phase reached, so that a killed drain resumes (S8)."""
 

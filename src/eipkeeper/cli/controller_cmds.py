@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any
 
 import click
 
 from eipkeeper.cli.app import App, pass_app
 from eipkeeper.cli.render import Column, render_rows
+from eipkeeper.config import Config
 from eipkeeper.controller import safety
+from eipkeeper.controller.observation import HealthSource, RunningIsHealthy
 from eipkeeper.controller.plan import DnsUnit, Plan, action_data
 from eipkeeper.controller.round import Round
 from eipkeeper.durations import parse_duration
 from eipkeeper.errors import UsageError
+from eipkeeper.health.monitor import HealthMonitor
 
 PLAN_COLUMNS = [
     Column("phase"),
@@ -25,8 +29,18 @@ PLAN_COLUMNS = [
 FINDING_COLUMNS = [Column("severity"), Column("kind"), Column("subject"), Column("message")]
 
 
-def make_round(app: App) -> Round:
-    return Round(config=app.config, ec2=app.ec2, registry=app.registry)
+def make_round(app: App, *, health: HealthSource | None = None) -> Round:
+    """A round whose health comes from the services' checks (probed once here, or by RUN's
+    monitor), or from the running state where no service has a check."""
+    if health is None:
+        health = health_source(app.config)
+    return Round(config=app.config, ec2=app.ec2, registry=app.registry, health=health)
+
+
+def health_source(config: Config, **monitor_options: Any) -> HealthSource:
+    if any(service.check for service in config.services):
+        return HealthMonitor(config=config, **monitor_options)
+    return RunningIsHealthy()
 
 
 def plan_rows(plan: Plan) -> list[dict[str, str]]:
@@ -118,6 +132,13 @@ def apply_command(app: App, yes: bool, force: bool, checksum: str) -> None:
 @click.option("--metrics-address", default="127.0.0.1", show_default=True)
 @click.option("--lease-table", default="", help="DynamoDB table for the replicas' lease.")
 @click.option("--lease-ttl", default="30s", show_default=True, help="How long a lease lasts.")
+@click.option(
+    "--switch-grace",
+    default="60s",
+    show_default=True,
+    help="After an EIP moves onto an instance, failed probes of it do not count for this long "
+    "(EC2's data plane follows a move in seconds to minutes).",
+)
 @pass_app
 def run_command(
     app: App,
@@ -128,6 +149,7 @@ def run_command(
     metrics_address: str,
     lease_table: str,
     lease_ttl: str,
+    switch_grace: str,
 ) -> None:
     """The controller: reconcile every interval and on EC2 events; with a lease, one acts."""
     from eipkeeper.controller.events import EventQueue
@@ -136,9 +158,14 @@ def run_command(
 
     try:
         every, ttl = parse_duration(interval), parse_duration(lease_ttl)
+        grace = parse_duration(switch_grace)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    controller = Controller(round=make_round(app), interval=every)
+    controller = Controller(round=make_round(app, health=RunningIsHealthy()), interval=every)
+    health = health_source(app.config, on_change=controller.on_health_change, switch_grace=grace)
+    controller.round.health = health
+    if isinstance(health, HealthMonitor):
+        controller.monitor = health
     if events_queue:
         controller.events = EventQueue(app.session, events_queue)
     if lease_table:

@@ -154,6 +154,27 @@ class Ec2:
             reply = self._client.associate_address(**params)
         return str(reply.get("AssociationId", ""))
 
+    def launch(self, *, template: str, tags: Mapping[str, str], token: str) -> str:
+        """One instance from a launch template, tagged in the same call; returns its id.
+
+        TOKEN is EC2's ClientToken: the same call made again (after a crash) launches nothing
+        new but answers with the first launch."""
+        spec = [
+            {
+                "ResourceType": "instance",
+                "Tags": [{"Key": k, "Value": v} for k, v in sorted(tags.items())],
+            }
+        ]
+        with aws_errors(f"RunInstances from {template}"):
+            reply = self._client.run_instances(
+                LaunchTemplate={"LaunchTemplateName": template},
+                MinCount=1,
+                MaxCount=1,
+                TagSpecifications=spec,
+                ClientToken=token,
+            )
+        return str(reply["Instances"][0]["InstanceId"])
+
     def disassociate(self, address: Address) -> None:
         if not address.association_id:
             return

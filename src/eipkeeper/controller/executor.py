@@ -15,12 +15,28 @@ from dataclasses import dataclass, field
 
 from eipkeeper.address_ops import utc_stamp
 from eipkeeper.cloud.ec2 import Ec2
+from eipkeeper.config import Config
 from eipkeeper.controller.observation import Observation
-from eipkeeper.controller.plan import Action, Bind, Claim, DnsUnit, Move, Plan, SettleLeaving
+from eipkeeper.controller.plan import (
+    Action,
+    Bind,
+    Claim,
+    DnsUnit,
+    Launch,
+    Move,
+    Plan,
+    SettleLeaving,
+)
 from eipkeeper.dns.ownership import Registry
 from eipkeeper.errors import NotFoundError, OperationError
 from eipkeeper.logs import get_logger
-from eipkeeper.model import TAG_HOSTNAME, TAG_LEAVING_DNS, TAG_LEFT_DNS_AT
+from eipkeeper.model import (
+    TAG_HOSTNAME,
+    TAG_LEAVING_DNS,
+    TAG_LEFT_DNS_AT,
+    TAG_OWNER,
+    TAG_REPLACES,
+)
 
 log = get_logger(__name__)
 
@@ -29,6 +45,8 @@ log = get_logger(__name__)
 class Report:
     done: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    moves: list[tuple[Move, float]] = field(default_factory=list)
+    """Each failover move with the time.monotonic() of its AssociateAddress call."""
 
     def record(self, kind: str, text: str) -> None:
         self.done.append(text)
@@ -37,6 +55,7 @@ class Report:
 
 @dataclass
 class Executor:
+    config: Config
     ec2: Ec2
     registry: Registry | None
     clock: Callable[[], float] = time.time
@@ -55,7 +74,9 @@ class Executor:
         for action in ordered:
             if self._stopping():
                 return report
-            if isinstance(action, Bind | Claim | Move):
+            if isinstance(action, Launch):
+                self._launch(action, report)
+            elif isinstance(action, Bind | Claim | Move):
                 self._ec2_action(action, seen, report)
         upserts = [a for a in ordered if isinstance(a, DnsUnit) and a.phase == "dns-upsert"]
         deletes = [a for a in ordered if isinstance(a, DnsUnit) and a.phase == "dns-delete"]
@@ -70,6 +91,21 @@ class Executor:
 
     # -- EC2 --------------------------------------------------------------------------------
 
+    def _launch(self, action: Launch, report: Report) -> None:
+        self.on_step(action.describe())
+        service = self.config.service(action.service)
+        tags = {
+            **service.select.tags,
+            "Name": f"{action.service}-replacement",
+            TAG_OWNER: self.config.owner,
+            TAG_REPLACES: action.hostname,
+        }
+        instance_id = self.ec2.launch(
+            template=action.launch_template, tags=tags, token=action.token
+        )
+        log.info("instance.launched", instance_id=instance_id, replaces=action.hostname)
+        report.record("launch", f"{action.describe()}: {instance_id}")
+
     def _ec2_action(self, action: Action, seen: Observation, report: Report) -> None:
         assert isinstance(action, Bind | Claim | Move)
         self.on_step(action.describe())
@@ -82,7 +118,10 @@ class Executor:
         if address is None or target is None:
             raise NotFoundError(f"{action.describe()}: the address or instance is gone")
         # S6: a claim never takes an address from anyone; a move is the deliberate failover.
+        called_at = time.monotonic()
         self.ec2.associate(address, target, allow_reassociation=isinstance(action, Move))
+        if isinstance(action, Move):
+            report.moves.append((action, called_at))
         self.ec2.wait_for_association(
             action.allocation_id, action.instance_id, timeout=self.association_timeout
         )

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from types import FrameType
 
 from eipkeeper.controller.events import EventQueue
+from eipkeeper.controller.executor import Report
 from eipkeeper.controller.lease import Lease
 from eipkeeper.controller.metrics import Metrics
 from eipkeeper.controller.round import Round
@@ -29,6 +30,7 @@ from eipkeeper.errors import (
     SafetyRefusal,
     TransientError,
 )
+from eipkeeper.health.monitor import HealthChange, HealthMonitor
 from eipkeeper.logs import get_logger
 
 log = get_logger(__name__)
@@ -48,7 +50,18 @@ class Controller:
     stop: threading.Event = field(default_factory=threading.Event)
     wake: threading.Event = field(default_factory=threading.Event)
     max_backoff: float = 60.0
+    monitor: HealthMonitor | None = None
     _failures: int = 0
+    _failing_since: dict[str, float] = field(default_factory=dict)
+    _awaiting_answer: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    def on_health_change(self, change: HealthChange) -> None:
+        """Called from the monitor's thread: a change of health triggers a round at once."""
+        if change.healthy:
+            self._failing_since.pop(change.instance_id, None)
+        elif change.first_failure_at is not None:
+            self._failing_since[change.instance_id] = change.first_failure_at
+        self.wake.set()
 
     def request_stop(self, signum: int = 0, frame: FrameType | None = None) -> None:
         log.info("controller.stopping", signal=signum)
@@ -61,6 +74,8 @@ class Controller:
             signal.signal(signal.SIGINT, self.request_stop)
         if self.events is not None and not once:
             threading.Thread(target=self._listen, name="events", daemon=True).start()
+        if self.monitor is not None:
+            self.monitor.start()
         try:
             while not self.stop.is_set():
                 delay = self.interval
@@ -73,6 +88,8 @@ class Controller:
                 self.wake.wait(timeout=delay)
                 self.wake.clear()
         finally:
+            if self.monitor is not None:
+                self.monitor.stop()
             if self.lease is not None:
                 self.lease.release()
                 self.metrics.leader.set(0)
@@ -122,12 +139,42 @@ class Controller:
         self.metrics.last_success.set(time.time())
         for kind, count in report.counts.items():
             self.metrics.changes.labels(kind).inc(count)
-        self.metrics.failovers.inc(report.counts.get("move", 0))
+        self._failover_metrics(report)
         for operation, count in self.round.ec2.session.counter.snapshot().items():
             self.metrics.calls.labels(operation).set(count)
         if not plan.empty:
             log.info("round.applied", summary=plan.summary)
         return "ok"
+
+    def _failover_metrics(self, report: Report) -> None:
+        """Seconds from the first failed probe of the old holder to the AssociateAddress call,
+        and (once its probes say so) to the first good answer from the new holder."""
+        for move, called_at in report.moves:
+            self.metrics.failovers.inc()
+            failed_at = self._failing_since.get(move.from_instance)
+            if failed_at is None:
+                continue
+            self.metrics.failover_seconds.labels("call").observe(called_at - failed_at)
+            log.info(
+                "failover.call", public_ip=move.public_ip, seconds=round(called_at - failed_at, 3)
+            )
+            self._awaiting_answer[move.instance_id] = (failed_at, called_at)
+        if self.monitor is None:
+            return
+        for instance_id, (failed_at, called_at) in list(self._awaiting_answer.items()):
+            status = self.monitor.status(instance_id)
+            last = status.last if status else None
+            if (
+                status
+                and last
+                and last.ok
+                and status.last_at is not None
+                and status.last_at > called_at
+            ):
+                seconds = status.last_at - failed_at
+                self.metrics.failover_seconds.labels("answer").observe(seconds)
+                log.info("failover.answered", instance_id=instance_id, seconds=round(seconds, 3))
+                del self._awaiting_answer[instance_id]
 
     def _backoff(self) -> float:
         """Exponential back-off with full jitter, capped; never longer than the interval."""

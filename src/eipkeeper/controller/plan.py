@@ -65,6 +65,23 @@ class Move:
 
 
 @dataclass(frozen=True)
+class Launch:
+    """Launch a replacement from the service's launch template when a holder failed and no
+    standby is free (replace_failed); it takes the EIP once its check passes."""
+
+    service: str
+    launch_template: str
+    hostname: str
+    token: str
+    """EC2 ClientToken: a rerun after a crash launches nothing twice."""
+    reason: str
+    phase: Phase = "launch"
+
+    def describe(self) -> str:
+        return f"launch a replacement for {self.hostname} from {self.launch_template}"
+
+
+@dataclass(frozen=True)
 class DnsUnit:
     """Changes applied atomically: an RRset and its ownership record (S4, S5)."""
 
@@ -103,7 +120,7 @@ def _change_text(change: Change) -> str:
     return f"{change.kind} {change.record.type} {change.record.name}: {old} -> {new}"
 
 
-Action = Bind | Claim | Move | DnsUnit | SettleLeaving
+Action = Bind | Claim | Move | Launch | DnsUnit | SettleLeaving
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from eipkeeper.controller.plan import (
     Claim,
     DnsUnit,
     Finding,
+    Launch,
     Move,
     Plan,
     SettleLeaving,
@@ -29,7 +30,7 @@ from eipkeeper.dns.records import Change
 from eipkeeper.dns.references import references
 from eipkeeper.errors import SafetyRefusal
 from eipkeeper.fleet import selects
-from eipkeeper.model import TAG_LEAVING_DNS, Address, Instance
+from eipkeeper.model import TAG_LEAVING_DNS, TAG_REPLACES, Address, Instance
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,9 @@ def _elastic(
             continue
         if not standbys:
             findings.append(_unbacked(service, hostname, address, holder))
+            launch = _replacement(config, service, hostname, address, holder, members)
+            if launch is not None:
+                actions.append(launch)
             continue
         target = standbys.pop(0)
         why = _why_unbacked(address, holder)
@@ -185,6 +189,31 @@ def _bind(service: ServiceConfig, pool: list[Address], actions: list[Action]) ->
         )
         bound[hostname] = address
     return bound
+
+
+def _replacement(
+    config: Config,
+    service: ServiceConfig,
+    hostname: str,
+    address: Address,
+    holder: Instance | None,
+    members: list[Instance],
+) -> Launch | None:
+    """A replacement for HOSTNAME's failed holder, unless one is already on its way."""
+    if not service.replace_failed or service.burst is None:
+        return None
+    if any(
+        i.tags.get(TAG_REPLACES) == hostname and i.state in ("pending", "running") for i in members
+    ):
+        return None  # launched in an earlier round: it takes the EIP once its check passes
+    failed = holder.instance_id if holder else address.instance_id or "none"
+    return Launch(
+        service=service.name,
+        launch_template=service.burst.launch_template,
+        hostname=hostname,
+        token=f"{config.owner}-{hostname}-{failed}"[:64],
+        reason=f"{hostname}: {_why_unbacked(address, holder)}; no standby is free",
+    )
 
 
 def _why_unbacked(address: Address, holder: Instance | None) -> str:

@@ -56,5 +56,12 @@ class Round:
                 f"{plan.checksum}); run `eipkeeper plan` again"
             )
         safety.check(self.config, seen, plan, force=force)
-        executor = Executor(ec2=self.ec2, registry=self.registry, clock=self.clock, on_step=on_step)
+        executor = Executor(
+            config=self.config,
+            ec2=self.ec2,
+            registry=self.registry,
+            clock=self.clock,
+            on_step=on_step,
+            stop=stop,
+        )
         return plan, executor.apply(plan, seen)
