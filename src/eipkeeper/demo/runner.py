@@ -7,13 +7,17 @@ each of its checks held; the demo exits 0 only when every step held.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -41,6 +45,42 @@ class Story:
     )
     failures: list[str] = field(default_factory=list)
     step_number: int = 0
+    background: list[tuple[subprocess.Popen[bytes], Path]] = field(default_factory=list)
+
+    def start(self, *args: str, log: Path) -> subprocess.Popen[bytes]:
+        """`eipkeeper ARGS` in the background (the controller), its output to LOG."""
+        self.console.print(f"[cyan]$ eipkeeper {escape(shlex.join(args))} &")
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "eipkeeper", *args],
+                env={**os.environ, **self.env},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        self.background.append((process, log))
+        return process
+
+    def stop_background(self) -> None:
+        for process, _ in self.background:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+        self.background.clear()
+
+    def wait_until(
+        self, probe: Callable[[], bool], *, within: float, every: float = 0.1
+    ) -> float | None:
+        """Seconds until PROBE held, or None when WITHIN seconds passed first."""
+        started = time.monotonic()
+        while time.monotonic() - started < within:
+            with contextlib.suppress(Exception):  # a probe that cannot tell yet has not held
+                if probe():
+                    return time.monotonic() - started
+            time.sleep(every)
+        return None
 
     def step(self, title: str) -> None:
         self.step_number += 1
@@ -91,6 +131,7 @@ class Story:
         return self.check(what, held)
 
     def finish(self) -> int:
+        self.stop_background()
         self.console.rule()
         if self.failures:
             self.console.print(f"[red bold]{len(self.failures)} check(s) did not hold:")

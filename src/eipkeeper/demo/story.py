@@ -11,46 +11,17 @@ import ipaddress
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-import boto3
 
 from eipkeeper.demo.runner import Story
-
-
-class Observer:
-    """Reads the sandbox's EC2 directly, to check what the commands claim."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self._ec2 = boto3.client(
-            "ec2",
-            endpoint_url=env["AWS_ENDPOINT_URL"],
-            region_name=env["AWS_DEFAULT_REGION"],
-            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-        )
-
-    def instance(self, name: str) -> dict[str, Any]:
-        reply = self._ec2.describe_instances(
-            Filters=[
-                {"Name": "tag:Name", "Values": [name]},
-                {"Name": "instance-state-name", "Values": ["pending", "running", "stopped"]},
-            ]
-        )
-        return dict(reply["Reservations"][0]["Instances"][0])
-
-    def address(self, public_ip: str) -> dict[str, Any] | None:
-        for item in self._ec2.describe_addresses()["Addresses"]:
-            if item["PublicIp"] == public_ip:
-                return dict(item)
-        return None
+from eipkeeper.demo.stage import Observer, Stage
 
 
 def in_sandbox_range(ip: str) -> bool:
     return ip != "127.0.0.1" and ipaddress.ip_address(ip) in ipaddress.ip_network("127.0.0.0/8")
 
 
-def chapter_addresses(story: Story, look: Observer) -> None:
+def chapter_addresses(stage: Stage) -> None:
+    story, look = stage.story, stage.look
     """Foundation: allocate, associate (with the dynamic-IP warning), list, release refused."""
     story.step("The sandbox fleet: three pool addresses, bound to MX hostnames, all idle")
     listed = story.run("addresses")
@@ -129,8 +100,13 @@ def chapter_addresses(story: Story, look: Observer) -> None:
     story.check(f"EC2 no longer lists {ip}", look.address(ip) is None)
 
 
-Chapter = Callable[[Story, Observer], None]
-CHAPTERS: list[Chapter] = [chapter_addresses]
+Chapter = Callable[[Stage], None]
+
+
+def chapters() -> list[Chapter]:
+    from eipkeeper.demo import controller_chapters
+
+    return [chapter_addresses, *controller_chapters.CHAPTERS]
 
 
 def run_demo(*, association_delay: float = 1.0) -> int:
@@ -146,10 +122,16 @@ def run_demo(*, association_delay: float = 1.0) -> int:
         env["EIPKEEPER_CONFIG"] = str(config_path)
         story = Story(env=env)
         story.console.print(f"[bold]eipkeeper demo[/]: a sandbox cloud on {sandbox.endpoint}")
-        look = Observer(env)
-        for chapter in CHAPTERS:
+        stage = Stage(
+            story=story,
+            look=Observer(env),
+            folder=Path(folder),
+            events_queue=sandbox.events_queue_url,
+            association_delay=association_delay,
+        )
+        for chapter in chapters():
             try:
-                chapter(story, look)
+                chapter(stage)
             except Exception as exc:  # a broken chapter is a failed check, not a crash
                 story.check(f"{chapter.__name__} ran to its end", False, repr(exc))
         return story.finish()
