@@ -175,6 +175,14 @@ class Ec2:
             )
         return str(reply["Instances"][0]["InstanceId"])
 
+    def terminate(self, instance_id: str) -> None:
+        with aws_errors(f"TerminateInstances {instance_id}"):
+            self._client.terminate_instances(InstanceIds=[instance_id])
+
+    def stop(self, instance_id: str) -> None:
+        with aws_errors(f"StopInstances {instance_id}"):
+            self._client.stop_instances(InstanceIds=[instance_id])
+
     def disassociate(self, address: Address) -> None:
         if not address.association_id:
             return

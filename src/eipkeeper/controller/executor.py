@@ -25,12 +25,16 @@ from eipkeeper.controller.plan import (
     Launch,
     Move,
     Plan,
+    Retire,
     SettleLeaving,
 )
 from eipkeeper.dns.ownership import Registry
 from eipkeeper.errors import NotFoundError, OperationError
 from eipkeeper.logs import get_logger
 from eipkeeper.model import (
+    TAG_BURST,
+    TAG_BURST_AT,
+    TAG_DRAIN,
     TAG_HOSTNAME,
     TAG_LEAVING_DNS,
     TAG_LEFT_DNS_AT,
@@ -85,6 +89,9 @@ class Executor:
         if deletes and not self._stopping():
             self._dns(deletes, seen, report, kind="dns-delete")
         for action in ordered:
+            if isinstance(action, Retire) and not self._stopping():
+                self._retire(action, seen, report)
+        for action in ordered:
             if isinstance(action, SettleLeaving) and not self._stopping():
                 self._settle(action, report)
         return report
@@ -94,12 +101,13 @@ class Executor:
     def _launch(self, action: Launch, report: Report) -> None:
         self.on_step(action.describe())
         service = self.config.service(action.service)
-        tags = {
-            **service.select.tags,
-            "Name": f"{action.service}-replacement",
-            TAG_OWNER: self.config.owner,
-            TAG_REPLACES: action.hostname,
-        }
+        tags = {**service.select.tags, TAG_OWNER: self.config.owner}
+        if action.burst:
+            # The cooldown starts before the launch: a crash in between errs on waiting (S8).
+            self.ec2.tag(action.stamp, {TAG_BURST_AT: utc_stamp(self.clock())})
+            tags |= {"Name": f"{action.service}-burst", TAG_BURST: action.hostname}
+        else:
+            tags |= {"Name": f"{action.service}-replacement", TAG_REPLACES: action.hostname}
         instance_id = self.ec2.launch(
             template=action.launch_template, tags=tags, token=action.token
         )
@@ -128,6 +136,19 @@ class Executor:
         kind = "move" if isinstance(action, Move) else "claim"
         log.info(f"eip.{kind}", public_ip=action.public_ip, instance_id=action.instance_id)
         report.record(kind, action.describe())
+
+    def _retire(self, action: Retire, seen: Observation, report: Report) -> None:
+        """Off its reserved EIP, then gone. The EIP stays allocated and in MX; the instance's
+        own address after the disassociate is a new dynamic one that no record names (S2)."""
+        self.on_step(action.describe())
+        self.ec2.tag(action.stamp, {TAG_BURST_AT: utc_stamp(self.clock())})
+        self.ec2.tag(action.instance_id, {TAG_DRAIN: "retiring"})
+        address = next((a for a in seen.addresses if a.allocation_id == action.allocation_id), None)
+        if address is not None:
+            self.ec2.disassociate(address)
+        self.ec2.terminate(action.instance_id)
+        log.info("instance.retired", instance_id=action.instance_id, reason=action.reason)
+        report.record("retire", action.describe())
 
     # -- DNS --------------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Protocol
 
+from eipkeeper.cloud.cloudwatch import CloudWatch
 from eipkeeper.cloud.ec2 import Ec2
 from eipkeeper.config import Config
 from eipkeeper.dns.ownership import OwnedZone, Registry
@@ -39,6 +40,8 @@ class Observation:
     zone: OwnedZone | None
     health: Mapping[str, bool] = field(default_factory=dict)
     now: float = 0.0
+    load: Mapping[str, float | None] = field(default_factory=dict)
+    """Each burst service's recent load metric (None: not reported)."""
 
     @cached_property
     def _by_id(self) -> dict[str, Instance]:
@@ -84,15 +87,22 @@ def observe(
     registry: Registry | None,
     health: HealthSource,
     now: float,
+    cloudwatch: CloudWatch | None = None,
 ) -> Observation:
     addresses = tuple(ec2.addresses())
     candidates = ec2.instances(filters=service_filters(config)) if config.services else []
     instances = tuple(i for i in candidates if service_of(config, i) is not None)
     zone = registry.read() if registry is not None else None
+    load: dict[str, float | None] = {}
+    for service in config.services:
+        metric = service.burst.metric if service.burst else None
+        if metric is not None and cloudwatch is not None:
+            load[service.name] = cloudwatch.recent(metric, now=now)
     return Observation(
         addresses=addresses,
         instances=instances,
         zone=zone,
         health=dict(health.health(instances)),
         now=now,
+        load=load,
     )

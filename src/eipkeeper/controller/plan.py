@@ -75,10 +75,32 @@ class Launch:
     token: str
     """EC2 ClientToken: a rerun after a crash launches nothing twice."""
     reason: str
+    burst: bool = False
+    """A burst instance at peak load (it claims a reserved EIP) rather than a replacement."""
+    stamp: str = ""
+    """Burst: the reserved EIP that carries the cooldown stamp, set before the launch."""
     phase: Phase = "launch"
 
     def describe(self) -> str:
+        if self.burst:
+            return f"launch a burst instance from {self.launch_template} for {self.hostname}"
         return f"launch a replacement for {self.hostname} from {self.launch_template}"
+
+
+@dataclass(frozen=True)
+class Retire:
+    """Scale in: take the newest burst instance off its reserved EIP (which stays allocated
+    and published: MX lists it permanently), then terminate it."""
+
+    service: str
+    instance_id: str
+    allocation_id: str
+    stamp: str
+    reason: str
+    phase: Phase = "dns-delete"
+
+    def describe(self) -> str:
+        return f"retire burst instance {self.instance_id}"
 
 
 @dataclass(frozen=True)
@@ -120,7 +142,7 @@ def _change_text(change: Change) -> str:
     return f"{change.kind} {change.record.type} {change.record.name}: {old} -> {new}"
 
 
-Action = Bind | Claim | Move | Launch | DnsUnit | SettleLeaving
+Action = Bind | Claim | Move | Launch | Retire | DnsUnit | SettleLeaving
 
 
 @dataclass(frozen=True)

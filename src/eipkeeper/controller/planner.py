@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from eipkeeper.config import Config, ServiceConfig
 from eipkeeper.controller.observation import Observation
@@ -23,6 +24,7 @@ from eipkeeper.controller.plan import (
     Launch,
     Move,
     Plan,
+    Retire,
     SettleLeaving,
 )
 from eipkeeper.dns.ownership import OwnedZone, is_marker, plan_rrset
@@ -30,7 +32,14 @@ from eipkeeper.dns.records import Change
 from eipkeeper.dns.references import references
 from eipkeeper.errors import SafetyRefusal
 from eipkeeper.fleet import selects
-from eipkeeper.model import TAG_LEAVING_DNS, TAG_REPLACES, Address, Instance
+from eipkeeper.model import (
+    TAG_BURST_AT,
+    TAG_DRAIN,
+    TAG_LEAVING_DNS,
+    TAG_REPLACES,
+    Address,
+    Instance,
+)
 
 
 @dataclass(frozen=True)
@@ -96,11 +105,13 @@ def _elastic(
     pool = [a for a in pool if a.owner == config.owner]
     bound = _bind(service, pool, actions)
     holders = {a.instance_id for a in seen.addresses if a.instance_id}
-    standbys = [
+    free = [
         i
         for i in sorted(members, key=lambda i: (i.launch_time, i.instance_id))
-        if seen.healthy(i) and not seen.is_burst(i) and i.instance_id not in holders
+        if seen.healthy(i) and i.instance_id not in holders
     ]
+    standbys = [i for i in free if not seen.is_burst(i)]
+    burst_standbys = [i for i in free if seen.is_burst(i)]
     backed: set[str] = set()
     reserved = service.burst_hostnames
     for hostname in service.hostnames:
@@ -113,7 +124,20 @@ def _elastic(
             backed.add(hostname)
             continue
         if burst:
-            # Reserved for bursts: claimed only by burst instances (the burst controller).
+            # Reserved for bursts: claimed only by a healthy burst instance holding none.
+            if not address.associated and burst_standbys:
+                target = burst_standbys.pop(0)
+                actions.append(
+                    Claim(
+                        service=service.name,
+                        allocation_id=address.allocation_id,
+                        public_ip=address.public_ip,
+                        instance_id=target.instance_id,
+                        reason=f"{hostname}: reserved for bursts; {target.label} is a healthy "
+                        "burst instance holding none",
+                    )
+                )
+                backed.add(hostname)
             continue
         if not standbys:
             findings.append(_unbacked(service, hostname, address, holder))
@@ -163,7 +187,8 @@ def _elastic(
         for hostname in service.hostnames
     ]
     wanted += _mx(config, service, [h for h in service.hostnames if h in bound], backed)
-    return actions, wanted, findings
+    scaled, notes = _scale(config, service, members, seen, bound)
+    return actions + scaled, wanted, findings + notes
 
 
 def _bind(service: ServiceConfig, pool: list[Address], actions: list[Action]) -> dict[str, Address]:
@@ -189,6 +214,76 @@ def _bind(service: ServiceConfig, pool: list[Address], actions: list[Action]) ->
         )
         bound[hostname] = address
     return bound
+
+
+def _scale(
+    config: Config,
+    service: ServiceConfig,
+    members: list[Instance],
+    seen: Observation,
+    bound: dict[str, Address],
+) -> tuple[list[Action], list[Finding]]:
+    """Burst capacity without DNS changes: launch above scale_out_above, retire the newest
+    burst instance below scale_in_below; never more than `max`, never twice in a cooldown
+    (the stamp lives on the first reserved EIP, so it survives a crash: S8)."""
+    burst = service.burst
+    if burst is None or burst.metric is None:
+        return [], []
+    reserved = [bound[h] for h in service.hostnames if h in service.burst_hostnames and h in bound]
+    value = seen.load.get(service.name)
+    metric = f"{burst.metric.namespace}/{burst.metric.name}"
+    if not reserved:
+        return [], []
+    if value is None:
+        note = f"{service.name}: {metric} reported nothing recently; no burst decision"
+        return [], [Finding("metric-unavailable", "info", service.name, note)]
+    stamp = reserved[0]
+    last = _stamp_time(stamp.tags.get(TAG_BURST_AT, ""))
+    cooling = last is not None and seen.now - last < burst.cooldown
+    active = [
+        i
+        for i in members
+        if seen.is_burst(i) and i.state in ("pending", "running") and TAG_DRAIN not in i.tags
+    ]
+    above, below = burst.scale_out_above, burst.scale_in_below
+    if above is not None and value > above:
+        free = [a for a in reserved if not a.associated]
+        if cooling or len(active) >= min(burst.max, len(reserved)) or not free:
+            return [], []
+        return [
+            Launch(
+                service=service.name,
+                launch_template=burst.launch_template,
+                hostname=free[0].hostname,
+                token=f"{config.owner}-burst-{service.name}-{int(seen.now)}"[:64],
+                reason=f"{metric} = {value:g} > scale_out_above {above:g}",
+                burst=True,
+                stamp=stamp.allocation_id,
+            )
+        ], []
+    if below is not None and value < below and active and not cooling:
+        newest = max(active, key=lambda i: (i.launch_time, i.instance_id))
+        held = next((a for a in seen.addresses if a.instance_id == newest.instance_id), None)
+        return [
+            Retire(
+                service=service.name,
+                instance_id=newest.instance_id,
+                allocation_id=held.allocation_id if held else "",
+                stamp=stamp.allocation_id,
+                reason=f"{metric} = {value:g} < scale_in_below {below:g}",
+            )
+        ], []
+    return [], []
+
+
+def _stamp_time(text: str) -> float | None:
+    if not text:
+        return None
+    try:
+        stamp = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return (stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).timestamp()
 
 
 def _replacement(

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from eipkeeper.cloud.cloudwatch import CloudWatch
 from eipkeeper.cloud.ec2 import Ec2
 from eipkeeper.config import Config
 from eipkeeper.controller import planner, safety
@@ -35,7 +36,12 @@ class Round:
             registry=self.registry,
             health=self.health,
             now=self.clock(),
+            cloudwatch=CloudWatch(self.ec2.session) if self._bursts else None,
         )
+
+    @property
+    def _bursts(self) -> bool:
+        return any(s.burst and s.burst.metric for s in self.config.services)
 
     def plan(self) -> tuple[Observation, Plan]:
         seen = self.observe()
