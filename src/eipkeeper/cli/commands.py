@@ -13,6 +13,7 @@ def register(group: click.Group) -> None:
         controller_cmds,
         demo_cmds,
         dns_cmds,
+        drain_cmds,
         move_cmds,
         sandbox_cmds,
     )
@@ -20,6 +21,7 @@ def register(group: click.Group) -> None:
     for module in (
         address_cmds,
         move_cmds,
+        drain_cmds,
         controller_cmds,
         config_cmds,
         sandbox_cmds,

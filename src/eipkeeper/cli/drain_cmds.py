@@ -1,0 +1,189 @@
+"""`drain INSTANCE`: the orderly shutdown (S2), resumable after a crash (S8)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from eipkeeper.address_ops import utc_stamp
+from eipkeeper.cli.app import App, pass_app
+from eipkeeper.cli.progress import progress
+from eipkeeper.cli.render import cell
+from eipkeeper.cloud.ec2 import LIVE_STATES
+from eipkeeper.drain import Drainer, Outcome, Preview, Then
+from eipkeeper.errors import NotFoundError, OperationError, UsageError
+from eipkeeper.fleet import service_of
+from eipkeeper.health.tls import TlsContexts
+from eipkeeper.model import TAG_DRAIN, Instance
+
+
+def find_instance(app: App, text: str) -> Instance:
+    """INSTANCE by id or Name. A terminated one counts only when a drain left it so: that is
+    the drain to resume or report, not some old namesake."""
+    states = (*LIVE_STATES, "terminated")
+    try:
+        if text.startswith("i-"):
+            found = app.ec2.instances(instance_ids=[text], states=states)
+        else:
+            found = app.ec2.instances(
+                filters=[{"Name": "tag:Name", "Values": [text]}], states=states
+            )
+    except NotFoundError:
+        found = []
+    live = [i for i in found if i.state != "terminated"]
+    candidates = live or [i for i in found if TAG_DRAIN in i.tags]
+    if not candidates and found:
+        raise OperationError(f"{found[0].label} is already terminated; nothing to drain")
+    if not candidates:
+        raise NotFoundError(f"no instance with id or Name {text}")
+    if len(candidates) > 1:
+        ids = ", ".join(i.instance_id for i in candidates)
+        raise UsageError(f"several instances are named {text} ({ids}); name one by id")
+    return candidates[0]
+
+
+def plan_lines(preview: Preview, *, then: Then, margin: float) -> list[str]:
+    """What the drain is about to do, step by step, for the question asked before it."""
+    lines = []
+    if preview.phase is not None:
+        lines.append(f"resuming a drain left at phase {preview.phase.name}")
+    ttl = preview.withdrawal.ttl if preview.withdrawal else 0
+    ttl = ttl or (preview.phase.ttl if preview.phase else 0)
+    for step in preview.steps:
+        if step == "withdraw" and preview.withdrawal is not None:
+            lines += list(preview.withdrawal.changed) or ["nothing left in DNS to change"]
+        elif step == "confirm":
+            lines.append("confirm the removal on every authoritative server")
+        elif step == "wait":
+            lines.append(f"wait the TTL ({ttl}s) plus the drain margin ({margin:g}s)")
+        elif step == "move" and preview.move is not None:
+            eip, to = preview.move.address, preview.move.instance
+            lines.append(f"move {eip.public_ip} ({eip.hostname}) to the standby {to.label}")
+        elif step == "act":
+            if preview.eip is not None and preview.route != "move":
+                lines.append(f"disassociate {preview.eip.public_ip} (it stays allocated)")
+            lines.append({"terminate": "terminate", "stop": "stop", "nothing": "leave"}[then])
+            lines[-1] += f" {preview.instance.label}" + (" running" if then == "nothing" else "")
+    return lines
+
+
+def outcome_data(out: Outcome, *, then: Then) -> dict[str, Any]:
+    preview, move = out.preview, out.move
+    timeline = move.timeline if move else None
+    return {
+        "instance_id": preview.instance.instance_id,
+        "name": preview.instance.name,
+        "service": preview.service.name,
+        "public_ip": preview.instance.public_ip,
+        "route": preview.route,
+        "then": then,
+        "resumed_from": preview.phase.name if preview.phase else None,
+        "phases": list(out.phases),
+        "records_changed": list(out.changed),
+        "confirmed_at": utc_stamp(out.confirmed_at) + "Z" if out.confirmed_at else None,
+        "ttl": out.ttl or None,
+        "margin": out.margin,
+        "waited_seconds": round(out.waited, 1) if out.waited is not None else None,
+        "moved_to": move.preview.instance.instance_id if move else None,
+        "gap_seconds": timeline.gap if timeline else None,
+        "disassociated": out.disassociated or None,
+        "action": out.action or None,
+        "changed": True,
+    }
+
+
+def outcome_lines(data: dict[str, Any], label: str) -> list[str]:
+    lines = [f"drained {label}, service {data['service']}"]
+    rows = [
+        ("resumed from", data["resumed_from"]),
+        ("phases", ", ".join(data["phases"])),
+        *(("DNS", change) for change in data["records_changed"]),
+        ("confirmed", data["confirmed_at"] and f"{data['confirmed_at']} on every server"),
+        ("waited", data["waited_seconds"] is not None and _waited(data)),
+        ("moved to", data["moved_to"]),
+        ("switch gap", data["gap_seconds"] is not None and f"{data['gap_seconds']:.2f}s"),
+        ("disassociated", data["disassociated"] and f"{data['disassociated']} (still allocated)"),
+        ("action", data["action"]),
+    ]
+    return lines + [f"  {key:<14}{value}" for key, value in rows if value]
+
+
+def _waited(data: dict[str, Any]) -> str:
+    return (
+        f"{data['waited_seconds']:g}s since confirmed "
+        f"(TTL {data['ttl']}s + margin {data['margin']:g}s)"
+    )
+
+
+def _show(app: App, data: dict[str, Any], lines: list[str]) -> None:
+    if app.output == "json":
+        click.echo(json.dumps(data, indent=2))
+    elif app.output == "tsv":
+        click.echo("\t".join(cell(v) for v in data.values()))
+    else:
+        click.echo("\n".join(lines))
+
+
+@click.command("drain")
+@click.argument("instance")
+@click.option(
+    "--then",
+    "then",
+    type=click.Choice(["terminate", "stop", "nothing"]),
+    default="nothing",
+    show_default=True,
+    help="What to do with INSTANCE once nothing points at it any more.",
+)
+@click.option("--yes", is_flag=True, help="Do not ask before starting.")
+@click.option(
+    "--timeout",
+    default=300.0,
+    show_default=True,
+    help="Seconds to wait for every DNS server to serve the removal, or for a moved EIP.",
+)
+@pass_app
+def drain(app: App, instance: str, then: Then, yes: bool, timeout: float) -> None:
+    """Take INSTANCE out of service in order: DNS first, confirmed and waited out, then act.
+
+    An elastic instance's EIP moves to a healthy standby when there is one; otherwise its
+    hostname leaves the MX set (when_unbacked = "withdraw") before its EIP is disassociated.
+    Killed at any point, the same command finishes the job; `run` never puts a draining
+    instance back in DNS.
+    """
+    target = find_instance(app, instance)
+    service = service_of(app.config, target)
+    if service is None:
+        raise UsageError(f"{target.label} is in no configured service; there is nothing to drain")
+
+    def step(text: str) -> None:
+        click.echo(f"  {text}", err=True)
+
+    drainer = Drainer(
+        config=app.config,
+        ec2=app.ec2,
+        registry=app.registry,
+        tls=TlsContexts(relative=app.config.relative),
+        confirm_timeout=timeout,
+        move_timeout=timeout,
+        on_step=step,
+        waiting=progress,
+    )
+    preview = drainer.prepare(target, service)
+    if preview.done:
+        data = {**outcome_data(Outcome(preview), then=then), "changed": False}
+        how = f" (then {preview.phase.then})" if preview.phase and preview.phase.then else ""
+        _show(app, data, [f"{target.label} is already drained{how}; nothing to do"])
+        return
+    margin = app.config.safety.drain_margin
+    click.echo(f"drain {target.label}, service {service.name}:", err=True)
+    for line in plan_lines(preview, then=then, margin=margin):
+        click.echo(f"  {line}", err=True)
+    app.confirm(f"Drain {target.label}?", yes=yes)
+    out = drainer.execute(preview, then=then)
+    data = outcome_data(out, then=then)
+    _show(app, data, outcome_lines(data, target.label))
+
+
+COMMANDS = [drain]

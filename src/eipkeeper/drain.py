@@ -1,0 +1,605 @@
+"""`drain`: the orderly shutdown of SPEC.md section 1 point 4, resumable after a crash (S8).
+
+A drain is a short list of steps chosen by a pure function from what the instance serves:
+
+- `dns`: take its address out of DNS (dynamic services), or its hostname out of the MX set
+  (elastic, no standby, `when_unbacked = "withdraw"`); confirm on every authoritative server;
+  wait the TTL plus `safety.drain_margin`; then act (S2).
+- `move`: its pool EIP goes to a healthy standby in one call (`moving.move`); DNS is unchanged.
+- `direct`: nothing in DNS is its (or the MX keeps listing it): act at once.
+
+"Act" disassociates a pool EIP still on the instance (it stays allocated) and then terminates,
+stops or leaves the instance. Each step's outcome is written to the instance's TAG_DRAIN tag
+before the next step relies on it, with what a rerun needs (the TTL, the serial to confirm, the
+time confirmed), so a drain killed anywhere is finished by running it again. The tag also keeps
+`run` from putting the instance back in DNS (Observation.healthy).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Literal, Protocol
+
+from eipkeeper import moving
+from eipkeeper.address_ops import DnsReferences, NoDns, ZoneReferences, utc_stamp
+from eipkeeper.cloud.aws import aws_errors
+from eipkeeper.cloud.ec2 import Ec2
+from eipkeeper.config import Config, ServiceConfig
+from eipkeeper.dns.ownership import OwnedZone, Registry, plan_rrset
+from eipkeeper.dns.provider import ApplyResult, Unit
+from eipkeeper.dns.references import references
+from eipkeeper.errors import ConflictError, OperationError, SafetyRefusal
+from eipkeeper.fleet import FleetView
+from eipkeeper.health.tls import TlsContexts
+from eipkeeper.logs import get_logger
+from eipkeeper.model import TAG_BURST, TAG_DRAIN, Address, Instance
+
+log = get_logger(__name__)
+
+Then = Literal["terminate", "stop", "nothing"]
+Route = Literal["dns", "move", "direct"]
+Step = Literal["withdraw", "confirm", "wait", "move", "act"]
+PhaseName = Literal["started", "dns-out", "confirmed", "waited", "moved", "done"]
+
+ROUTES: dict[Route, tuple[Step, ...]] = {
+    "dns": ("withdraw", "confirm", "wait", "act"),
+    "move": ("move", "act"),
+    "direct": ("act",),
+}
+AFTER: dict[PhaseName, tuple[Step, ...]] = {
+    "dns-out": ("confirm", "wait", "act"),
+    "confirmed": ("wait", "act"),
+    "waited": ("act",),
+    "moved": ("act",),
+    "done": (),
+}
+CONFIRM_ROUND = 5.0
+"""Seconds per confirmation round: laggards are reported between rounds."""
+CONFLICT_RETRIES = 3
+"""A concurrent `run` may change the same RRset (S5): re-read and retry this many times."""
+
+
+# -- the phase on the tag: pure ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Phase:
+    """The drain phase an instance reached, as its TAG_DRAIN tag holds it."""
+
+    name: PhaseName
+    ttl: int = 0
+    """dns-out, confirmed: how long caches may keep what was removed (seconds)."""
+    serial: int | None = None
+    """dns-out: the zone serial to confirm (RFC 2136)."""
+    changes: tuple[str, ...] = ()
+    """dns-out: the change ids to confirm (Route 53)."""
+    at: float = 0.0
+    """confirmed: when every server served the removal (rounded up to the second)."""
+    to: str = ""
+    """moved: the standby that took the EIP."""
+    then: str = ""
+
+    def text(self) -> str:
+        words: list[str] = [self.name]
+        if self.name in ("dns-out", "confirmed"):
+            if self.name == "confirmed":
+                words.append(f"at={utc_stamp(self.at)}Z")
+            words.append(f"ttl={self.ttl}")
+        if self.serial is not None:
+            words.append(f"serial={self.serial}")
+        if self.changes:
+            words.append("change=" + ",".join(self.changes))
+        if self.to:
+            words.append(f"to={self.to}")
+        if self.then:
+            words.append(f"then={self.then}")
+        return " ".join(words)
+
+
+def parse_phase(text: str) -> Phase | None:
+    """The phase in a TAG_DRAIN value; None for no drain. What cannot be read counts as
+    `started`, which redoes every step: each is idempotent, and the full wait is the safe side."""
+    words = text.split()
+    if not words:
+        return None
+    name, fields = words[0], dict(w.partition("=")[::2] for w in words[1:])
+    try:
+        if name in ("started", "waited"):
+            return Phase(name)  # type: ignore[arg-type]
+        if name == "dns-out":
+            serial = int(fields["serial"]) if "serial" in fields else None
+            changes = tuple(c for c in fields.get("change", "").split(",") if c)
+            return Phase("dns-out", ttl=int(fields["ttl"]), serial=serial, changes=changes)
+        if name == "confirmed":
+            at = datetime.fromisoformat(fields["at"]).replace(tzinfo=UTC).timestamp()
+            return Phase("confirmed", ttl=int(fields["ttl"]), at=at)
+        if name == "moved":
+            return Phase("moved", to=fields.get("to", ""))
+        if name == "done":
+            return Phase("done", then=fields.get("then", ""))
+    except (KeyError, ValueError):
+        pass
+    return Phase("started")
+
+
+def steps_after(phase: Phase | None, route: Route) -> tuple[Step, ...]:
+    """What is left to do: the whole route from the start, else what follows the phase."""
+    if phase is None or phase.name == "started":
+        return ROUTES[route]
+    return AFTER[phase.name]
+
+
+def wait_left(phase: Phase, *, margin: float, now: float) -> float:
+    """Seconds until caches have forgotten the removal: TTL plus margin after confirmation."""
+    return max(0.0, phase.at + phase.ttl + margin - now)
+
+
+# -- what to do: pure -----------------------------------------------------------------------------
+
+
+def choose_route(
+    *, service: ServiceConfig, instance: Instance, eip: Address | None, standby: bool, seen: bool
+) -> Route:
+    """SEEN: some record of the zone refers to the instance's own public IP."""
+    if service.addresses == "dynamic":
+        # Even when no record refers to it now, `run` may have removed it a moment ago: the
+        # confirm and the wait still stand between that removal and the address going away.
+        return "dns" if instance.public_ip else "direct"
+    if eip is None:
+        return "dns" if seen else "direct"
+    if standby:
+        return "move"
+    withdraw = service.mx is not None and service.mx.when_unbacked == "withdraw"
+    return "dns" if withdraw else "direct"
+
+
+def standby_candidates(
+    *,
+    service: ServiceConfig,
+    draining: Instance,
+    eip: Address,
+    members: Sequence[Instance],
+    addresses: Sequence[Address],
+    zone: OwnedZone | None,
+) -> list[Instance]:
+    """Who may take EIP, in the planner's order: running, not draining, holding no EIP, of the
+    same kind (burst or not) as the EIP's hostname, and with no record on its own public IP
+    (the association would take that IP away for good, leaving the record dangling: S1)."""
+    holders = {a.instance_id for a in addresses if a.instance_id}
+    burst = eip.hostname in service.burst_hostnames
+    found = []
+    for member in sorted(members, key=lambda i: (i.launch_time, i.instance_id)):
+        if (
+            member.instance_id == draining.instance_id
+            or not member.running
+            or TAG_DRAIN in member.tags
+            or member.instance_id in holders
+            or (TAG_BURST in member.tags) != burst
+        ):
+            continue
+        if zone is not None and member.public_ip and references(zone.zone, member.public_ip):
+            continue
+        found.append(member)
+    return found
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    """The DNS changes that take an instance out, and how long caches may remember it."""
+
+    units: tuple[Unit, ...]
+    ttl: int
+    changed: tuple[str, ...] = ()
+
+
+def service_ttl(config: Config, service: ServiceConfig) -> int:
+    return min(service.ttl, config.dns.max_ttl) if config.dns else service.ttl
+
+
+def withdraw_address(
+    zone: OwnedZone, *, config: Config, service: ServiceConfig, ip: str, others: Sequence[str]
+) -> Withdrawal:
+    """Units that take IP out of every record that refers to it. A hostname of the service left
+    with no value gets OTHERS (healthy instances' IPs) rather than go dark; with none, it goes.
+    Raises SafetyRefusal (S4) naming every record that refers to IP and is not ours to change."""
+    units: list[Unit] = []
+    foreign: list[str] = []
+    emptied: list[str] = []
+    ttl = service_ttl(config, service)
+    for ref in references(zone.zone, ip):
+        record = ref.record
+        if record.type == "MX":
+            continue  # through its target's A record, which is a reference of its own
+        owned = zone.get(record.name, record.type)
+        if record.type not in ("A", "AAAA") or owned is None or owned.owner_of(ip) != config.owner:
+            foreign.append(str(ref))
+            continue
+        keep = [v for v in owned.managed_by(config.owner) if v != ip]
+        if not keep and record.name in service.hostnames:
+            keep = list(others)
+        try:
+            unit = plan_rrset(
+                zone,
+                owner=config.owner,
+                name=record.name,
+                rdtype=record.type,
+                ttl=record.ttl,
+                values=keep,
+                reason=f"drain: {ip} leaves",
+            )
+        except SafetyRefusal:
+            foreign.append(str(ref))
+            continue
+        units.append(unit)
+        ttl = max(ttl, record.ttl)
+        if not keep:
+            emptied.append(record.name)
+    if foreign:
+        raise SafetyRefusal(
+            "S4", f"records not managed by {config.owner} refer to {ip}; drain stops", foreign
+        )
+    for hostname in emptied:
+        # A hostname without an address no longer belongs in the MX set (as the planner does).
+        mx = withdraw_from_mx(zone, config=config, service=service, hostname=hostname)
+        units += mx.units
+        ttl = max(ttl, mx.ttl)
+    return Withdrawal(tuple(u for u in units if u), ttl, _described(units))
+
+
+def withdraw_from_mx(
+    zone: OwnedZone, *, config: Config, service: ServiceConfig, hostname: str
+) -> Withdrawal:
+    """The unit that takes HOSTNAME out of this owner's values of the service's MX set."""
+    ttl = service_ttl(config, service)
+    current = zone.get(service.mx.domain, "MX") if service.mx else None
+    if service.mx is None or current is None:
+        return Withdrawal((), ttl)
+    keep = [v for v in current.managed_by(config.owner) if v.split()[-1].rstrip(".") != hostname]
+    unit = plan_rrset(
+        zone,
+        owner=config.owner,
+        name=service.mx.domain,
+        rdtype="MX",
+        ttl=current.record.ttl,
+        values=keep,
+        reason=f"drain: {hostname} leaves",
+    )
+    units = (unit,) if unit else ()
+    return Withdrawal(units, max(ttl, current.record.ttl), _described(units))
+
+
+def _described(units: Sequence[Unit]) -> tuple[str, ...]:
+    out = []
+    for change in (c for unit in units for c in unit if not c.record.name.startswith("_")):
+        old = " | ".join(change.old.values) if change.old else "-"
+        new = " | ".join(change.new.values) if change.new else "-"
+        out.append(f"{change.kind} {change.record.type} {change.record.name}: {old} -> {new}")
+    return tuple(out)
+
+
+# -- doing it ------------------------------------------------------------------------------------
+
+
+class Ticker(Protocol):
+    def tick(self, elapsed: float) -> None: ...
+
+
+class _Silent:
+    def tick(self, elapsed: float) -> None:
+        pass
+
+
+@contextmanager
+def no_bar(description: str, total: float) -> Iterator[Ticker]:
+    yield _Silent()
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What a drain will do, decided before anything is changed (refusals come from here)."""
+
+    instance: Instance
+    service: ServiceConfig
+    phase: Phase | None
+    route: Route
+    steps: tuple[Step, ...]
+    eip: Address | None = None
+    """The service's pool EIP on the instance, ours."""
+    withdrawal: Withdrawal | None = None
+    move: moving.MovePreview | None = None
+    serial: int | None = None
+    """The zone serial as read: what to confirm when there was nothing left to change."""
+
+    @property
+    def done(self) -> bool:
+        return self.phase is not None and self.phase.name == "done"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one run of a drain did (a resumed run reports its own part)."""
+
+    preview: Preview
+    phases: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+    confirmed_at: float | None = None
+    ttl: int = 0
+    margin: float = 0.0
+    waited: float | None = None
+    """Seconds between confirmation and the end of the wait."""
+    move: moving.MoveReport | None = None
+    disassociated: str = ""
+    action: str = ""
+    lagging: tuple[str, ...] = field(default=())
+
+
+@dataclass
+class Drainer:
+    """Runs drains; every wait goes through `clock` and `sleep`, so tests use a fake clock."""
+
+    config: Config
+    ec2: Ec2
+    registry: Registry | None
+    tls: TlsContexts
+    clock: Callable[[], float] = time.time
+    sleep: Callable[[float], None] = time.sleep
+    confirm_timeout: float = 300.0
+    move_timeout: float = 300.0
+    on_step: Callable[[str], None] = lambda text: None
+    waiting: Callable[[str, float], AbstractContextManager[Ticker]] = no_bar
+
+    def prepare(self, instance: Instance, service: ServiceConfig) -> Preview:
+        """Read the fleet and the zone and decide; no change is made here."""
+        phase = parse_phase(instance.tags.get(TAG_DRAIN, ""))
+        addresses = self.ec2.addresses()
+        eip = next(
+            (
+                a
+                for a in addresses
+                if a.instance_id == instance.instance_id
+                and a.service == service.name
+                and a.owner == self.config.owner
+            ),
+            None,
+        )
+        zone = self.registry.read() if self.registry is not None else None
+        serial = zone.zone.serial if zone is not None else None
+        base = Preview(instance, service, phase, "direct", (), eip=eip, serial=serial)
+        if base.done:
+            return base
+        seen = bool(zone and instance.public_ip and references(zone.zone, instance.public_ip))
+        fresh = phase is None or phase.name == "started"
+        move = None
+        if fresh and eip is not None and service.addresses == "elastic":
+            move = self._standby(instance, service, eip, addresses, zone)
+        route = choose_route(
+            service=service, instance=instance, eip=eip, standby=move is not None, seen=seen
+        )
+        withdrawal = None
+        if fresh and route == "dns":
+            withdrawal = self._withdrawal(zone, instance, service, eip)
+        steps = steps_after(phase, route)
+        if self.registry is None and ("withdraw" in steps or "confirm" in steps):
+            raise OperationError(
+                f"draining {instance.label} changes DNS, but the config has no [dns]"
+            )
+        return replace(base, route=route, steps=steps, withdrawal=withdrawal, move=move)
+
+    def _withdrawal(
+        self,
+        zone: OwnedZone | None,
+        instance: Instance,
+        service: ServiceConfig,
+        eip: Address | None,
+    ) -> Withdrawal:
+        if zone is None:
+            raise OperationError("the config has no [dns]: nothing can be taken out of DNS")
+        if eip is not None:
+            hostname = eip.hostname
+            return withdraw_from_mx(zone, config=self.config, service=service, hostname=hostname)
+        return withdraw_address(
+            zone,
+            config=self.config,
+            service=service,
+            ip=instance.public_ip,
+            others=self._healthy_others(instance, service),
+        )
+
+    def _members(self, service: ServiceConfig) -> list[Instance]:
+        from eipkeeper.cloud.ec2 import tag_filters
+
+        return self.ec2.instances(filters=tag_filters(service.select.tags), states=("running",))
+
+    def _healthy_others(self, instance: Instance, service: ServiceConfig) -> list[str]:
+        from eipkeeper.health.runner import check_once, instance_target
+
+        others = [
+            i
+            for i in self._members(service)
+            if i.instance_id != instance.instance_id and TAG_DRAIN not in i.tags and i.public_ip
+        ]
+        targets = {i.instance_id: instance_target(self.config, i) for i in others}
+        results = check_once([t for t in targets.values() if t], tls=self.tls)
+        return sorted(
+            i.public_ip
+            for i in others
+            if targets[i.instance_id] is None or results[i.instance_id].ok
+        )
+
+    def _standby(
+        self,
+        instance: Instance,
+        service: ServiceConfig,
+        eip: Address,
+        addresses: list[Address],
+        zone: OwnedZone | None,
+    ) -> moving.MovePreview | None:
+        members = self._members(service)
+        view = FleetView(addresses=addresses, instances=[*members, instance])
+        dns: DnsReferences = ZoneReferences(zone) if zone is not None else NoDns()
+        for candidate in standby_candidates(
+            service=service,
+            draining=instance,
+            eip=eip,
+            members=members,
+            addresses=addresses,
+            zone=zone,
+        ):
+            preview = moving.preview_move(
+                config=self.config, view=view, address=eip, instance=candidate, dns=dns
+            )
+            try:
+                moving.check_target(preview, tls=self.tls)  # S6
+            except SafetyRefusal as refusal:
+                self.on_step(f"{candidate.label} is no standby: {refusal.message}")
+                continue
+            return preview
+        return None
+
+    # -- the steps ---------------------------------------------------------------------------
+
+    def execute(self, preview: Preview, *, then: Then) -> Outcome:
+        """Run the steps left; each phase is on the tag before the next step relies on it."""
+        out = Outcome(preview, margin=self.config.safety.drain_margin)
+        phase = preview.phase
+        if phase is None:
+            phase, out = self._reach(out, Phase("started"))
+        for step in preview.steps:
+            if step == "withdraw":
+                phase, out = self._withdraw(out)
+            elif step == "confirm":
+                phase, out = self._confirm(phase, out)
+            elif step == "wait":
+                phase, out = self._wait(phase, out)
+            elif step == "move":
+                phase, out = self._move(out)
+            else:
+                phase, out = self._act(out, then=then)
+        return out
+
+    def _reach(self, out: Outcome, phase: Phase) -> tuple[Phase, Outcome]:
+        instance = out.preview.instance
+        self.ec2.tag(instance.instance_id, {TAG_DRAIN: phase.text()})
+        log.info("drain.phase", instance_id=instance.instance_id, phase=phase.text())
+        return phase, replace(out, phases=(*out.phases, phase.name))
+
+    def _withdraw(self, out: Outcome) -> tuple[Phase, Outcome]:
+        preview = out.preview
+        assert self.registry is not None and preview.withdrawal is not None
+        withdrawal, serial = preview.withdrawal, preview.serial
+        changes: tuple[str, ...] = ()
+        for attempt in range(CONFLICT_RETRIES + 1):
+            try:
+                result = self.registry.apply(withdrawal.units)
+            except ConflictError:
+                if attempt == CONFLICT_RETRIES:
+                    raise
+                # Another writer (a `run` seeing the drain tag) changed the RRset: re-read.
+                self.on_step("the zone changed meanwhile; reading it again")
+                zone = self.registry.read()
+                withdrawal = self._withdrawal(zone, preview.instance, preview.service, preview.eip)
+                serial = zone.zone.serial
+                continue
+            if result.batches:
+                serial, changes = result.serial, result.change_ids
+            for text in withdrawal.changed:
+                self.on_step(f"applied: {text}")
+            break
+        phase, out = self._reach(
+            out, Phase("dns-out", ttl=withdrawal.ttl, serial=serial, changes=tuple(changes))
+        )
+        return phase, replace(out, changed=withdrawal.changed)
+
+    def _confirm(self, phase: Phase, out: Outcome) -> tuple[Phase, Outcome]:
+        assert self.registry is not None
+        kind = self.registry.provider.kind
+        result = ApplyResult(kind, (), 0, serial=phase.serial, change_ids=phase.changes)
+        lagging: tuple[str, ...] = ()
+        each = min(CONFIRM_ROUND, self.confirm_timeout)
+        for _ in range(max(1, math.ceil(self.confirm_timeout / each))):
+            propagation = self.registry.confirm(result, timeout=each)
+            lagging = propagation.lagging
+            if not lagging:
+                break
+            for server in propagation.servers:
+                if server.confirmed_at is None:
+                    self.on_step(f"not yet served by {server.server}: {server.error}")
+        if lagging:
+            raise OperationError(
+                f"the removal is not served by {', '.join(lagging)} after "
+                f"{self.confirm_timeout:g}s; {out.preview.instance.label} is left as it is "
+                "(drain phase dns-out): run drain again to go on"
+            )
+        # Our clock after the answers, rounded up: never before the real confirmation.
+        at = float(math.ceil(self.clock()))
+        self.on_step(f"every authoritative server serves the removal ({utc_stamp(at)}Z)")
+        confirmed, out = self._reach(out, Phase("confirmed", ttl=phase.ttl, at=at))
+        return confirmed, replace(out, confirmed_at=at)
+
+    def _wait(self, phase: Phase, out: Outcome) -> tuple[Phase, Outcome]:
+        margin = self.config.safety.drain_margin
+        total = phase.ttl + margin
+        described = f"waiting out the TTL ({phase.ttl}s + {margin:g}s margin)"
+        self.on_step(described)
+        with self.waiting(described, total) as bar:
+            while (left := wait_left(phase, margin=margin, now=self.clock())) > 0:
+                bar.tick(total - left)
+                self.sleep(min(1.0, left))
+            bar.tick(total)
+        waited = self.clock() - phase.at
+        done, out = self._reach(out, Phase("waited"))
+        return done, replace(out, waited=waited, ttl=phase.ttl, confirmed_at=phase.at)
+
+    def _move(self, out: Outcome) -> tuple[Phase, Outcome]:
+        move = out.preview.move
+        assert move is not None
+        eip, target = move.address, move.instance
+        self.on_step(f"moving {eip.public_ip} to {target.label} (one AssociateAddress)")
+        report = moving.move(ec2=self.ec2, preview=move, tls=self.tls, timeout=self.move_timeout)
+        if report.timeline is not None and not report.timeline.steady:
+            raise OperationError(
+                f"{eip.public_ip} is on {target.label} in EC2 but did not answer steadily from "
+                f"it within {self.move_timeout:g}s; run drain again to go on"
+            )
+        phase, out = self._reach(out, Phase("moved", to=target.instance_id))
+        return phase, replace(out, move=report)
+
+    def _act(self, out: Outcome, *, then: Then) -> tuple[Phase, Outcome]:
+        instance, eip, disassociated = out.preview.instance, out.preview.eip, ""
+        if eip is not None:
+            # Read again: a `run` may have failed it over meanwhile.
+            current = self.ec2.address(eip.allocation_id)
+            if current.instance_id == instance.instance_id:
+                self.on_step(f"disassociating {current.public_ip}; it stays allocated")
+                self.ec2.disassociate(current)
+                disassociated = current.public_ip
+        action = instance_action(self.ec2, instance, then)
+        if action != "none":
+            self.on_step(f"{action} {instance.label}")
+        phase = Phase("done", then=then)
+        try:
+            phase, out = self._reach(out, phase)
+        except OperationError as exc:
+            # EC2 may refuse tags on a terminated instance; its state says it all then.
+            log.warning("drain.untagged", instance_id=instance.instance_id, error=exc.message)
+            out = replace(out, phases=(*out.phases, "done"))
+        return phase, replace(out, disassociated=disassociated, action=action)
+
+
+def instance_action(ec2: Ec2, instance: Instance, then: Then) -> str:
+    """TerminateInstances or StopInstances (both idempotent); what was done, as a participle."""
+    if then == "nothing":
+        return "none"
+    client = ec2.session.client("ec2")
+    if then == "terminate":
+        with aws_errors(f"TerminateInstances {instance.instance_id}"):
+            client.terminate_instances(InstanceIds=[instance.instance_id])
+        return "terminated"
+    with aws_errors(f"StopInstances {instance.instance_id}"):
+        client.stop_instances(InstanceIds=[instance.instance_id])
+    return "stopped"
