@@ -1,0 +1,165 @@
+"""Burst capacity: hysteresis and cooldown on a fake clock (the observation's `now`), and the
+whole scale-out / scale-in on the sandbox with the metric driven through moto's CloudWatch."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from eipkeeper import config as config_module
+from eipkeeper.config import Config
+from eipkeeper.controller import planner
+from eipkeeper.controller.plan import Claim, DnsUnit, Launch, Retire
+from eipkeeper.model import TAG_BURST, TAG_BURST_AT
+from tests.conftest import Cloud
+from tests.controller.world import CONFIG_TEXT, ZONE, World, eip, instance
+from tests.support.cli import eipkeeper
+
+BURST = (
+    'burst = { launch_template = "mx-burst", hostnames = ["mx3.example.test"], max = 1, '
+    'metric = { namespace = "Mail", name = "QueueLength" }, scale_out_above = 500, '
+    'scale_in_below = 50, cooldown = "5m" }'
+)
+NOW = 1_900_000_000.0
+
+
+def burst_config() -> Config:
+    text = CONFIG_TEXT.replace("WHEN", "keep")
+    text = text.replace(
+        f'burst = {{ launch_template = "mx-burst", hostnames = ["mx3.{ZONE}"] }}', BURST
+    )
+    return config_module.parse(text, Path("burst.toml"))
+
+
+def world() -> World:
+    return World(
+        addresses=[eip(n, hostname=f"mx{n}.{ZONE}") for n in (1, 2, 3)],
+        instances=[instance("mx-a", "mx", n=1), instance("mx-b", "mx", n=2)],
+    )
+
+
+def plan_at(config: Config, w: World, *, load: float | None, now: float = NOW) -> list[object]:
+    seen = dataclasses.replace(w.observe(), load={"mx": load}, now=now)
+    return list(planner.plan(config, seen).actions)
+
+
+def settle(config: Config, w: World) -> None:
+    w.apply(planner.plan(config, dataclasses.replace(w.observe(), load={"mx": 100.0}, now=NOW)))
+
+
+def test_high_load_launches_one_burst_instance_and_low_load_retires_it() -> None:
+    config, w = burst_config(), world()
+    settle(config, w)
+    launches = [a for a in plan_at(config, w, load=800) if isinstance(a, Launch)]
+    assert len(launches) == 1 and launches[0].burst and launches[0].hostname == f"mx3.{ZONE}"
+    assert "800 > scale_out_above 500" in launches[0].reason
+    assert plan_at(config, w, load=300) == [], "between the thresholds nothing happens"
+
+    # The launched instance (tagged burst) comes up; the stamp marks the cooldown.
+    burst = instance("mx-burst", "mx", n=9, tags={TAG_BURST: f"mx3.{ZONE}"})
+    w.instances.append(burst)
+    stamp = w.addresses[2]
+    w.addresses[2] = dataclasses.replace(
+        stamp, tags={**stamp.tags, TAG_BURST_AT: "2030-03-17T17:46:40"}
+    )
+    actions = plan_at(config, w, load=800, now=NOW + 10)
+    claims = [a for a in actions if isinstance(a, Claim)]
+    assert [(c.instance_id, c.public_ip) for c in claims] == [(burst.instance_id, stamp.public_ip)]
+    assert not [a for a in actions if isinstance(a, Launch)], "never more than max"
+    assert not [a for a in actions if isinstance(a, DnsUnit)], "a burst changes no record"
+
+
+def test_cooldown_and_max_hold_on_a_fake_clock() -> None:
+    config, w = burst_config(), world()
+    settle(config, w)
+    stamped = dataclasses.replace(
+        w.addresses[2], tags={**w.addresses[2].tags, TAG_BURST_AT: "2030-03-17T17:46:40"}
+    )
+    w.addresses[2] = stamped  # the last action at NOW (1,900,000,000 s is 2030-03-17T17:46:40Z)
+    assert plan_at(config, w, load=900, now=NOW + 299) == [], "inside the 5 minute cooldown"
+    later = plan_at(config, w, load=900, now=NOW + 301)
+    assert [type(a) for a in later] == [Launch]
+
+
+def test_scale_in_retires_the_newest_burst_instance_only_after_the_cooldown() -> None:
+    config, w = burst_config(), world()
+    settle(config, w)
+    old = instance("burst-1", "mx", n=7, tags={TAG_BURST: "x"})
+    new = instance("burst-2", "mx", n=8, tags={TAG_BURST: "x"})
+    w.instances += [old, new]
+    stamped = dataclasses.replace(
+        w.addresses[2], tags={**w.addresses[2].tags, TAG_BURST_AT: "2030-03-17T17:46:40"}
+    )
+    w.addresses[2] = stamped
+    assert not [a for a in plan_at(config, w, load=10, now=NOW + 60) if isinstance(a, Retire)]
+    retires = [a for a in plan_at(config, w, load=10, now=NOW + 400) if isinstance(a, Retire)]
+    assert [r.instance_id for r in retires] == [new.instance_id]
+    assert "10 < scale_in_below 50" in retires[0].reason
+
+
+def test_no_metric_no_decision() -> None:
+    config, w = burst_config(), world()
+    settle(config, w)
+    plan = planner.plan(config, dataclasses.replace(w.observe(), load={"mx": None}, now=NOW))
+    assert not plan.actions
+    assert [f.subject for f in plan.findings if f.kind == "metric-unavailable"] == ["mx"]
+
+
+def put_load(cloud: Cloud, value: float, *, ahead: float = 0.0) -> None:
+    """Report VALUE, stamped AHEAD seconds from now: the test's way past the 10 s period that
+    CloudWatch averages over, instead of waiting for it."""
+    datum = {
+        "MetricName": "QueueLength",
+        "Dimensions": [{"Name": "Service", "Value": "mx"}],
+        "Value": value,
+        "Timestamp": datetime.now(UTC) + timedelta(seconds=ahead),
+    }
+    cloud.client("cloudwatch").put_metric_data(Namespace="Mail", MetricData=[datum])
+
+
+def test_burst_on_the_sandbox_claims_mx3_without_touching_dns(cloud: Cloud, tmp_path: Path) -> None:
+    config = tmp_path / "fast.toml"
+    text = cloud.config.read_text().replace('cooldown = "1m"', 'cooldown = "0s"')
+    text = text.replace('{ Service = "mx" } }', '{ Service = "mx" }, period = "10s" }')
+    assert 'period = "10s"' in text
+    config.write_text(text)
+    env = {**cloud.env, "EIPKEEPER_CONFIG": str(config)}
+    assert eipkeeper("apply", "--yes", env=env).code == 0
+    records = eipkeeper("-o", "json", "plan", env=env).json()
+    assert records["actions"] == []
+    r53 = cloud.client("route53")
+    zone_id = r53.list_hosted_zones_by_name(DNSName="example.test")["HostedZones"][0]["Id"]
+    before = r53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"]
+
+    put_load(cloud, 2000)
+    launched = eipkeeper("-o", "json", "apply", "--yes", env=env)
+    assert launched.code == 0, launched.stderr
+    assert [a["kind"] for a in launched.json()["actions"]] == ["launch"]
+    claimed = eipkeeper("-o", "json", "apply", "--yes", env=env)
+    assert [a["kind"] for a in claimed.json()["actions"]] == ["claim"], claimed.stdout
+    mx3 = next(
+        a
+        for a in cloud.client("ec2").describe_addresses()["Addresses"]
+        if {"Key": "eipkeeper:hostname", "Value": "mx3.example.test"} in a["Tags"]
+    )
+    holder = cloud.client("ec2").describe_instances(InstanceIds=[mx3["InstanceId"]])
+    tags = {t["Key"]: t["Value"] for t in holder["Reservations"][0]["Instances"][0]["Tags"]}
+    assert "eipkeeper:burst" in tags
+    assert r53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"] == before
+
+    put_load(cloud, 10, ahead=25)
+    retired = eipkeeper("-o", "json", "apply", "--yes", env=env)
+    assert [a["kind"] for a in retired.json()["actions"]] == ["retire"], retired.stdout
+    state = cloud.client("ec2").describe_instances(InstanceIds=[mx3["InstanceId"]])
+    assert state["Reservations"][0]["Instances"][0]["State"]["Name"] in (
+        "shutting-down",
+        "terminated",
+    )
+    after = next(
+        a
+        for a in cloud.client("ec2").describe_addresses()["Addresses"]
+        if a["AllocationId"] == mx3["AllocationId"]
+    )
+    assert not after.get("InstanceId"), "the reserved EIP stays allocated, on no instance"
+    assert r53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"] == before
