@@ -22,6 +22,7 @@ class Observer:
         )
         self._ec2 = session.client("ec2", endpoint_url=env["AWS_ENDPOINT_URL"])
         self._route53 = session.client("route53", endpoint_url=env["AWS_ENDPOINT_URL"])
+        self.cloudwatch = session.client("cloudwatch", endpoint_url=env["AWS_ENDPOINT_URL"])
 
     def instance(self, name: str) -> dict[str, Any]:
         reply = self._ec2.describe_instances(
