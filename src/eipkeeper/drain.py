@@ -21,20 +21,21 @@ import math
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Literal, Protocol
 
 from eipkeeper import moving
 from eipkeeper.address_ops import DnsReferences, NoDns, ZoneReferences, utc_stamp
 from eipkeeper.cloud.aws import aws_errors
-from eipkeeper.cloud.ec2 import Ec2
+from eipkeeper.cloud.ec2 import Ec2, tag_filters
 from eipkeeper.config import Config, ServiceConfig
 from eipkeeper.dns.ownership import OwnedZone, Registry, plan_rrset
 from eipkeeper.dns.provider import ApplyResult, Unit
 from eipkeeper.dns.references import references
 from eipkeeper.errors import ConflictError, OperationError, SafetyRefusal
 from eipkeeper.fleet import FleetView
+from eipkeeper.health.runner import check_once, instance_target
 from eipkeeper.health.tls import TlsContexts
 from eipkeeper.logs import get_logger
 from eipkeeper.model import TAG_BURST, TAG_DRAIN, Address, Instance
@@ -335,7 +336,6 @@ class Outcome:
     move: moving.MoveReport | None = None
     disassociated: str = ""
     action: str = ""
-    lagging: tuple[str, ...] = field(default=())
 
 
 @dataclass
@@ -357,67 +357,58 @@ class Drainer:
         """Read the fleet and the zone and decide; no change is made here."""
         phase = parse_phase(instance.tags.get(TAG_DRAIN, ""))
         addresses = self.ec2.addresses()
-        eip = next(
-            (
-                a
-                for a in addresses
-                if a.instance_id == instance.instance_id
-                and a.service == service.name
-                and a.owner == self.config.owner
-            ),
-            None,
-        )
+        eip = next((a for a in addresses if self._pool_eip(a, instance, service)), None)
         zone = self.registry.read() if self.registry is not None else None
-        serial = zone.zone.serial if zone is not None else None
-        base = Preview(instance, service, phase, "direct", (), eip=eip, serial=serial)
+        base = Preview(instance, service, phase, "direct", (), eip=eip)
         if base.done:
             return base
-        seen = bool(zone and instance.public_ip and references(zone.zone, instance.public_ip))
+        ip = instance.public_ip
+        seen = bool(zone and ip and references(zone.zone, ip))
         fresh = phase is None or phase.name == "started"
         move = None
-        if fresh and eip is not None and service.addresses == "elastic":
+        if fresh and eip is not None:
             move = self._standby(instance, service, eip, addresses, zone)
         route = choose_route(
             service=service, instance=instance, eip=eip, standby=move is not None, seen=seen
         )
-        withdrawal = None
-        if fresh and route == "dns":
-            withdrawal = self._withdrawal(zone, instance, service, eip)
         steps = steps_after(phase, route)
-        if self.registry is None and ("withdraw" in steps or "confirm" in steps):
-            raise OperationError(
-                f"draining {instance.label} changes DNS, but the config has no [dns]"
-            )
-        return replace(base, route=route, steps=steps, withdrawal=withdrawal, move=move)
-
-    def _withdrawal(
-        self,
-        zone: OwnedZone | None,
-        instance: Instance,
-        service: ServiceConfig,
-        eip: Address | None,
-    ) -> Withdrawal:
         if zone is None:
-            raise OperationError("the config has no [dns]: nothing can be taken out of DNS")
-        if eip is not None:
-            hostname = eip.hostname
-            return withdraw_from_mx(zone, config=self.config, service=service, hostname=hostname)
-        return withdraw_address(
-            zone,
-            config=self.config,
-            service=service,
-            ip=instance.public_ip,
-            others=self._healthy_others(instance, service),
+            if "withdraw" in steps or "confirm" in steps:
+                raise OperationError(f"draining {instance.label} needs [dns] in the config")
+            return replace(base, route=route, steps=steps, move=move)
+        withdrawal = None
+        if "withdraw" in steps and eip is not None:
+            withdrawal = withdraw_from_mx(
+                zone, config=self.config, service=service, hostname=eip.hostname
+            )
+        elif "withdraw" in steps:
+            others = self._healthy_others(instance, service)
+            withdrawal = withdraw_address(
+                zone, config=self.config, service=service, ip=ip, others=others
+            )
+        return replace(
+            base,
+            route=route,
+            steps=steps,
+            withdrawal=withdrawal,
+            move=move,
+            serial=zone.zone.serial,
+        )
+
+    def _pool_eip(self, address: Address, instance: Instance, service: ServiceConfig) -> bool:
+        """ADDRESS is an EIP of SERVICE's pool, ours, on INSTANCE."""
+        return (
+            address.instance_id == instance.instance_id
+            and address.service == service.name
+            and address.owner == self.config.owner
         )
 
     def _members(self, service: ServiceConfig) -> list[Instance]:
-        from eipkeeper.cloud.ec2 import tag_filters
-
         return self.ec2.instances(filters=tag_filters(service.select.tags), states=("running",))
 
     def _healthy_others(self, instance: Instance, service: ServiceConfig) -> list[str]:
-        from eipkeeper.health.runner import check_once, instance_target
-
+        """The public IPs of the service's other instances that pass their check now: what a
+        hostname gets rather than go dark when the drained instance is its last value."""
         others = [
             i
             for i in self._members(service)
@@ -501,9 +492,9 @@ class Drainer:
                     raise
                 # Another writer (a `run` seeing the drain tag) changed the RRset: re-read.
                 self.on_step("the zone changed meanwhile; reading it again")
-                zone = self.registry.read()
-                withdrawal = self._withdrawal(zone, preview.instance, preview.service, preview.eip)
-                serial = zone.zone.serial
+                again = self.prepare(preview.instance, preview.service)
+                withdrawal = again.withdrawal or Withdrawal((), withdrawal.ttl)
+                serial = again.serial
                 continue
             if result.batches:
                 serial, changes = result.serial, result.change_ids
