@@ -71,6 +71,8 @@ class Report:
     findings: tuple[Finding, ...]
     ranges: str
     """Where the cloud's ranges came from, or why there are none."""
+    zone: str = ""
+    """The zone audited; empty without [dns] (then no record was looked at)."""
 
     @property
     def idle_monthly_cost(self) -> float:
@@ -91,7 +93,7 @@ class Report:
         return (
             f"{_plural(len(self.findings), 'finding')} ({', '.join(counts)}); "
             f"{_plural(idle, 'idle address')} costing ${self.idle_monthly_cost:.2f} a month; "
-            f"cloud ranges: {self.ranges}"
+            f"zone: {self.zone or 'none ([dns] is not configured)'}; cloud ranges: {self.ranges}"
         )
 
 
@@ -107,20 +109,23 @@ def audit(config: Config, scene: Scene) -> Report:
     if seen.zone is not None:
         findings += _zone_findings(config, seen.zone, account, scene.ranges)
     if isinstance(scene.ranges, Unavailable):
-        findings.append(
-            Finding(
-                "cloud-ranges-unavailable",
-                "info",
-                "ip-ranges.json",
-                scene.ranges.reason,
-                "without the cloud's ranges no address can be told dangling from on-premises, "
-                "so none was judged",
-                "name a local copy of ip-ranges.json in [audit] cloud_ranges",
-            )
-        )
+        findings.append(_no_ranges(scene.ranges))
     source = scene.ranges.source if isinstance(scene.ranges, CloudRanges) else "unavailable"
     order = sorted(findings, key=lambda f: (-SEVERITIES.index(f.severity), f.kind, f.subject))
-    return Report(findings=tuple(order), ranges=source)
+    zone = seen.zone.zone.name if seen.zone is not None else ""
+    return Report(findings=tuple(order), ranges=source, zone=zone)
+
+
+def _no_ranges(unavailable: Unavailable) -> Finding:
+    return Finding(
+        "cloud-ranges-unavailable",
+        "info",
+        "ip-ranges.json",
+        unavailable.reason,
+        "without the cloud's ranges no address can be told dangling from on-premises, so "
+        "none was judged",
+        "name a local copy of ip-ranges.json in [audit] cloud_ranges",
+    )
 
 
 def _zone_findings(
@@ -205,14 +210,13 @@ def _spf(record: Record, account: AccountAddresses, ranges: CloudRanges) -> Iter
             yield _external(record, mechanism, ranges)
         elif network.version == 6:
             yield _unjudged(record, mechanism)
-        elif in_cloud > _held_in(network, account, ranges):
+        elif (strangers := in_cloud - _held_in(network, account, ranges)) > 0:
             yield Finding(
                 "spf-address-not-held",
                 "critical",
                 _label(record),
                 f"the SPF policy of {record.name} allows {mechanism}, which covers "
-                f"{_count(in_cloud - _held_in(network, account, ranges))} in the cloud's "
-                "ranges that this account does not hold",
+                f"{_count(strangers)} in the cloud's ranges that this account does not hold",
                 "whoever the cloud hands such an address can send mail that passes SPF as "
                 f"{record.name}",
                 f"remove {mechanism} from the policy, or narrow it to addresses the account "

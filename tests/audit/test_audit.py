@@ -190,3 +190,13 @@ def test_findings_come_most_severe_first() -> None:
         Record(f"www.{ZONE}", "A", 300, ["192.0.2.80"]),
     )
     assert [f.severity for f in findings(fixture)] == ["critical", "warning", "info"]
+
+
+def test_without_dns_only_the_account_is_audited_and_the_summary_says_so() -> None:
+    fixture = replace(clean(), addresses=(*clean().addresses, eip(9))).plus(
+        Record(f"old.{ZONE}", "A", 300, ["127.0.0.99"])
+    )
+    scene = fixture.scene(make_config())
+    report = audit(make_config(), replace(scene, observation=replace(scene.observation, zone=None)))
+    assert [f.kind for f in report.findings] == ["idle-address"]
+    assert "zone: none ([dns] is not configured)" in report.summary
