@@ -174,7 +174,8 @@ def _address_values(
                 "the address was given back to the cloud (or never held): another customer "
                 "can be handed it and then receives this name's traffic and mail",
                 f"remove {value} from {record.name} now (or point it at an address the "
-                "account holds); if it was an EIP released by mistake, AWS support may recover it",
+                "account holds); an EIP released by mistake can sometimes be recovered: "
+                f"`aws ec2 allocate-address --address {value}`",
             )
 
 
