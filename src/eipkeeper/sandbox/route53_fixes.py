@@ -28,6 +28,7 @@ from moto.route53.models import Route53Backend
 
 _APPLIED = "_eipkeeper_route53_fix"
 _lock = threading.Lock()
+_batch_lock = threading.Lock()
 
 State = dict[tuple[str, str], tuple[str, tuple[str, ...]]]
 
@@ -107,8 +108,10 @@ def in_order_batches(original: Callable[..., Any]) -> Callable[..., Any]:
         if not all(_simple(change) for change in change_list):
             return original(self, zoneid, change_list)  # type: ignore[no-any-return]
         zone = self.get_hosted_zone(zoneid)
-        _validate(zone, change_list)
-        _apply(zone, change_list)
+        # moto's server is threaded: validate and apply as one step, as Route 53 does.
+        with _batch_lock:
+            _validate(zone, change_list)
+            _apply(zone, change_list)
         return None
 
     setattr(change_resource_record_sets, _APPLIED, True)
