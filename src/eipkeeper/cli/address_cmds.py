@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import click
@@ -13,7 +14,10 @@ from eipkeeper.cli.render import Column, render_object, render_rows
 from eipkeeper.cloud.ec2 import tag_filters
 from eipkeeper.errors import NotFoundError, UsageError
 from eipkeeper.fleet import FleetView, monthly_cost, service_of
-from eipkeeper.model import TAG_HOSTNAME, TAG_OWNER, TAG_SERVICE, Address
+from eipkeeper.health.runner import check_of, check_once, instance_target
+from eipkeeper.health.tls import TlsContexts
+from eipkeeper.model import TAG_HOSTNAME, TAG_OWNER, TAG_SERVICE, Address, Instance
+from eipkeeper.moving import wait_until_answering
 
 ADDRESS_COLUMNS = [
     Column("public_ip"),
@@ -105,9 +109,6 @@ def instances(app: App) -> None:
             found[instance.instance_id] = instance
     view = FleetView(addresses=app.ec2.addresses(), instances=list(found.values()))
     dns = app.dns_references()
-    from eipkeeper.health.runner import check_once, instance_target
-    from eipkeeper.health.tls import TlsContexts
-    from eipkeeper.model import Instance
 
     targets = {i.instance_id: instance_target(config, i) for i in view.instances}
     # One concurrent round of checks: the listing takes one check timeout at most.
@@ -221,7 +222,6 @@ def associate(
     app: App, address: str, instance: str, yes: bool, no_wait: bool, timeout: float
 ) -> None:
     """Associate a free ADDRESS with INSTANCE (never takes it from another: that is `move`)."""
-    import time
 
     view = fleet_for_instance(app, instance)
     preview = address_ops.preview_associate(
@@ -242,9 +242,6 @@ def associate(
     if preview.warning:
         click.echo(f"warning: {preview.warning}", err=True)
         app.confirm(f"Take {preview.lost_ip} away from {target.label}?", yes=yes)
-    from eipkeeper.health.runner import check_of
-    from eipkeeper.health.tls import TlsContexts
-    from eipkeeper.moving import wait_until_answering
 
     check = check_of(app.config, target, address=eip)
     # S6: claiming a free address never takes it from another instance.
