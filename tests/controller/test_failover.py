@@ -80,7 +80,13 @@ def test_a_silent_holder_loses_its_address_to_the_standby(cloud: Cloud, tmp_path
             lambda: address_of(cloud, "mx1.example.test").get("InstanceId") == standby,
         )
         wait_for("the failover measured", lambda: "failover.call" in log.read_text())
+        # Longer than fail_after x interval: the new holder's probes follow the address at
+        # once, so it is not taken for failed while its old dynamic address is gone.
+        time.sleep(6)
+        assert address_of(cloud, "mx1.example.test").get("InstanceId") == standby
     text = log.read_text()
+    assert text.count("eip.move") == 1, "one move, not a second one to a replacement"
+    assert "instance.launched" not in text
     assert "health.changed" in text and "state=unhealthy" in text
     call_line = next(line for line in text.splitlines() if "failover.call" in line)
     seconds = float(call_line.rsplit("seconds=", 1)[1].split()[0])

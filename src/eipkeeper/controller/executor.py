@@ -68,6 +68,9 @@ class Executor:
     on_step: Callable[[str], None] = lambda text: None
     stop: threading.Event | None = None
     """Set by SIGTERM: the apply ends after the step in progress (every step is idempotent)."""
+    on_associated: Callable[[str, str], None] = lambda instance_id, public_ip: None
+    """Told (instance id, address) right after each AssociateAddress call: health probes
+    must follow the address at once, since the instance's dynamic address is gone."""
 
     def _stopping(self) -> bool:
         return self.stop is not None and self.stop.is_set()
@@ -128,6 +131,7 @@ class Executor:
         # S6: a claim never takes an address from anyone; a move is the deliberate failover.
         called_at = time.monotonic()
         self.ec2.associate(address, target, allow_reassociation=isinstance(action, Move))
+        self.on_associated(action.instance_id, action.public_ip)
         if isinstance(action, Move):
             report.moves.append((action, called_at))
         self.ec2.wait_for_association(

@@ -109,7 +109,9 @@ class Controller:
         """One round; returns `ok`, `retry` or `refused`. Stops the loop on permanent errors."""
         started = time.monotonic()
         try:
-            plan, report = self.round.apply(on_step=lambda text: None, stop=self.stop)
+            plan, report = self.round.apply(
+                on_step=lambda text: None, stop=self.stop, on_associated=self._retarget
+            )
         except SafetyRefusal as refusal:
             log.error("round.refused", rule=refusal.rule, reason=refusal.message)
             self.metrics.rounds.labels("refused").inc()
@@ -145,6 +147,10 @@ class Controller:
         if not plan.empty:
             log.info("round.applied", summary=plan.summary)
         return "ok"
+
+    def _retarget(self, instance_id: str, public_ip: str) -> None:
+        if self.monitor is not None:
+            self.monitor.retarget(instance_id, public_ip)
 
     def _failover_metrics(self, report: Report) -> None:
         """Seconds from the first failed probe of the old holder to the AssociateAddress call,

@@ -54,6 +54,7 @@ class Round:
         checksum: str = "",
         on_step: Callable[[str], None] = lambda text: None,
         stop: threading.Event | None = None,
+        on_associated: Callable[[str, str], None] = lambda instance_id, public_ip: None,
     ) -> tuple[Plan, Report]:
         seen, plan = self.plan()
         if checksum and checksum != plan.checksum:
@@ -69,5 +70,6 @@ class Round:
             clock=self.clock,
             on_step=on_step,
             stop=stop,
+            on_associated=on_associated,
         )
         return plan, executor.apply(plan, seen)

@@ -115,6 +115,18 @@ class HealthMonitor:
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._sync_tasks)
 
+    def retarget(self, instance_id: str, host: str) -> None:
+        """INSTANCE_ID now answers on HOST: an EIP was just associated with it, which took its
+        dynamic address away. Probe HOST from now on and start the switch grace at once,
+        rather than at the next round (the old address no longer answers at all)."""
+        with self._lock:
+            target = self._targets.get(instance_id)
+            if target is None or target.host == host:
+                return
+            self._targets[instance_id] = replace(target, host=host)
+            self._grace_until[instance_id] = self._clock() + self._switch_grace
+        log.info("health.retarget", instance_id=instance_id, host=host)
+
     def health(self, instances: Sequence[Instance]) -> Mapping[str, bool]:
         self.watch(instances)
         self._first_results()
