@@ -318,7 +318,8 @@ class Preview:
 
     @property
     def done(self) -> bool:
-        return self.phase is not None and self.phase.name == "done"
+        """Drained before, and nothing is asked beyond what was done then."""
+        return self.phase is not None and self.phase.name == "done" and not self.steps
 
 
 @dataclass(frozen=True)
@@ -353,17 +354,23 @@ class Drainer:
     on_step: Callable[[str], None] = lambda text: None
     waiting: Callable[[str, float], AbstractContextManager[Ticker]] = no_bar
 
-    def prepare(self, instance: Instance, service: ServiceConfig) -> Preview:
+    def prepare(self, instance: Instance, service: ServiceConfig, *, then: Then) -> Preview:
         """Read the fleet and the zone and decide; no change is made here."""
         phase = parse_phase(instance.tags.get(TAG_DRAIN, ""))
         addresses = self.ec2.addresses()
         eip = next((a for a in addresses if self._pool_eip(a, instance, service)), None)
         zone = self.registry.read() if self.registry is not None else None
         base = Preview(instance, service, phase, "direct", (), eip=eip)
-        if base.done:
-            return base
         ip = instance.public_ip
         seen = bool(zone and ip and references(zone.zone, ip))
+        if phase is not None and phase.name == "done":
+            if then in ("nothing", phase.then):
+                return base
+            if not seen:
+                # Drained earlier and out of DNS since (`run` never puts it back): only act.
+                return replace(base, steps=("act",))
+            phase = None  # in DNS again since (by hand): drain it from the start
+            base = replace(base, phase=None)
         fresh = phase is None or phase.name == "started"
         move = None
         if fresh and eip is not None:
@@ -462,7 +469,7 @@ class Drainer:
             phase, out = self._reach(out, Phase("started"))
         for step in preview.steps:
             if step == "withdraw":
-                phase, out = self._withdraw(out)
+                phase, out = self._withdraw(out, then=then)
             elif step == "confirm":
                 phase, out = self._confirm(phase, out)
             elif step == "wait":
@@ -479,7 +486,7 @@ class Drainer:
         log.info("drain.phase", instance_id=instance.instance_id, phase=phase.text())
         return phase, replace(out, phases=(*out.phases, phase.name))
 
-    def _withdraw(self, out: Outcome) -> tuple[Phase, Outcome]:
+    def _withdraw(self, out: Outcome, *, then: Then) -> tuple[Phase, Outcome]:
         preview = out.preview
         assert self.registry is not None and preview.withdrawal is not None
         withdrawal, serial = preview.withdrawal, preview.serial
@@ -492,7 +499,7 @@ class Drainer:
                     raise
                 # Another writer (a `run` seeing the drain tag) changed the RRset: re-read.
                 self.on_step("the zone changed meanwhile; reading it again")
-                again = self.prepare(preview.instance, preview.service)
+                again = self.prepare(preview.instance, preview.service, then=then)
                 withdrawal = again.withdrawal or Withdrawal((), withdrawal.ttl)
                 serial = again.serial
                 continue

@@ -136,10 +136,18 @@ def test_a_drained_instance_stays_out_and_draining_it_again_is_a_no_op(fleet: Fl
     assert again.code == 0, again.stderr
     assert again.json()["changed"] is False and again.json()["phases"] == []
     table = eipkeeper("-o", "table", "drain", "scan-b", "--yes", env=fleet.env)
-    assert (
-        table.stdout.strip()
-        == f"{scan_b} (scan-b) is already drained (then nothing); nothing to do"
-    )
+    said = f"{scan_b} (scan-b) is already drained (then nothing); nothing to do"
+    assert table.stdout.strip() == said
+
+    # Out of DNS since the drain: terminating it now needs no second wait.
+    terminate = ("drain", "scan-b", "--then", "terminate", "--yes")
+    ended = eipkeeper("-o", "json", *terminate, env=fleet.env)
+    assert ended.code == 0, ended.stderr
+    report = ended.json()
+    assert (report["resumed_from"], report["phases"]) == ("done", ["done"])
+    assert report["action"] == "terminated" and report["waited_seconds"] is None
+    state, tag = fleet.described(scan_b)
+    assert state in ("shutting-down", "terminated") and tag == "done then=terminate"
 
 
 def test_a_server_that_never_confirms_leaves_the_phase_for_a_rerun(fleet: Fleet) -> None:

@@ -73,7 +73,7 @@ def test_a_dynamic_instance_leaves_dns_is_confirmed_waited_out_then_terminated(
 
     drainer = drainer_for(fleet, monkeypatch, clock=clock.time, sleep=sleep, on_step=s2_holds)
     instance = drainer.ec2.instance(scan_a)
-    preview = drainer.prepare(instance, drainer.config.service("scan"))
+    preview = drainer.prepare(instance, drainer.config.service("scan"), then="terminate")
     assert (preview.route, preview.steps) == ("dns", ("withdraw", "confirm", "wait", "act"))
     assert fleet.served(SCAN) == {ip, other}, "prepare changes nothing"
 
@@ -99,7 +99,7 @@ def test_a_drain_resumed_after_confirmation_waits_only_what_is_left(
     scan_a, ip = fleet.named("scan-a")
     clock = FakeClock()
     first = drainer_for(fleet, monkeypatch, clock=clock.time, sleep=clock.advance)
-    preview = first.prepare(first.ec2.instance(scan_a), first.config.service("scan"))
+    preview = first.prepare(first.ec2.instance(scan_a), first.config.service("scan"), then="stop")
     # Stop after the confirmation, as a crash would: the steps up to it, no more.
     cut = replace(preview, steps=preview.steps[:2])
     first.execute(cut, then="stop")
@@ -108,7 +108,7 @@ def test_a_drain_resumed_after_confirmation_waits_only_what_is_left(
     clock.advance(80.0)  # the process was down for 80 s
 
     again = drainer_for(fleet, monkeypatch, clock=clock.time, sleep=clock.advance)
-    resumed = again.prepare(again.ec2.instance(scan_a), again.config.service("scan"))
+    resumed = again.prepare(again.ec2.instance(scan_a), again.config.service("scan"), then="stop")
     assert resumed.phase is not None and resumed.phase.name == "confirmed"
     assert resumed.steps == ("wait", "act")
     before = clock.slept
@@ -132,7 +132,9 @@ def test_the_tag_is_written_before_dns_changes(
 
     clock = FakeClock()
     drainer = drainer_for(fleet, monkeypatch, clock=clock.time, sleep=clock.advance, on_step=step)
-    preview = drainer.prepare(drainer.ec2.instance(scan_a), drainer.config.service("scan"))
+    preview = drainer.prepare(
+        drainer.ec2.instance(scan_a), drainer.config.service("scan"), then="nothing"
+    )
     drainer.execute(preview, then="nothing")
     assert seen[0] == ("started", False), "first step: DNS changed, tag already there"
     assert all(not in_dns for _, in_dns in seen)

@@ -47,7 +47,9 @@ def find_instance(app: App, text: str) -> Instance:
 def plan_lines(preview: Preview, *, then: Then, margin: float) -> list[str]:
     """What the drain is about to do, step by step, for the question asked before it."""
     lines = []
-    if preview.phase is not None:
+    if preview.phase is not None and preview.phase.name == "done":
+        lines.append(f"drained before (then {preview.phase.then or 'nothing'}), out of DNS since")
+    elif preview.phase is not None:
         lines.append(f"resuming a drain left at phase {preview.phase.name}")
     ttl = preview.withdrawal.ttl if preview.withdrawal else 0
     ttl = ttl or (preview.phase.ttl if preview.phase else 0)
@@ -170,7 +172,7 @@ def drain(app: App, instance: str, then: Then, yes: bool, timeout: float) -> Non
         on_step=step,
         waiting=progress,
     )
-    preview = drainer.prepare(target, service)
+    preview = drainer.prepare(target, service, then=then)
     if preview.done:
         data = {**outcome_data(Outcome(preview), then=then), "changed": False}
         how = f" (then {preview.phase.then})" if preview.phase and preview.phase.then else ""
