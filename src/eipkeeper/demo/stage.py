@@ -61,6 +61,20 @@ class Observer:
                 found[(rrset["Name"].rstrip("."), rrset["Type"])] = values
         return found
 
+    def create_record(self, name: str, rdtype: str, value: str) -> None:
+        """A record made by hand in the console, not by eipkeeper (no ownership record)."""
+        zones = self._route53.list_hosted_zones_by_name(DNSName="example.test")["HostedZones"]
+        record: Any = {
+            "Name": name,
+            "Type": rdtype,
+            "TTL": 300,
+            "ResourceRecords": [{"Value": value}],
+        }
+        self._route53.change_resource_record_sets(
+            HostedZoneId=zones[0]["Id"],
+            ChangeBatch={"Changes": [{"Action": "CREATE", "ResourceRecordSet": record}]},
+        )
+
     def address(self, public_ip: str) -> dict[str, Any] | None:
         for item in self._ec2.describe_addresses()["Addresses"]:
             if item["PublicIp"] == public_ip:

@@ -114,9 +114,14 @@ def quicken(text: str) -> str:
 
 
 def chapters() -> list[Chapter]:
-    from eipkeeper.demo import burst_chapters, controller_chapters
+    from eipkeeper.demo import audit_chapters, burst_chapters, controller_chapters
 
-    return [chapter_addresses, *controller_chapters.CHAPTERS, *burst_chapters.CHAPTERS]
+    return [
+        chapter_addresses,
+        *controller_chapters.CHAPTERS,
+        *burst_chapters.CHAPTERS,
+        *audit_chapters.CHAPTERS,
+    ]
 
 
 def run_demo(*, association_delay: float = 1.0) -> int:
