@@ -27,7 +27,6 @@ from typing import Literal, Protocol
 
 from eipkeeper import moving
 from eipkeeper.address_ops import DnsReferences, NoDns, ZoneReferences, utc_stamp
-from eipkeeper.cloud.aws import aws_errors
 from eipkeeper.cloud.ec2 import Ec2, tag_filters
 from eipkeeper.config import Config, ServiceConfig
 from eipkeeper.dns.ownership import OwnedZone, Registry, plan_rrset
@@ -593,11 +592,8 @@ def instance_action(ec2: Ec2, instance: Instance, then: Then) -> str:
     """TerminateInstances or StopInstances (both idempotent); what was done, as a participle."""
     if then == "nothing":
         return "none"
-    client = ec2.session.client("ec2")
     if then == "terminate":
-        with aws_errors(f"TerminateInstances {instance.instance_id}"):
-            client.terminate_instances(InstanceIds=[instance.instance_id])
+        ec2.terminate(instance.instance_id)
         return "terminated"
-    with aws_errors(f"StopInstances {instance.instance_id}"):
-        client.stop_instances(InstanceIds=[instance.instance_id])
+    ec2.stop(instance.instance_id)
     return "stopped"

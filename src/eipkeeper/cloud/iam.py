@@ -57,12 +57,6 @@ def policy(config: Config) -> dict[str, Any]:
             ["ec2:AssociateAddress", "ec2:CreateTags", "ec2:DeleteTags"],
             ["arn:aws:ec2:*:*:instance/*", "arn:aws:ec2:*:*:network-interface/*"],
         ),
-        _statement(
-            "DrainServiceInstances",
-            ["ec2:StopInstances", "ec2:TerminateInstances"],
-            "arn:aws:ec2:*:*:instance/*",
-            Condition=owned,
-        ),
         _statement("Events", ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueUrl"]),
         _statement(
             "Lease",
@@ -70,6 +64,17 @@ def policy(config: Config) -> dict[str, Any]:
             "arn:aws:dynamodb:*:*:table/*",
         ),
     ]
+    for service in config.services:
+        # Stop and terminate (drain, bursts) only the instances the service selects.
+        selected = {f"aws:ResourceTag/{k}": v for k, v in sorted(service.select.tags.items())}
+        statements.append(
+            _statement(
+                f"Drain{service.name.title().replace('-', '')}Instances",
+                ["ec2:StopInstances", "ec2:TerminateInstances"],
+                "arn:aws:ec2:*:*:instance/*",
+                Condition={"StringEquals": selected},
+            )
+        )
     if config.dns is not None and config.dns.provider == "route53":
         statements.append(
             _statement(
