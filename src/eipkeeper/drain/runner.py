@@ -1,286 +1,47 @@
-"""`drain`: the orderly shutdown of SPEC.md section 1 point 4, resumable after a crash (S8).
-
-A drain is a short list of steps chosen by a pure function from what the instance serves:
-
-- `dns`: take its address out of DNS (dynamic services), or its hostname out of the MX set
-  (elastic, no standby, `when_unbacked = "withdraw"`); confirm on every authoritative server;
-  wait the TTL plus `safety.drain_margin`; then act (S2).
-- `move`: its pool EIP goes to a healthy standby in one call (`moving.move`); DNS is unchanged.
-- `direct`: nothing in DNS is its (or the MX keeps listing it): act at once.
-
-"Act" disassociates a pool EIP still on the instance (it stays allocated) and then terminates,
-stops or leaves the instance. Each step's outcome is written to the instance's TAG_DRAIN tag
-before the next step relies on it, with what a rerun needs (the TTL, the serial to confirm, the
-time confirmed), so a drain killed anywhere is finished by running it again. The tag also keeps
-`run` from putting the instance back in DNS (Observation.healthy).
-"""
+"""Doing the drain: each step after the previous phase is on the tag (S8)."""
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
-from typing import Literal, Protocol
+from typing import Protocol
 
 from eipkeeper import moving
 from eipkeeper.address_ops import DnsReferences, NoDns, ZoneReferences, utc_stamp
 from eipkeeper.cloud.ec2 import Ec2, tag_filters
 from eipkeeper.config import Config, ServiceConfig
-from eipkeeper.dns.ownership import OwnedZone, Registry, plan_rrset
-from eipkeeper.dns.provider import ApplyResult, Unit
+from eipkeeper.dns.ownership import OwnedZone, Registry
+from eipkeeper.dns.provider import ApplyResult
 from eipkeeper.dns.references import references
+from eipkeeper.drain.phases import (
+    CONFIRM_ROUND,
+    CONFLICT_RETRIES,
+    Phase,
+    Route,
+    Step,
+    Then,
+    parse_phase,
+    steps_after,
+    wait_left,
+)
+from eipkeeper.drain.routes import (
+    Withdrawal,
+    choose_route,
+    standby_candidates,
+    withdraw_address,
+    withdraw_from_mx,
+)
 from eipkeeper.errors import ConflictError, OperationError, SafetyRefusal
 from eipkeeper.fleet import FleetView
 from eipkeeper.health.runner import check_once, instance_target
 from eipkeeper.health.tls import TlsContexts
 from eipkeeper.logs import get_logger
-from eipkeeper.model import TAG_BURST, TAG_DRAIN, Address, Instance
+from eipkeeper.model import TAG_DRAIN, Address, Instance
 
 log = get_logger(__name__)
-
-Then = Literal["terminate", "stop", "nothing"]
-Route = Literal["dns", "move", "direct"]
-Step = Literal["withdraw", "confirm", "wait", "move", "act"]
-PhaseName = Literal["started", "dns-out", "confirmed", "waited", "moved", "done"]
-
-ROUTES: dict[Route, tuple[Step, ...]] = {
-    "dns": ("withdraw", "confirm", "wait", "act"),
-    "move": ("move", "act"),
-    "direct": ("act",),
-}
-AFTER: dict[PhaseName, tuple[Step, ...]] = {
-    "dns-out": ("confirm", "wait", "act"),
-    "confirmed": ("wait", "act"),
-    "waited": ("act",),
-    "moved": ("act",),
-    "done": (),
-}
-CONFIRM_ROUND = 5.0
-"""Seconds per confirmation round: laggards are reported between rounds."""
-CONFLICT_RETRIES = 3
-"""A concurrent `run` may change the same RRset (S5): re-read and retry this many times."""
-
-
-# -- the phase on the tag: pure ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Phase:
-    """The drain phase an instance reached, as its TAG_DRAIN tag holds it."""
-
-    name: PhaseName
-    ttl: int = 0
-    """dns-out, confirmed: how long caches may keep what was removed (seconds)."""
-    serial: int | None = None
-    """dns-out: the zone serial to confirm (RFC 2136)."""
-    changes: tuple[str, ...] = ()
-    """dns-out: the change ids to confirm (Route 53)."""
-    at: float = 0.0
-    """confirmed: when every server served the removal (rounded up to the second)."""
-    to: str = ""
-    """moved: the standby that took the EIP."""
-    then: str = ""
-
-    def text(self) -> str:
-        words: list[str] = [self.name]
-        if self.name in ("dns-out", "confirmed"):
-            if self.name == "confirmed":
-                words.append(f"at={utc_stamp(self.at)}Z")
-            words.append(f"ttl={self.ttl}")
-        if self.serial is not None:
-            words.append(f"serial={self.serial}")
-        if self.changes:
-            words.append("change=" + ",".join(self.changes))
-        if self.to:
-            words.append(f"to={self.to}")
-        if self.then:
-            words.append(f"then={self.then}")
-        return " ".join(words)
-
-
-def parse_phase(text: str) -> Phase | None:
-    """The phase in a TAG_DRAIN value; None for no drain. What cannot be read counts as
-    `started`, which redoes every step: each is idempotent, and the full wait is the safe side."""
-    words = text.split()
-    if not words:
-        return None
-    name, fields = words[0], dict(w.partition("=")[::2] for w in words[1:])
-    try:
-        if name in ("started", "waited"):
-            return Phase(name)  # type: ignore[arg-type]
-        if name == "dns-out":
-            serial = int(fields["serial"]) if "serial" in fields else None
-            changes = tuple(c for c in fields.get("change", "").split(",") if c)
-            return Phase("dns-out", ttl=int(fields["ttl"]), serial=serial, changes=changes)
-        if name == "confirmed":
-            at = datetime.fromisoformat(fields["at"]).replace(tzinfo=UTC).timestamp()
-            return Phase("confirmed", ttl=int(fields["ttl"]), at=at)
-        if name == "moved":
-            return Phase("moved", to=fields.get("to", ""))
-        if name == "done":
-            return Phase("done", then=fields.get("then", ""))
-    except (KeyError, ValueError):
-        pass
-    return Phase("started")
-
-
-def steps_after(phase: Phase | None, route: Route) -> tuple[Step, ...]:
-    """What is left to do: the whole route from the start, else what follows the phase."""
-    if phase is None or phase.name == "started":
-        return ROUTES[route]
-    return AFTER[phase.name]
-
-
-def wait_left(phase: Phase, *, margin: float, now: float) -> float:
-    """Seconds until caches have forgotten the removal: TTL plus margin after confirmation."""
-    return max(0.0, phase.at + phase.ttl + margin - now)
-
-
-# -- what to do: pure -----------------------------------------------------------------------------
-
-
-def choose_route(
-    *, service: ServiceConfig, instance: Instance, eip: Address | None, standby: bool, seen: bool
-) -> Route:
-    """SEEN: some record of the zone refers to the instance's own public IP."""
-    if service.addresses == "dynamic":
-        # Even when no record refers to it now, `run` may have removed it a moment ago: the
-        # confirm and the wait still stand between that removal and the address going away.
-        return "dns" if instance.public_ip else "direct"
-    if eip is None:
-        return "dns" if seen else "direct"
-    if standby:
-        return "move"
-    withdraw = service.mx is not None and service.mx.when_unbacked == "withdraw"
-    return "dns" if withdraw else "direct"
-
-
-def standby_candidates(
-    *,
-    service: ServiceConfig,
-    draining: Instance,
-    eip: Address,
-    members: Sequence[Instance],
-    addresses: Sequence[Address],
-    zone: OwnedZone | None,
-) -> list[Instance]:
-    """Who may take EIP, in the planner's order: running, not draining, holding no EIP, of the
-    same kind (burst or not) as the EIP's hostname, and with no record on its own public IP
-    (the association would take that IP away for good, leaving the record dangling: S1)."""
-    holders = {a.instance_id for a in addresses if a.instance_id}
-    burst = eip.hostname in service.burst_hostnames
-    found = []
-    for member in sorted(members, key=lambda i: (i.launch_time, i.instance_id)):
-        if (
-            member.instance_id == draining.instance_id
-            or not member.running
-            or TAG_DRAIN in member.tags
-            or member.instance_id in holders
-            or (TAG_BURST in member.tags) != burst
-        ):
-            continue
-        if zone is not None and member.public_ip and references(zone.zone, member.public_ip):
-            continue
-        found.append(member)
-    return found
-
-
-@dataclass(frozen=True)
-class Withdrawal:
-    """The DNS changes that take an instance out, and how long caches may remember it."""
-
-    units: tuple[Unit, ...]
-    ttl: int
-    changed: tuple[str, ...] = ()
-
-
-def service_ttl(config: Config, service: ServiceConfig) -> int:
-    return min(service.ttl, config.dns.max_ttl) if config.dns else service.ttl
-
-
-def withdraw_address(
-    zone: OwnedZone, *, config: Config, service: ServiceConfig, ip: str, others: Sequence[str]
-) -> Withdrawal:
-    """Units that take IP out of every record that refers to it. A hostname of the service left
-    with no value gets OTHERS (healthy instances' IPs) rather than go dark; with none, it goes.
-    Raises SafetyRefusal (S4) naming every record that refers to IP and is not ours to change."""
-    units: list[Unit] = []
-    foreign: list[str] = []
-    emptied: list[str] = []
-    ttl = service_ttl(config, service)
-    for ref in references(zone.zone, ip):
-        record = ref.record
-        if record.type == "MX":
-            continue  # through its target's A record, which is a reference of its own
-        owned = zone.get(record.name, record.type)
-        if record.type not in ("A", "AAAA") or owned is None or owned.owner_of(ip) != config.owner:
-            foreign.append(str(ref))
-            continue
-        keep = [v for v in owned.managed_by(config.owner) if v != ip]
-        if not keep and record.name in service.hostnames:
-            keep = list(others)
-        try:
-            unit = plan_rrset(
-                zone,
-                owner=config.owner,
-                name=record.name,
-                rdtype=record.type,
-                ttl=record.ttl,
-                values=keep,
-                reason=f"drain: {ip} leaves",
-            )
-        except SafetyRefusal:
-            foreign.append(str(ref))
-            continue
-        units.append(unit)
-        ttl = max(ttl, record.ttl)
-        if not keep:
-            emptied.append(record.name)
-    if foreign:
-        raise SafetyRefusal(
-            "S4", f"records not managed by {config.owner} refer to {ip}; drain stops", foreign
-        )
-    for hostname in emptied:
-        # A hostname without an address no longer belongs in the MX set (as the planner does).
-        mx = withdraw_from_mx(zone, config=config, service=service, hostname=hostname)
-        units += mx.units
-        ttl = max(ttl, mx.ttl)
-    return Withdrawal(tuple(u for u in units if u), ttl, _described(units))
-
-
-def withdraw_from_mx(
-    zone: OwnedZone, *, config: Config, service: ServiceConfig, hostname: str
-) -> Withdrawal:
-    """The unit that takes HOSTNAME out of this owner's values of the service's MX set."""
-    ttl = service_ttl(config, service)
-    current = zone.get(service.mx.domain, "MX") if service.mx else None
-    if service.mx is None or current is None:
-        return Withdrawal((), ttl)
-    keep = [v for v in current.managed_by(config.owner) if v.split()[-1].rstrip(".") != hostname]
-    unit = plan_rrset(
-        zone,
-        owner=config.owner,
-        name=service.mx.domain,
-        rdtype="MX",
-        ttl=current.record.ttl,
-        values=keep,
-        reason=f"drain: {hostname} leaves",
-    )
-    units = (unit,) if unit else ()
-    return Withdrawal(units, max(ttl, current.record.ttl), _described(units))
-
-
-def _described(units: Sequence[Unit]) -> tuple[str, ...]:
-    out = []
-    for change in (c for unit in units for c in unit if not c.record.name.startswith("_")):
-        old = " | ".join(change.old.values) if change.old else "-"
-        new = " | ".join(change.new.values) if change.new else "-"
-        out.append(f"{change.kind} {change.record.type} {change.record.name}: {old} -> {new}")
-    return tuple(out)
-
 
 # -- doing it ------------------------------------------------------------------------------------
 
