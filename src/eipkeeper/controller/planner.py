@@ -58,12 +58,17 @@ def plan(config: Config, seen: Observation) -> Plan:
     actions: list[Action] = []
     findings: list[Finding] = []
     wanted: list[Wanted] = []
-    for service in config.services:
+    # Elastic services first: an EIP they take off an instance of a dynamic service changes
+    # that instance's address, which the dynamic service must then not publish.
+    ordered = sorted(config.services, key=lambda s: s.addresses != "elastic")
+    for service in ordered:
         members = [i for i in seen.instances if selects(service, i)]
         if service.addresses == "elastic":
             acts, want, found = _elastic(config, service, members, seen)
         else:
-            acts, want, found = _dynamic(config, service, members, seen)
+            losing = {a.from_instance for a in actions if isinstance(a, Move)}
+            kept = [i for i in members if i.instance_id not in losing]
+            acts, want, found = _dynamic(config, service, kept, seen)
         actions += acts
         wanted += want
         findings += found
