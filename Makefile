@@ -40,7 +40,7 @@ typecheck: $(BIN)/eipkeeper
 	$(BIN)/mypy
 
 pytest: $(BIN)/eipkeeper
-	PATH="$$PATH:/usr/sbin" $(BIN)/pytest
+	PATH="$$PATH:/usr/sbin" $(BIN)/pytest -n 2
 
 bench: $(BIN)/eipkeeper system-deps
 	@for b in bench/*.py; do PATH="$$PATH:/usr/sbin" $(BIN)/python $$b; done
