@@ -71,4 +71,22 @@ def chapter_burst(stage: Stage) -> None:
     )
 
 
-CHAPTERS = [chapter_burst]
+def chapter_drain(stage: Stage) -> None:
+    story, look = stage.story, stage.look
+    story.step("Drain scan-b in order: out of DNS, confirmed, TTL waited, only then terminated")
+    scan_b = look.instance("scan-b")
+    ip = scan_b["PublicIpAddress"]
+    story.say(f"scan-b answers at {ip}, published in scan.{ZONE} with a 5 s TTL (the demo's)")
+    drained = story.run("drain", "scan-b", "--then", "terminate", "--yes")
+    story.check("`drain` exits 0", drained.code == 0)
+    story.check(
+        f"{ip} is gone from scan.{ZONE}",
+        ip not in look.records().get((f"scan.{ZONE}", "A"), ()),
+    )
+    state = look.instance_by_id(scan_b["InstanceId"])["State"]["Name"]
+    story.check(f"scan-b is {state}, after the wait", state in ("shutting-down", "terminated"))
+    again = story.run("drain", "scan-b", "--then", "terminate", "--yes")
+    story.check("draining it again finds the job done (exit 0)", again.code == 0)
+
+
+CHAPTERS = [chapter_burst, chapter_drain]
