@@ -4,52 +4,19 @@ address stays and is reported."""
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 from tests.conftest import Cloud
-from tests.support.cli import eipkeeper
+from tests.support.cli import background, eipkeeper, wait_for
 
 
-@contextmanager
-def controller(cloud: Cloud, log: Path, *extra: str) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "eipkeeper",
-                "-v",
-                "run",
-                "--interval",
-                "30s",
-                "--switch-grace",
-                "5s",
-                *extra,
-            ],
-            env={**os.environ, **cloud.env},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            yield process
-        finally:
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=30)
-
-
-def wait_for(what: str, probe: Callable[[], bool], *, within: float = 90.0) -> None:
-    deadline = time.monotonic() + within
-    while not probe():
-        assert time.monotonic() < deadline, f"gave up waiting for: {what}"
-        time.sleep(0.2)
+def controller(cloud: Cloud, log: Path) -> AbstractContextManager[subprocess.Popen[bytes]]:
+    args = ("-v", "run", "--interval", "30s", "--switch-grace", "5s")
+    return background(*args, env=cloud.env, log=log)
 
 
 def address_of(cloud: Cloud, hostname: str) -> dict[str, Any]:

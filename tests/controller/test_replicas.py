@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from tests.conftest import Cloud
+from tests.support.cli import background, wait_for
 
 TABLE = "eipkeeper-lease"
 
@@ -25,40 +23,9 @@ def create_lease_table(cloud: Cloud) -> None:
     )
 
 
-@contextmanager
-def replica(cloud: Cloud, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "eipkeeper",
-                "-v",
-                "run",
-                "--interval",
-                "1s",
-                "--lease-table",
-                TABLE,
-                "--lease-ttl",
-                "3s",
-            ],
-            env={**os.environ, **cloud.env},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            yield process
-        finally:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                process.wait(timeout=30)
-
-
-def wait_for(what: str, probe: Callable[[], bool], *, within: float = 60.0) -> None:
-    deadline = time.monotonic() + within
-    while not probe():
-        assert time.monotonic() < deadline, f"gave up waiting for: {what}"
-        time.sleep(0.2)
+def replica(cloud: Cloud, log: Path) -> AbstractContextManager[subprocess.Popen[bytes]]:
+    args = ("-v", "run", "--interval", "1s", "--lease-table", TABLE, "--lease-ttl", "3s")
+    return background(*args, env=cloud.env, log=log)
 
 
 def holder(cloud: Cloud) -> str:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 
@@ -36,3 +40,31 @@ def eipkeeper(*args: str, env: Mapping[str, str], stdin: str = "") -> Ran:
         check=False,
     )
     return Ran(code=done.returncode, stdout=done.stdout, stderr=done.stderr)
+
+
+@contextmanager
+def background(*args: str, env: Mapping[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`eipkeeper ARGS` running in the background (the controller), its output to LOG;
+    SIGTERM at the end, as systemd would stop it."""
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "eipkeeper", *args],
+            env={**os.environ, **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield process
+        finally:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                process.wait(timeout=30)
+
+
+def wait_for(what: str, probe: Callable[[], bool], *, within: float = 90.0) -> None:
+    """Poll PROBE until it holds; fail naming WHAT after WITHIN seconds (a generous deadline
+    for a machine under load, not a timing assertion)."""
+    deadline = time.monotonic() + within
+    while not probe():
+        assert time.monotonic() < deadline, f"gave up waiting for: {what}"
+        time.sleep(0.2)
