@@ -14,6 +14,7 @@ import signal
 import socket
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from types import FrameType
 
@@ -30,6 +31,7 @@ from eipkeeper.errors import (
     SafetyRefusal,
     TransientError,
 )
+from eipkeeper.fleet import FleetView, service_of
 from eipkeeper.health.monitor import HealthChange, HealthMonitor
 from eipkeeper.logs import get_logger
 
@@ -142,11 +144,27 @@ class Controller:
         for kind, count in report.counts.items():
             self.metrics.changes.labels(kind).inc(count)
         self._failover_metrics(report)
+        self._fleet_metrics()
         for operation, count in self.round.ec2.session.counter.snapshot().items():
             self.metrics.calls.labels(operation).set(count)
         if not plan.empty:
             log.info("round.applied", summary=plan.summary)
         return "ok"
+
+    def _fleet_metrics(self) -> None:
+        seen = self.round.last_seen
+        if seen is None:
+            return
+        view = FleetView(addresses=seen.addresses, instances=seen.instances)
+        statuses = Counter(view.address_status(a) for a in seen.addresses)
+        for status in ("in-use", "idle", "on-stopped-instance"):
+            self.metrics.addresses.labels(status).set(statuses.get(status, 0))
+        for instance in seen.instances:
+            service = service_of(self.round.config, instance)
+            healthy = 1 if seen.health.get(instance.instance_id) else 0
+            self.metrics.health.labels(instance.instance_id, service.name if service else "").set(
+                healthy
+            )
 
     def _retarget(self, instance_id: str, public_ip: str) -> None:
         if self.monitor is not None:

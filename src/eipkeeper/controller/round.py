@@ -43,8 +43,12 @@ class Round:
     def _bursts(self) -> bool:
         return any(s.burst and s.burst.metric for s in self.config.services)
 
+    last_seen: Observation | None = None
+    """The observation of the latest round (metrics read it)."""
+
     def plan(self) -> tuple[Observation, Plan]:
         seen = self.observe()
+        self.last_seen = seen
         return seen, planner.plan(self.config, seen)
 
     def apply(
