@@ -16,7 +16,7 @@ from eipkeeper.controller.observation import HealthSource, RunningIsHealthy
 from eipkeeper.controller.plan import DnsUnit, Plan, action_data
 from eipkeeper.controller.round import Round
 from eipkeeper.durations import parse_duration
-from eipkeeper.errors import UsageError
+from eipkeeper.errors import SafetyRefusal, UsageError
 from eipkeeper.health.monitor import HealthMonitor
 
 PLAN_COLUMNS = [
@@ -84,8 +84,8 @@ def plan_command(app: App, detailed_exitcode: bool) -> None:
     show_plan(app, plan)
     try:
         safety.check(app.config, seen, plan)
-    except Exception as refusal:
-        click.echo(f"warning: apply would be refused: {refusal}", err=True)
+    except SafetyRefusal as refusal:
+        click.echo(f"warning: apply would be {refusal.message}", err=True)
     if detailed_exitcode and not plan.empty:
         sys.exit(3)
 
