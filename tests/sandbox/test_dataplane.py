@@ -86,6 +86,7 @@ def test_an_instance_tagged_answer_no_goes_silent_and_comes_back(
 
     ec2.create_tags(Resources=[host], Tags=[{"Key": "sandbox:answer", "Value": "yes"}])
     eventually(lambda: answered_by(ip, port) == host, what=f"{ip} answering again")
+    assert answered_by(ip, port) == host
 
 
 def test_a_stopped_instance_is_silent_and_answers_on_its_new_address_once_started(
@@ -116,6 +117,7 @@ def test_a_terminated_holder_leaves_its_eip_silent(sandbox: Sandbox, ec2: EC2Cli
     ec2.terminate_instances(InstanceIds=[host])
 
     eventually(lambda: greeting(eip, port) is None, what=f"{eip} silent")
+    assert address(ec2, allocation).get("InstanceId") in (None, ""), "the EIP stays allocated"
 
 
 def test_a_whole_smtp_conversation_works(sandbox: Sandbox, ec2: EC2Client) -> None:
