@@ -46,7 +46,10 @@ def test_spamd_with_ssl_verify_answers_only_our_client_certificate(
 ) -> None:
     port = spamd_client_certs.port
     without = ping(port, client_context(ca_file=pki.ca))
-    assert not without.ok and without.detail.startswith("TLS: "), without
+    # With TLS 1.3 the server judges the client certificate after the handshake, so the refusal
+    # reaches us either as a TLS alert or as the connection reset: both are a failed probe.
+    assert not without.ok, without
+    assert without.detail.startswith("TLS: ") or "reset" in without.detail.lower(), without
     stranger = ping(
         port,
         client_context(ca_file=pki.ca, cert_file=pki.stranger_cert, key_file=pki.stranger_key),
