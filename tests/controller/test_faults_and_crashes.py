@@ -40,15 +40,19 @@ def plant_foreign_record(cloud: Cloud) -> None:
     )
 
 
-def assert_rules_hold(cloud: Cloud) -> None:
+def assert_rules_hold(cloud: Cloud, *, dying: frozenset[str] = frozenset()) -> None:
     """S1: every managed A value is an address the account holds; S4: www is untouched;
-    S6: no EIP sits on an instance that is not running."""
+    S6: no EIP sits on an instance that is not running.
+
+    DYING: addresses of instances the test itself terminated without warning: a record may
+    still name them until the next apply takes them out (that is the race eipkeeper shortens,
+    not one it can prevent), so only the final check after convergence holds them to S1."""
     ec2 = cloud.client("ec2")
     addresses = ec2.describe_addresses()["Addresses"]
     reservations = ec2.describe_instances()["Reservations"]
     instances = [i for r in reservations for i in r["Instances"]]
     running = {i.get("PublicIpAddress") for i in instances if i["State"]["Name"] == "running"}
-    held = {a["PublicIp"] for a in addresses} | running
+    held = {a["PublicIp"] for a in addresses} | running | dying
     rrsets = zone_rrsets(cloud)
     for (name, rdtype), rrset in rrsets.items():
         if rdtype == "A" and name != f"www.{ZONE}":
@@ -88,11 +92,13 @@ def test_apply_killed_anywhere_finishes_when_run_again(cloud: Cloud) -> None:
     plant_foreign_record(cloud)
     rng = random.Random(8)
     ec2 = cloud.client("ec2")
+    dying: frozenset[str] = frozenset()
     for attempt in range(6):
         if attempt == 3:
             # Change the world mid-way so that later kills interrupt deletes and moves too.
-            scan_a = cloud.instance("scan-a")["InstanceId"]
-            ec2.terminate_instances(InstanceIds=[scan_a])
+            scan_a = cloud.instance("scan-a")
+            dying = frozenset({scan_a["PublicIpAddress"]})
+            ec2.terminate_instances(InstanceIds=[scan_a["InstanceId"]])
             holder = next(
                 a["InstanceId"]
                 for a in ec2.describe_addresses()["Addresses"]
@@ -108,7 +114,7 @@ def test_apply_killed_anywhere_finishes_when_run_again(cloud: Cloud) -> None:
         time.sleep(rng.uniform(0.8, 2.5))
         process.send_signal(signal.SIGKILL)
         process.wait()
-        assert_rules_hold(cloud)
+        assert_rules_hold(cloud, dying=dying)
     finished = eipkeeper("apply", "--yes", env=cloud.env)
     assert finished.code == 0, finished.stderr
     assert converged(cloud)
