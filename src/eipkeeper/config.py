@@ -111,6 +111,9 @@ class CheckConfig(_Strict):
     timeout: Seconds = 2.0
     fail_after: int = Field(default=3, ge=1)
     pass_after: int = Field(default=2, ge=1)
+    switch_grace: Seconds = 60.0
+    """After an EIP is associated with a holder, its failed probes do not count for this long
+    (S6): EC2's data plane follows a move in seconds to minutes."""
     path: str = "/"
     """http: the path to GET."""
     tls: bool = False

@@ -22,6 +22,9 @@ TAG_BURST_AT = "eipkeeper:burst-action-at"
 """On a service's first burst-reserved EIP: when the last scale action began (the cooldown)."""
 TAG_REPLACES = "eipkeeper:replaces"
 """On an instance launched to take over a failed holder's EIP: the hostname it replaces."""
+TAG_ASSOCIATED_AT = "eipkeeper:associated-at"
+"""On an EIP: when eipkeeper last associated it (ISO 8601 UTC). For `switch_grace` after it, the
+holder's failed probes do not count (S6): every process and replica reads it here."""
 TAG_DRAIN = "eipkeeper:drain"
 """On an instance: the drain phase reached, so that a killed drain resumes (S8)."""
 

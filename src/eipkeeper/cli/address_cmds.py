@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import click
 
-from eipkeeper import address_ops
+from eipkeeper.address_ops import local_connections
 from eipkeeper.cli.app import App, pass_app
+from eipkeeper.cli.plans import make_engine
 from eipkeeper.cli.progress import progress
 from eipkeeper.cli.render import Column, render_object, render_rows
 from eipkeeper.cloud.ec2 import tag_filters
-from eipkeeper.errors import NotFoundError, UsageError
+from eipkeeper.controller.intents import AssociateAddress, DisassociateAddress, ReleaseAddress
+from eipkeeper.controller.observation import RunningIsHealthy
+from eipkeeper.controller.plan import Claim, Disassociate, Plan, Release
+from eipkeeper.errors import NotFoundError, OperationError, UsageError
 from eipkeeper.fleet import FleetView, monthly_cost, service_of
 from eipkeeper.health.runner import check_of, check_once, instance_target
 from eipkeeper.health.tls import TlsContexts
 from eipkeeper.model import TAG_HOSTNAME, TAG_OWNER, TAG_SERVICE, Address, Instance
-from eipkeeper.moving import wait_until_answering
 
 ADDRESS_COLUMNS = [
     Column("public_ip"),
@@ -222,47 +224,38 @@ def associate(
     app: App, address: str, instance: str, yes: bool, no_wait: bool, timeout: float
 ) -> None:
     """Associate a free ADDRESS with INSTANCE (never takes it from another: that is `move`)."""
-
-    view = fleet_for_instance(app, instance)
-    preview = address_ops.preview_associate(
-        config=app.config,
-        view=view,
-        address=view.resolve_address(address),
-        instance=view.resolve_instance(instance),
-        dns=app.dns_references(),
-    )
-    eip, target = preview.address, preview.instance
-    if preview.already:
+    engine = make_engine(app, timeout=timeout)
+    prepared = engine.prepare(AssociateAddress(address, instance))
+    plan = prepared.plan
+    if plan.empty:
         render_object(
-            _address_row(eip, instance_id=target.instance_id, changed=False),
+            {"changed": False, "note": "; ".join(plan.notes)},
             app.output,
-            text=f"{eip.public_ip} is already on {target.label}; nothing to do",
+            text=f"{'; '.join(plan.notes)}; nothing to do",
         )
         return
-    if preview.warning:
-        click.echo(f"warning: {preview.warning}", err=True)
-        app.confirm(f"Take {preview.lost_ip} away from {target.label}?", yes=yes)
-
+    claim = plan.actions[0]
+    assert isinstance(claim, Claim)
+    eip = prepared.seen.address(claim.allocation_id)
+    target = prepared.seen.instance(claim.instance_id)
+    assert eip is not None and target is not None
+    for finding in plan.findings:
+        click.echo(f"warning: {finding.message}", err=True)
+        connections = local_connections(finding.subject)
+        if connections:
+            click.echo(f"  open connections to it: {', '.join(connections)}", err=True)
+    if plan.findings:
+        app.confirm("Take that address away for good?", yes=yes)
     check = check_of(app.config, target, address=eip)
-    # S6: claiming a free address never takes it from another instance.
-    association = app.ec2.associate(eip, target, allow_reassociation=False)
-    if not no_wait:
-        with progress(f"waiting for {eip.public_ip} on {target.instance_id}", timeout) as bar:
-            started = time.monotonic()
-            app.ec2.wait_for_association(
-                eip.allocation_id, target.instance_id, timeout=timeout, on_tick=bar.tick
-            )
-            if check is not None:
-                # Visible in EC2 is not yet reachable: the data plane follows later.
-                visible = time.monotonic() - started
-                wait_until_answering(
-                    address=eip,
-                    instance=target,
-                    check=check,
-                    tls=TlsContexts(relative=app.config.relative),
-                    timeout=max(0.0, timeout - visible),
-                    on_tick=lambda elapsed: bar.tick(visible + elapsed),
-                )
+    with progress(f"waiting for {eip.public_ip} on {target.instance_id}", timeout) as bar:
+        engine.on_tick = bar.tick
+        outcome = engine.execute(prepared, wait=not no_wait)
+    if outcome.timeline is not None and not outcome.timeline.steady:
+        raise OperationError(
+            f"{eip.public_ip} is on {target.label} in EC2 but did not answer from it on port "
+            f"{check.port if check else '?'} before the timeout"
+        )
+    association = outcome.report.associations.get(eip.allocation_id, "")
     answering = f", answering on port {check.port}" if check is not None else ""
     render_object(
         _address_row(eip, instance_id=target.instance_id, association_id=association, changed=True),
@@ -272,31 +265,34 @@ def associate(
     )
 
 
+def _nothing(app: App, plan: Plan) -> bool:
+    if plan.empty:
+        render_object(
+            {"changed": False, "note": "; ".join(plan.notes)},
+            app.output,
+            text=f"{'; '.join(plan.notes) or 'the plan is empty'}; nothing to do",
+        )
+    return plan.empty
+
+
 @click.command("disassociate")
 @click.argument("address")
 @click.option("--yes", is_flag=True, help="Do not ask when managed DNS points at ADDRESS.")
 @pass_app
 def disassociate(app: App, address: str, yes: bool) -> None:
     """Take ADDRESS off its instance; it stays allocated (and keeps costing)."""
-    view = fleet_for_addresses(app)
-    eip = view.resolve_address(address)
-    address_ops.require_owner(app.config, eip, "disassociate")
-    if not eip.associated:
-        render_object(
-            _address_row(eip, changed=False),
-            app.output,
-            text=f"{eip.public_ip} is not associated; nothing to do",
-        )
+    engine = make_engine(app, health=RunningIsHealthy(), quiet=True)
+    prepared = engine.prepare(DisassociateAddress(address))
+    if _nothing(app, prepared.plan):
         return
-    names = app.dns_references().references(eip.public_ip)
-    if names:
-        click.echo(
-            f"warning: managed DNS points at {eip.public_ip} ({', '.join(names)}); "
-            "after this nothing answers there",
-            err=True,
-        )
-        app.confirm(f"Disassociate {eip.public_ip} all the same?", yes=yes)
-    app.ec2.disassociate(eip)
+    action = prepared.plan.actions[0]
+    assert isinstance(action, Disassociate)
+    for finding in prepared.plan.findings:
+        click.echo(f"warning: {finding.message}", err=True)
+        app.confirm(f"Disassociate {action.public_ip} all the same?", yes=yes)
+    engine.execute(prepared)
+    eip = prepared.seen.address(action.allocation_id)
+    assert eip is not None
     render_object(
         _address_row(eip, instance_id=eip.instance_id, changed=True),
         app.output,
@@ -310,13 +306,16 @@ def disassociate(app: App, address: str, yes: bool) -> None:
 @pass_app
 def release(app: App, address: str, yes: bool) -> None:
     """Give ADDRESS back to AWS: refused while associated, in DNS (S2) or in quarantine (S3)."""
-    view = fleet_for_addresses(app)
-    eip = view.resolve_address(address)
-    address_ops.check_release(config=app.config, address=eip, dns=app.dns_references())
+    engine = make_engine(app, health=RunningIsHealthy(), quiet=True)
+    prepared = engine.prepare(ReleaseAddress(address))
+    action = prepared.plan.actions[0]
+    assert isinstance(action, Release)
     app.confirm(
-        f"Release {eip.public_ip}? Another AWS customer may receive it afterwards.", yes=yes
+        f"Release {action.public_ip}? Another AWS customer may receive it afterwards.", yes=yes
     )
-    app.ec2.release(eip)
+    engine.execute(prepared)
+    eip = prepared.seen.address(action.allocation_id)
+    assert eip is not None
     render_object(
         _address_row(eip, changed=True),
         app.output,

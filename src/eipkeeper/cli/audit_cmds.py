@@ -13,7 +13,8 @@ from eipkeeper.audit import Report, Scene, Severity, audit
 from eipkeeper.cli.app import App, pass_app
 from eipkeeper.cli.render import Column, render_rows
 from eipkeeper.cloud import ranges
-from eipkeeper.controller.observation import HealthSource, observe
+from eipkeeper.controller.observation import HealthSource
+from eipkeeper.engine import observe
 from eipkeeper.errors import ConfigError
 
 FINDING_COLUMNS = [

@@ -4,75 +4,25 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
 
 import click
 
 from eipkeeper.cli.app import App, pass_app
-from eipkeeper.cli.render import Column, render_rows
-from eipkeeper.config import Config
+from eipkeeper.cli.plans import health_source, plan_data, show_plan, step_line
 from eipkeeper.controller import safety
 from eipkeeper.controller.observation import HealthSource, RunningIsHealthy
-from eipkeeper.controller.plan import DnsUnit, Plan, action_data
 from eipkeeper.controller.round import Round
 from eipkeeper.durations import parse_duration
 from eipkeeper.errors import SafetyRefusal, UsageError
 from eipkeeper.health.monitor import HealthMonitor
 
-PLAN_COLUMNS = [
-    Column("phase"),
-    Column("kind"),
-    Column("service"),
-    Column("change"),
-    Column("reason"),
-]
-FINDING_COLUMNS = [Column("severity"), Column("kind"), Column("subject"), Column("message")]
-
 
 def make_round(app: App, *, health: HealthSource | None = None) -> Round:
-    """A round whose health comes from the services' checks (probed once here, or by RUN's
+    """A round whose health comes from the services' checks (probed here, or by RUN's
     monitor), or from the running state where no service has a check."""
     if health is None:
         health = health_source(app.config)
     return Round(config=app.config, ec2=app.ec2, registry=app.registry, health=health)
-
-
-def health_source(config: Config, **monitor_options: Any) -> HealthSource:
-    if any(service.check for service in config.services):
-        return HealthMonitor(config=config, **monitor_options)
-    return RunningIsHealthy()
-
-
-def plan_rows(plan: Plan) -> list[dict[str, str]]:
-    rows = []
-    for action in sorted(plan.ordered(), key=lambda a: a.service):
-        rows.append(
-            {
-                "phase": action.phase,
-                "kind": "dns" if isinstance(action, DnsUnit) else type(action).__name__.lower(),
-                "service": action.service,
-                "change": action.describe(),
-                "reason": action.reason,
-            }
-        )
-    return rows
-
-
-def show_plan(app: App, plan: Plan) -> None:
-    if app.output == "json":
-        body = {
-            "summary": plan.summary,
-            "checksum": plan.checksum,
-            "actions": plan.to_data(),
-            "findings": [vars(f) for f in plan.findings],
-        }
-        click.echo(json.dumps(body, indent=2))
-        return
-    if plan.actions:
-        render_rows(plan_rows(plan), PLAN_COLUMNS, app.output, title="plan")
-    if plan.findings and app.output == "table":
-        render_rows([vars(f) for f in plan.findings], FINDING_COLUMNS, "table", title="findings")
-    click.echo(plan.summary, err=app.output == "tsv")
 
 
 @click.command("plan")
@@ -107,18 +57,9 @@ def apply_command(app: App, yes: bool, force: bool, checksum: str) -> None:
         safety.check(app.config, seen, plan, force=force)
         app.confirm(f"Apply these {len(plan.actions)} changes?", yes=False)
         checksum = checksum or plan.checksum
-
-    def step(text: str) -> None:
-        click.echo(f"  {text}", err=True)
-
-    plan, report = round_.apply(force=force, checksum=checksum, on_step=step)
+    plan, report = round_.apply(force=force, checksum=checksum, on_step=step_line)
     if app.output == "json":
-        body = {
-            "summary": plan.summary,
-            "checksum": plan.checksum,
-            "done": report.done,
-            "actions": [action_data(a) for a in plan.ordered()],
-        }
+        body = {**plan_data(plan), "done": report.done}
         click.echo(json.dumps(body, indent=2))
     else:
         click.echo(f"applied: {plan.summary}" if not plan.empty else plan.summary)

@@ -7,41 +7,13 @@ from typing import Any
 
 import click
 
-from eipkeeper.address_ops import utc_stamp
 from eipkeeper.cli.app import App, pass_app
+from eipkeeper.cli.plans import make_engine, plan_data
 from eipkeeper.cli.progress import progress
 from eipkeeper.cli.render import cell
-from eipkeeper.cloud.ec2 import LIVE_STATES
-from eipkeeper.drain import Drainer, Outcome, Preview, Then
-from eipkeeper.errors import NotFoundError, OperationError, UsageError
-from eipkeeper.fleet import service_of
-from eipkeeper.health.tls import TlsContexts
-from eipkeeper.model import TAG_DRAIN, Instance
-
-
-def find_instance(app: App, text: str) -> Instance:
-    """INSTANCE by id or Name. A terminated one counts only when a drain left it so: that is
-    the drain to resume or report, not some old namesake."""
-    states = (*LIVE_STATES, "terminated")
-    try:
-        if text.startswith("i-"):
-            found = app.ec2.instances(instance_ids=[text], states=states)
-        else:
-            found = app.ec2.instances(
-                filters=[{"Name": "tag:Name", "Values": [text]}], states=states
-            )
-    except NotFoundError:
-        found = []
-    live = [i for i in found if i.state != "terminated"]
-    candidates = live or [i for i in found if TAG_DRAIN in i.tags]
-    if not candidates and found:
-        raise OperationError(f"{found[0].label} is already terminated; nothing to drain")
-    if not candidates:
-        raise NotFoundError(f"no instance with id or Name {text}")
-    if len(candidates) > 1:
-        ids = ", ".join(i.instance_id for i in candidates)
-        raise UsageError(f"several instances are named {text} ({ids}); name one by id")
-    return candidates[0]
+from eipkeeper.controller.intents import DrainInstance
+from eipkeeper.drain import Outcome, Preview, Then
+from eipkeeper.tagtime import utc_stamp
 
 
 def plan_lines(preview: Preview, *, then: Then, margin: float) -> list[str]:
@@ -154,25 +126,12 @@ def drain(app: App, instance: str, then: Then, yes: bool, timeout: float) -> Non
     Killed at any point, the same command finishes the job; `run` never puts a draining
     instance back in DNS.
     """
-    target = find_instance(app, instance)
-    service = service_of(app.config, target)
-    if service is None:
-        raise UsageError(f"{target.label} is in no configured service; there is nothing to drain")
-
-    def step(text: str) -> None:
-        click.echo(f"  {text}", err=True)
-
-    drainer = Drainer(
-        config=app.config,
-        ec2=app.ec2,
-        registry=app.registry,
-        tls=TlsContexts(relative=app.config.relative),
-        confirm_timeout=timeout,
-        move_timeout=timeout,
-        on_step=step,
-        waiting=progress,
-    )
-    preview = drainer.prepare(target, service, then=then)
+    engine = make_engine(app, timeout=timeout)
+    engine.waiting = progress
+    prepared = engine.prepare(DrainInstance(instance, then))
+    preview = prepared.drain
+    assert isinstance(preview, Preview)
+    target, service = preview.instance, preview.service
     if preview.done:
         data = {**outcome_data(Outcome(preview), then=then), "changed": False}
         how = f" (then {preview.phase.then})" if preview.phase and preview.phase.then else ""
@@ -183,8 +142,11 @@ def drain(app: App, instance: str, then: Then, yes: bool, timeout: float) -> Non
     for line in plan_lines(preview, then=then, margin=margin):
         click.echo(f"  {line}", err=True)
     app.confirm(f"Drain {target.label}?", yes=yes)
-    out = drainer.execute(preview, then=then)
+    outcome = engine.execute(prepared)
+    out = outcome.report.drains[0]
     data = outcome_data(out, then=then)
+    if app.output == "json":
+        data = {**data, "plan": plan_data(prepared.plan)}
     _show(app, data, outcome_lines(data, target.label))
 
 

@@ -1,4 +1,6 @@
-"""`move ADDRESS --to INSTANCE`: the deliberate move of an EIP, with the switch measured."""
+"""`move ADDRESS --to INSTANCE`: the deliberate move of an EIP, with the switch measured.
+
+Parse, state the intent, let the engine plan, check (S1, S4, S6) and execute, render."""
 
 from __future__ import annotations
 
@@ -6,14 +8,17 @@ import json
 
 import click
 
-from eipkeeper import moving
-from eipkeeper.cli.address_cmds import fleet_for_instance
 from eipkeeper.cli.app import App, pass_app
+from eipkeeper.cli.plans import make_engine, plan_data
 from eipkeeper.cli.progress import progress
 from eipkeeper.cli.render import cell, render_object
-from eipkeeper.errors import NotFoundError, OperationError
-from eipkeeper.fleet import FleetView
-from eipkeeper.health.tls import TlsContexts
+from eipkeeper.config import Config
+from eipkeeper.controller.intents import MoveAddress
+from eipkeeper.controller.plan import Claim, Move
+from eipkeeper.engine import Outcome
+from eipkeeper.errors import OperationError
+from eipkeeper.health.runner import check_of
+from eipkeeper.moving import MovePreview, MoveReport
 
 
 @click.command("move")
@@ -24,62 +29,60 @@ from eipkeeper.health.tls import TlsContexts
 @pass_app
 def move(app: App, address: str, instance: str, yes: bool, timeout: float) -> None:
     """Move ADDRESS to a healthy INSTANCE in one call; report what a client saw meanwhile."""
-    view = fleet_for_instance(app, instance)
-    eip = view.resolve_address(address)
-    if eip.instance_id and view.instance_by_id(eip.instance_id) is None:
-        # The holder too, so the report can name it (one more call).
-        try:
-            holder = app.ec2.instances(instance_ids=[eip.instance_id])
-        except NotFoundError:
-            holder = []  # gone meanwhile: the report names it by id
-        view = FleetView(addresses=view.addresses, instances=[*view.instances, *holder])
-    preview = moving.preview_move(
-        config=app.config,
-        view=view,
-        address=eip,
-        instance=view.resolve_instance(instance),
-        dns=app.dns_references(),
-    )
-    target = preview.instance
-    if preview.already:
+    engine = make_engine(app, timeout=timeout)
+    prepared = engine.prepare(MoveAddress(address, instance))
+    plan = prepared.plan
+    if plan.empty:
         render_object(
-            {
-                "public_ip": eip.public_ip,
-                "allocation_id": eip.allocation_id,
-                "new_instance_id": target.instance_id,
-                "changed": False,
-            },
+            {"changed": False, "note": "; ".join(plan.notes)},
             app.output,
-            text=f"{eip.public_ip} is already on {target.label}; nothing to do",
+            text=f"{'; '.join(plan.notes)}; nothing to do",
         )
         return
-    tls = TlsContexts(relative=app.config.relative)
-    moving.check_target(preview, tls=tls)
-    if preview.check is None:
+    action = plan.actions[0]
+    for finding in plan.findings:
+        click.echo(f"warning: {finding.message}", err=True)
+    if any(f.kind == "dynamic-ip-lost" for f in plan.findings):
+        app.confirm("Take that address away for good?", yes=yes)
+    with progress(f"moving {action.describe()}", timeout) as bar:
+        engine.on_tick = bar.tick
+        outcome = engine.execute(prepared)
+    report = move_report(app.config, outcome, every=engine.probe_every)
+    if report.timeline is None:
         click.echo(
-            f"warning: {target.label}'s service has no check: its health cannot be confirmed "
-            "and the switch will not be measured",
+            "warning: the service has no check: the target's health cannot be confirmed "
+            "and the switch was not measured",
             err=True,
-        )
-    if preview.warning:
-        click.echo(f"warning: {preview.warning}", err=True)
-        app.confirm(f"Take {preview.lost_ip} away from {target.label}?", yes=yes)
-    with progress(f"moving {eip.public_ip} to {target.instance_id}", timeout) as bar:
-        report = moving.move(
-            ec2=app.ec2, preview=preview, tls=tls, timeout=timeout, on_tick=bar.tick
         )
     data = report.to_data()
     if app.output == "json":
-        click.echo(json.dumps(data, indent=2))
+        click.echo(json.dumps({**data, "plan": plan_data(plan)}, indent=2))
     elif app.output == "tsv":
         click.echo("\t".join(cell(v) for v in data.values()))
     else:
         click.echo("\n".join(report.lines()))
     if report.timeline is not None and not report.timeline.steady:
         raise OperationError(
-            f"{eip.public_ip} is on {target.label} in EC2 but did not answer steadily from it "
-            f"within {timeout:g}s"
+            f"{report.preview.address.public_ip} is on {report.preview.instance.label} in EC2 "
+            f"but did not answer steadily from it within {timeout:g}s"
         )
+
+
+def move_report(config: Config, outcome: Outcome, *, every: float) -> MoveReport:
+    """The engine's outcome of a single claim or move, as the switch report people read."""
+    seen, action = outcome.prepared.seen, outcome.prepared.plan.actions[0]
+    assert isinstance(action, Claim | Move)
+    address = seen.address(action.allocation_id)
+    target = seen.instance(action.instance_id)
+    assert address is not None and target is not None
+    preview = MovePreview(
+        address=address,
+        instance=target,
+        old=seen.instance(address.instance_id),
+        check=check_of(config, target, address=address),
+    )
+    association = outcome.report.associations.get(address.allocation_id, "")
+    return MoveReport(preview, association, outcome.visible_after or 0.0, outcome.timeline, every)
 
 
 COMMANDS = [move]

@@ -53,13 +53,16 @@ def render_rows(
     *,
     title: str = "",
     footer: str = "",
+    err: bool = False,
 ) -> None:
+    """ROWS in FMT on stdout (on stderr with ERR: a plan shown before a command's result)."""
+    out = sys.stderr if err else sys.stdout
     if fmt == "json":
-        print(json.dumps([dict(row) for row in rows], indent=2, default=str))
+        print(json.dumps([dict(row) for row in rows], indent=2, default=str), file=out)
         return
     if fmt == "tsv":
         for row in rows:
-            print("\t".join(cell(row.get(c.key)).replace("\t", " ") for c in columns))
+            print("\t".join(cell(row.get(c.key)).replace("\t", " ") for c in columns), file=out)
         return
     table = Table(title=title or None, caption=footer or None, header_style="bold")
     for column in columns:
@@ -67,7 +70,7 @@ def render_rows(
     for row in rows:
         table.add_row(*(cell(row.get(c.key)) for c in columns))
     # Off a terminal (`-o table` into a file) rich would wrap at 80 columns; do not.
-    Console(width=None if sys.stdout.isatty() else 250).print(table)
+    Console(file=out, width=None if out.isatty() else 250).print(table)
 
 
 def render_object(obj: Mapping[str, Any], fmt: OutputFormat, *, text: str) -> None:

@@ -12,8 +12,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-from eipkeeper.address_ops import utc_stamp
 from eipkeeper.cloud.ec2 import Ec2
 from eipkeeper.config import Config
 from eipkeeper.controller.observation import Observation
@@ -21,10 +21,13 @@ from eipkeeper.controller.plan import (
     Action,
     Bind,
     Claim,
+    Disassociate,
     DnsUnit,
+    Drain,
     Launch,
     Move,
     Plan,
+    Release,
     Retire,
     SettleLeaving,
 )
@@ -32,6 +35,7 @@ from eipkeeper.dns.ownership import Registry
 from eipkeeper.errors import NotFoundError, OperationError
 from eipkeeper.logs import get_logger
 from eipkeeper.model import (
+    TAG_ASSOCIATED_AT,
     TAG_BURST,
     TAG_BURST_AT,
     TAG_DRAIN,
@@ -40,7 +44,9 @@ from eipkeeper.model import (
     TAG_LEFT_DNS_AT,
     TAG_OWNER,
     TAG_REPLACES,
+    Address,
 )
+from eipkeeper.tagtime import utc_stamp
 
 log = get_logger(__name__)
 
@@ -51,6 +57,10 @@ class Report:
     counts: dict[str, int] = field(default_factory=dict)
     moves: list[tuple[Move, float]] = field(default_factory=list)
     """Each failover move with the time.monotonic() of its AssociateAddress call."""
+    associations: dict[str, str] = field(default_factory=dict)
+    """Allocation id -> the association id of each claim or move."""
+    drains: list[Any] = field(default_factory=list)
+    """What each drain did (the drain runner's outcome)."""
 
     def record(self, kind: str, text: str) -> None:
         self.done.append(text)
@@ -72,10 +82,20 @@ class Executor:
     """Told (instance id, address) right after each AssociateAddress call: health probes
     must follow the address at once, since the instance's dynamic address is gone."""
 
+    wait_visible: bool = True
+    """Wait until DescribeAddresses shows each association (`associate --no-wait`: not)."""
+    on_tick: Callable[[float], None] = lambda elapsed: None
+    """Progress while waiting for an association to show."""
+    run_drain: Callable[[Drain], Any] | None = None
+    """Runs a drain's steps, each phase on the instance's tag before the next (S8)."""
+
     def _stopping(self) -> bool:
         return self.stop is not None and self.stop.is_set()
 
     def apply(self, plan: Plan, seen: Observation) -> Report:
+        """Claims, moves and launches; DNS upserts, then deletes (both confirmed); burst
+        retirements; settling of leaving marks; releases; drains. A stop request ends the
+        apply between two steps."""
         report = Report()
         ordered = plan.ordered()
         for action in ordered:
@@ -85,19 +105,30 @@ class Executor:
                 self._launch(action, report)
             elif isinstance(action, Bind | Claim | Move):
                 self._ec2_action(action, seen, report)
-        upserts = [a for a in ordered if isinstance(a, DnsUnit) and a.phase == "dns-upsert"]
-        deletes = [a for a in ordered if isinstance(a, DnsUnit) and a.phase == "dns-delete"]
-        if upserts and not self._stopping():
-            self._dns(upserts, seen, report, kind="dns-upsert")
-        if deletes and not self._stopping():
-            self._dns(deletes, seen, report, kind="dns-delete")
-        for action in ordered:
-            if isinstance(action, Retire) and not self._stopping():
-                self._retire(action, seen, report)
-        for action in ordered:
-            if isinstance(action, SettleLeaving) and not self._stopping():
-                self._settle(action, report)
+            elif isinstance(action, Disassociate):
+                self._disassociate(action, seen, report)
+        for phase in ("dns-upsert", "dns-delete"):
+            units = [a for a in ordered if isinstance(a, DnsUnit) and a.phase == phase]
+            if units and not self._stopping():
+                self._dns(units, seen, report, kind=phase)
+        later: list[tuple[type[Action], Callable[[Any], None]]] = [
+            (Retire, lambda a: self._retire(a, seen, report)),
+            (SettleLeaving, lambda a: self._settle(a, report)),
+            (Release, lambda a: self._release(a, seen, report)),
+            (Drain, lambda a: self._drain(a, report)),
+        ]
+        for kind, do in later:
+            for action in ordered:
+                if isinstance(action, kind) and not self._stopping():
+                    do(action)
         return report
+
+    def _drain(self, action: Drain, report: Report) -> None:
+        if self.run_drain is None:
+            raise OperationError(f"{action.describe()}: no drain runner given")
+        self.on_step(action.describe())
+        report.drains.append(self.run_drain(action))
+        report.record("drain", action.describe())
 
     # -- EC2 --------------------------------------------------------------------------------
 
@@ -130,16 +161,43 @@ class Executor:
             raise NotFoundError(f"{action.describe()}: the address or instance is gone")
         # S6: a claim never takes an address from anyone; a move is the deliberate failover.
         called_at = time.monotonic()
-        self.ec2.associate(address, target, allow_reassociation=isinstance(action, Move))
+        association = self.ec2.associate(
+            address, target, allow_reassociation=isinstance(action, Move)
+        )
+        report.associations[action.allocation_id] = association
+        # The switch grace starts now, for every process and replica (S6).
+        self.ec2.tag(action.allocation_id, {TAG_ASSOCIATED_AT: utc_stamp(self.clock())})
         self.on_associated(action.instance_id, action.public_ip)
         if isinstance(action, Move):
             report.moves.append((action, called_at))
-        self.ec2.wait_for_association(
-            action.allocation_id, action.instance_id, timeout=self.association_timeout
-        )
+        if self.wait_visible:
+            self.ec2.wait_for_association(
+                action.allocation_id,
+                action.instance_id,
+                timeout=self.association_timeout,
+                on_tick=self.on_tick,
+            )
         kind = "move" if isinstance(action, Move) else "claim"
         log.info(f"eip.{kind}", public_ip=action.public_ip, instance_id=action.instance_id)
         report.record(kind, action.describe())
+
+    def _address(self, seen: Observation, allocation_id: str, what: str) -> Address:
+        address = seen.address(allocation_id)
+        if address is None:
+            raise NotFoundError(f"{what}: the address is gone")
+        return address
+
+    def _disassociate(self, action: Disassociate, seen: Observation, report: Report) -> None:
+        self.on_step(action.describe())
+        self.ec2.disassociate(self._address(seen, action.allocation_id, action.describe()))
+        log.info("eip.disassociate", public_ip=action.public_ip, instance_id=action.from_instance)
+        report.record("disassociate", action.describe())
+
+    def _release(self, action: Release, seen: Observation, report: Report) -> None:
+        self.on_step(action.describe())
+        self.ec2.release(self._address(seen, action.allocation_id, action.describe()))
+        log.info("eip.release", public_ip=action.public_ip, allocation_id=action.allocation_id)
+        report.record("release", action.describe())
 
     def _retire(self, action: Retire, seen: Observation, report: Report) -> None:
         """Off its reserved EIP, then gone. The EIP stays allocated and in MX; the instance's

@@ -1,7 +1,7 @@
 """What one round sees: the account's EIPs, the services' instances, the zone, the health.
 
-`observe` is the only function here that does I/O: one DescribeAddresses, one paginated
-DescribeInstances for every service at once, one zone read. Everything after it is pure.
+A value, pure: `eipkeeper.engine.observe` makes it with one DescribeAddresses, one paginated
+DescribeInstances for every service at once and one zone read; everything after it is pure.
 """
 
 from __future__ import annotations
@@ -11,24 +11,32 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Protocol
 
-from eipkeeper.cloud.cloudwatch import CloudWatch
-from eipkeeper.cloud.ec2 import Ec2
 from eipkeeper.config import Config
-from eipkeeper.dns.ownership import OwnedZone, Registry
+from eipkeeper.dns.ownership import OwnedZone
+from eipkeeper.dns.references import references
 from eipkeeper.fleet import service_of
-from eipkeeper.model import TAG_BURST, TAG_DRAIN, Address, Instance
+from eipkeeper.model import TAG_ASSOCIATED_AT, TAG_BURST, TAG_DRAIN, Address, Instance
+from eipkeeper.tagtime import parse_stamp
 
 
 class HealthSource(Protocol):
-    """Health results by instance id: True when the instance's check passes."""
+    """Health by instance id: True when the instance's check passes, False when it is judged
+    failed (`fail_after` failed probes in a row, S6), None while undecided."""
 
-    def health(self, instances: Sequence[Instance]) -> Mapping[str, bool]: ...
+    def health(
+        self, instances: Sequence[Instance], *, judged: frozenset[str] = frozenset()
+    ) -> Mapping[str, bool | None]:
+        """JUDGED: the instances whose failure would change something (EIP holders, published
+        addresses); a one-shot source probes those until decided, the others once."""
+        ...
 
 
 class RunningIsHealthy:
     """The seam before checks run: an instance counts as healthy when it is running."""
 
-    def health(self, instances: Sequence[Instance]) -> Mapping[str, bool]:
+    def health(
+        self, instances: Sequence[Instance], *, judged: frozenset[str] = frozenset()
+    ) -> Mapping[str, bool | None]:
         return {i.instance_id: i.running for i in instances}
 
 
@@ -38,7 +46,8 @@ class Observation:
     instances: tuple[Instance, ...]
     """Live (not terminated) instances of the configured services."""
     zone: OwnedZone | None
-    health: Mapping[str, bool] = field(default_factory=dict)
+    health: Mapping[str, bool | None] = field(default_factory=dict)
+    """True: passes its check; False: judged failed; None (or absent): undecided."""
     now: float = 0.0
     load: Mapping[str, float | None] = field(default_factory=dict)
     """Each burst service's recent load metric (None: not reported)."""
@@ -54,13 +63,42 @@ class Observation:
         """Running, passing its check, and not draining (a draining instance never returns)."""
         return (
             instance.running
-            and self.health.get(instance.instance_id, False)
+            and self.health.get(instance.instance_id) is True
             and TAG_DRAIN not in instance.tags
         )
+
+    def switching(self, instance: Instance, grace: float) -> bool:
+        """INSTANCE holds an EIP associated less than GRACE seconds ago (the tag every process
+        and replica reads): the data plane may still send its address elsewhere (S6)."""
+        for address in self.addresses:
+            if address.instance_id != instance.instance_id:
+                continue
+            at = parse_stamp(address.tags.get(TAG_ASSOCIATED_AT, ""))
+            if at is not None and self.now - at < grace:
+                return True
+        return False
+
+    def failed(self, instance: Instance, grace: float = 0.0) -> bool:
+        """Judged failed as a holder: not running, or its check failed `fail_after` times in a
+        row outside the switch grace. Undecided is not failed (S6, judged fairly)."""
+        if not instance.running:
+            return True
+        if self.health.get(instance.instance_id) is not False:
+            return False
+        return not self.switching(instance, grace)
 
     @staticmethod
     def is_burst(instance: Instance) -> bool:
         return TAG_BURST in instance.tags
+
+    def address(self, allocation_id: str) -> Address | None:
+        return next((a for a in self.addresses if a.allocation_id == allocation_id), None)
+
+    def references(self, ip: str) -> list[str]:
+        """Every record of the zone that refers to IP (A/AAAA value, MX target, SPF): S1, S2."""
+        if self.zone is None or not ip:
+            return []
+        return [str(ref) for ref in references(self.zone.zone, ip)]
 
     def held_addresses(self, config: Config) -> frozenset[str]:
         """What S1 allows a managed A record to hold: the account's EIPs and the public IPs of
@@ -78,31 +116,3 @@ def service_filters(config: Config) -> list[dict[str, object]]:
     """One server-side filter that every service's instances pass: their select tag keys."""
     keys = sorted({key for s in config.services for key in s.select.tags})
     return [{"Name": "tag-key", "Values": keys}] if keys else []
-
-
-def observe(
-    *,
-    config: Config,
-    ec2: Ec2,
-    registry: Registry | None,
-    health: HealthSource,
-    now: float,
-    cloudwatch: CloudWatch | None = None,
-) -> Observation:
-    addresses = tuple(ec2.addresses())
-    candidates = ec2.instances(filters=service_filters(config)) if config.services else []
-    instances = tuple(i for i in candidates if service_of(config, i) is not None)
-    zone = registry.read() if registry is not None else None
-    load: dict[str, float | None] = {}
-    for service in config.services:
-        metric = service.burst.metric if service.burst else None
-        if metric is not None and cloudwatch is not None:
-            load[service.name] = cloudwatch.recent(metric, now=now)
-    return Observation(
-        addresses=addresses,
-        instances=instances,
-        zone=zone,
-        health=dict(health.health(instances)),
-        now=now,
-        load=load,
-    )

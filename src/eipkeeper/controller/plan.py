@@ -14,8 +14,8 @@ from typing import Any, Literal
 
 from eipkeeper.dns.records import Change
 
-Phase = Literal["claim", "dns-upsert", "dns-delete", "launch"]
-PHASE_ORDER: tuple[Phase, ...] = ("launch", "claim", "dns-upsert", "dns-delete")
+Phase = Literal["claim", "dns-upsert", "dns-delete", "launch", "release", "drain"]
+PHASE_ORDER: tuple[Phase, ...] = ("launch", "claim", "dns-upsert", "dns-delete", "release", "drain")
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,8 @@ class Claim:
     instance_id: str
     reason: str
     phase: Phase = "claim"
+    by_operator: bool = False
+    """`associate`: asked for by name, not chosen by the planner."""
 
     def describe(self) -> str:
         return f"claim {self.public_ip} for {self.instance_id}"
@@ -59,6 +61,8 @@ class Move:
     instance_id: str
     reason: str
     phase: Phase = "claim"
+    by_operator: bool = False
+    """`move`: a deliberate move asked for by name, allowed whatever the service's `failover`."""
 
     def describe(self) -> str:
         return f"move {self.public_ip} from {self.from_instance} to {self.instance_id}"
@@ -136,13 +140,66 @@ class SettleLeaving:
         return f"{verb} {self.public_ip}"
 
 
+@dataclass(frozen=True)
+class Disassociate:
+    """Take an EIP off its instance; it stays allocated, so S1 holds for records naming it."""
+
+    service: str
+    allocation_id: str
+    public_ip: str
+    from_instance: str
+    reason: str
+    phase: Phase = "claim"
+
+    def describe(self) -> str:
+        return f"disassociate {self.public_ip} from {self.from_instance}"
+
+
+@dataclass(frozen=True)
+class Release:
+    """Give an EIP back to AWS: only once S2 and S3 allow it (the safety check says)."""
+
+    service: str
+    allocation_id: str
+    public_ip: str
+    reason: str
+    phase: Phase = "release"
+
+    def describe(self) -> str:
+        return f"release {self.public_ip} ({self.allocation_id})"
+
+
+@dataclass(frozen=True)
+class Drain:
+    """The orderly shutdown of one instance, as the steps left after the phase on its tag
+    (S2, S8): withdraw, confirm, wait, move, act. The executor runs them in order."""
+
+    service: str
+    instance_id: str
+    steps: tuple[str, ...]
+    then: str
+    withdraws: tuple[Change, ...]
+    """The DNS changes of the withdraw step (S7 counts them)."""
+    public_ip: str
+    """The instance's address now; `act` may only come after DNS let go of it (S2)."""
+    move_to: str = ""
+    reason: str = ""
+    phase: Phase = "drain"
+
+    def describe(self) -> str:
+        steps = ", ".join(self.steps) or "nothing left"
+        return f"drain {self.instance_id} ({steps}) then {self.then}"
+
+
 def _change_text(change: Change) -> str:
     old = " | ".join(change.old.values) if change.old else "-"
     new = " | ".join(change.new.values) if change.new else "-"
     return f"{change.kind} {change.record.type} {change.record.name}: {old} -> {new}"
 
 
-Action = Bind | Claim | Move | Launch | Retire | DnsUnit | SettleLeaving
+Action = (
+    Bind | Claim | Move | Launch | Retire | DnsUnit | SettleLeaving | Disassociate | Release | Drain
+)
 
 
 @dataclass(frozen=True)
@@ -175,7 +232,9 @@ class Plan:
 
     @property
     def checksum(self) -> str:
-        body = [{k: v for k, v in a.items() if k != "reason"} for a in self.to_data()]
+        # Stable fields only: a burst launch's ClientToken carries the second it was planned
+        # in, and wording may change; neither makes it another plan.
+        body = [{k: v for k, v in a.items() if k not in UNSTABLE} for a in self.to_data()]
         digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
         return digest[:16]
 
@@ -188,6 +247,24 @@ class Plan:
         return f"{len(self.actions)} changes ({counted}); checksum {self.checksum}"
 
 
+UNSTABLE = frozenset({"reason", "token"})
+"""Fields of an action's data that the checksum leaves out."""
+
+
+def _changes_data(changes: tuple[Change, ...]) -> list[dict[str, Any]]:
+    return [
+        {
+            "change": c.kind,
+            "name": c.record.name,
+            "type": c.record.type,
+            "old": list(c.old.values) if c.old else None,
+            "new": list(c.new.values) if c.new else None,
+            "ttl": c.new.ttl if c.new else None,
+        }
+        for c in changes
+    ]
+
+
 def action_data(action: Action) -> dict[str, Any]:
     """The JSON form of an action: snake_case keys, DNS changes spelled out."""
     if isinstance(action, DnsUnit):
@@ -195,20 +272,13 @@ def action_data(action: Action) -> dict[str, Any]:
             "kind": "dns",
             "phase": action.phase,
             "service": action.service,
-            "changes": [
-                {
-                    "change": c.kind,
-                    "name": c.record.name,
-                    "type": c.record.type,
-                    "old": list(c.old.values) if c.old else None,
-                    "new": list(c.new.values) if c.new else None,
-                    "ttl": c.new.ttl if c.new else None,
-                }
-                for c in action.changes
-            ],
+            "changes": _changes_data(action.changes),
             "removed_addresses": list(action.removed_addresses),
             "reason": action.reason,
         }
     kind = type(action).__name__.lower()
     fields = {k: v for k, v in vars(action).items() if k not in ("phase",)}
+    if isinstance(action, Drain):
+        fields["steps"] = list(action.steps)
+        fields["withdraws"] = _changes_data(action.withdraws)
     return {"kind": kind, "phase": action.phase, **fields}

@@ -11,7 +11,6 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from eipkeeper.config import Config, ServiceConfig
 from eipkeeper.controller.observation import Observation
@@ -40,6 +39,7 @@ from eipkeeper.model import (
     Address,
     Instance,
 )
+from eipkeeper.tagtime import parse_stamp
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,8 @@ def _elastic(
             continue
         burst = hostname in reserved
         holder = seen.instance(address.instance_id) if address.instance_id else None
-        if holder is not None and seen.healthy(holder) and seen.is_burst(holder) == burst:
+        backs = holder is not None and _backs(seen, service, holder, members)
+        if backs and holder is not None and seen.is_burst(holder) == burst:
             backed.add(hostname)
             continue
         if burst:
@@ -196,6 +197,18 @@ def _elastic(
     return actions + scaled, wanted, findings + notes
 
 
+def _backs(
+    seen: Observation, service: ServiceConfig, holder: Instance | None, members: list[Instance]
+) -> bool:
+    """HOLDER backs its EIP: a member of the service, not draining, and not judged failed
+    (fail_after failed probes in a row, outside the switch grace: S6). An undecided holder
+    keeps its address: one failed probe, or a switch still in flight, moves nothing."""
+    if holder is None or holder not in members or TAG_DRAIN in holder.tags:
+        return False
+    grace = service.check.switch_grace if service.check else 0.0
+    return not seen.failed(holder, grace)
+
+
 def _bind(service: ServiceConfig, pool: list[Address], actions: list[Action]) -> dict[str, Address]:
     """Hostname -> EIP; untagged pool members take the free hostnames in config order."""
     bound: dict[str, Address] = {}
@@ -243,7 +256,7 @@ def _scale(
         note = f"{service.name}: {metric} reported nothing recently; no burst decision"
         return [], [Finding("metric-unavailable", "info", service.name, note)]
     stamp = reserved[0]
-    last = _stamp_time(stamp.tags.get(TAG_BURST_AT, ""))
+    last = parse_stamp(stamp.tags.get(TAG_BURST_AT, ""))
     cooling = last is not None and seen.now - last < burst.cooldown
     active = [
         i
@@ -281,16 +294,6 @@ def _scale(
     return [], []
 
 
-def _stamp_time(text: str) -> float | None:
-    if not text:
-        return None
-    try:
-        stamp = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return (stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).timestamp()
-
-
 def _replacement(
     config: Config,
     service: ServiceConfig,
@@ -325,6 +328,8 @@ def _why_unbacked(address: Address, holder: Instance | None) -> str:
         )
     if not holder.running:
         return f"its holder {holder.label} is {holder.state}"
+    if TAG_DRAIN in holder.tags:
+        return f"its holder {holder.label} is draining"
     return f"its holder {holder.label} failed its check"
 
 
@@ -368,7 +373,19 @@ def _dynamic(
     config: Config, service: ServiceConfig, members: list[Instance], seen: Observation
 ) -> tuple[list[Action], list[Wanted], list[Finding]]:
     findings: list[Finding] = []
-    healthy = sorted({i.public_ip for i in members if seen.healthy(i) and i.public_ip})
+    published = _published(seen, service)
+    healthy = sorted(
+        {
+            i.public_ip
+            for i in members
+            if i.public_ip
+            and (
+                seen.healthy(i)
+                # Undecided (one failed probe so far) keeps a value it has: judged fairly (S6).
+                or (i.public_ip in published and _undecided(seen, i))
+            )
+        }
+    )
     still_held = {i.public_ip for i in members if i.running and i.public_ip}
     wanted: list[Wanted] = []
     for hostname in service.hostnames:
@@ -388,6 +405,24 @@ def _dynamic(
         config, service, list(service.hostnames) if healthy else [], set(service.hostnames)
     )
     return [], wanted, findings
+
+
+def _published(seen: Observation, service: ServiceConfig) -> set[str]:
+    if seen.zone is None:
+        return set()
+    values: set[str] = set()
+    for hostname in service.hostnames:
+        current = seen.zone.get(hostname, "A")
+        values |= set(current.record.values) if current else set()
+    return values
+
+
+def _undecided(seen: Observation, instance: Instance) -> bool:
+    return (
+        instance.running
+        and TAG_DRAIN not in instance.tags
+        and seen.health.get(instance.instance_id) is None
+    )
 
 
 # -- DNS ----------------------------------------------------------------------------------------

@@ -1,6 +1,8 @@
-"""One round of the controller: observe, plan, check, and (when asked) apply.
+"""One round of the controller: the engine's reconcile, as `plan`, `apply` and `run` use it.
 
-`plan`, `apply` and every round of `run` go through `Round`, so they cannot disagree.
+`Round` is a thin face on `eipkeeper.engine.Engine` with the intent fixed to `Reconcile`, so
+the controller loop, `plan` and `apply` cannot disagree with each other or with the address
+commands: all of them go through the engine's one safety check and one executor.
 """
 
 from __future__ import annotations
@@ -10,15 +12,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from eipkeeper.cloud.cloudwatch import CloudWatch
 from eipkeeper.cloud.ec2 import Ec2
 from eipkeeper.config import Config
-from eipkeeper.controller import planner, safety
-from eipkeeper.controller.executor import Executor, Report
-from eipkeeper.controller.observation import HealthSource, Observation, RunningIsHealthy, observe
+from eipkeeper.controller.executor import Report
+from eipkeeper.controller.intents import Reconcile
+from eipkeeper.controller.observation import HealthSource, Observation, RunningIsHealthy
 from eipkeeper.controller.plan import Plan
 from eipkeeper.dns.ownership import Registry
-from eipkeeper.errors import OperationError
+from eipkeeper.engine import Engine
 
 
 @dataclass
@@ -28,28 +29,34 @@ class Round:
     registry: Registry | None
     health: HealthSource = RunningIsHealthy()  # noqa: RUF009 - stateless, shared on purpose
     clock: Callable[[], float] = time.time
+    last_seen: Observation | None = None
+    """The observation of the latest round (metrics read it)."""
 
-    def observe(self) -> Observation:
-        return observe(
+    def engine(
+        self,
+        *,
+        on_step: Callable[[str], None] = lambda text: None,
+        stop: threading.Event | None = None,
+        on_associated: Callable[[str, str], None] = lambda instance_id, public_ip: None,
+    ) -> Engine:
+        return Engine(
             config=self.config,
             ec2=self.ec2,
             registry=self.registry,
             health=self.health,
-            now=self.clock(),
-            cloudwatch=CloudWatch(self.ec2.session) if self._bursts else None,
+            clock=self.clock,
+            on_step=on_step,
+            stop=stop,
+            on_associated=on_associated,
         )
 
-    @property
-    def _bursts(self) -> bool:
-        return any(s.burst and s.burst.metric for s in self.config.services)
-
-    last_seen: Observation | None = None
-    """The observation of the latest round (metrics read it)."""
+    def observe(self) -> Observation:
+        return self.engine().observe()
 
     def plan(self) -> tuple[Observation, Plan]:
-        seen = self.observe()
-        self.last_seen = seen
-        return seen, planner.plan(self.config, seen)
+        prepared = self.engine().prepare(Reconcile(), check=False)
+        self.last_seen = prepared.seen
+        return prepared.seen, prepared.plan
 
     def apply(
         self,
@@ -60,20 +67,9 @@ class Round:
         stop: threading.Event | None = None,
         on_associated: Callable[[str, str], None] = lambda instance_id, public_ip: None,
     ) -> tuple[Plan, Report]:
-        seen, plan = self.plan()
-        if checksum and checksum != plan.checksum:
-            raise OperationError(
-                f"the plan changed since it was reviewed (checksum {checksum}, now "
-                f"{plan.checksum}); run `eipkeeper plan` again"
-            )
-        safety.check(self.config, seen, plan, force=force)
-        executor = Executor(
-            config=self.config,
-            ec2=self.ec2,
-            registry=self.registry,
-            clock=self.clock,
-            on_step=on_step,
-            stop=stop,
-            on_associated=on_associated,
-        )
-        return plan, executor.apply(plan, seen)
+        engine = self.engine(on_step=on_step, stop=stop, on_associated=on_associated)
+        try:
+            outcome = engine.run(Reconcile(), force=force, checksum=checksum)
+        finally:
+            self.last_seen = engine.last_seen
+        return outcome.prepared.plan, outcome.report

@@ -10,16 +10,131 @@ from __future__ import annotations
 
 from eipkeeper.config import Config
 from eipkeeper.controller.observation import Observation
-from eipkeeper.controller.plan import Claim, DnsUnit, Move, Plan
+from eipkeeper.controller.plan import Claim, Disassociate, DnsUnit, Drain, Move, Plan, Release
 from eipkeeper.dns.ownership import is_marker
+from eipkeeper.durations import format_duration
 from eipkeeper.errors import SafetyRefusal
+from eipkeeper.fleet import service_of
+from eipkeeper.model import TAG_LEAVING_DNS
+from eipkeeper.tagtime import parse_stamp
 
 
 def check(config: Config, seen: Observation, plan: Plan, *, force: bool = False) -> None:
+    """Every rule that can be judged on the plan, in the order of SPEC section 3. --force
+    lifts S7 alone."""
     check_s1(config, seen, plan)
+    check_s1_targets(seen, plan)
+    check_s2(config, seen, plan)
+    check_s3(config, seen, plan)
+    check_s4(config, seen, plan)
     check_s6(config, seen, plan)
     if not force:
         check_s7(config, plan)
+
+
+def check_s1_targets(seen: Observation, plan: Plan) -> None:
+    """An association takes the target's dynamic public IP away for good: refused while any
+    record of the zone names it, since that record would then point at an address the account
+    no longer holds (S1; the sandbox's stranger takes it within seconds)."""
+    for action in plan.actions:
+        if not isinstance(action, Claim | Move):
+            continue
+        target = seen.instance(action.instance_id)
+        if target is None or not target.public_ip:
+            continue
+        if any(a.public_ip == target.public_ip for a in seen.addresses):
+            continue  # its address is an EIP of ours: that stays held
+        names = seen.references(target.public_ip)
+        if names:
+            raise SafetyRefusal(
+                "S1",
+                f"{action.describe()}: {target.label}'s own address {target.public_ip} would go "
+                "back to the cloud while DNS still names it",
+                names,
+            )
+
+
+def check_s2(config: Config, seen: Observation, plan: Plan) -> None:
+    """DNS before address: no release while associated or referenced; no drain that stops or
+    terminates a dynamic instance whose address DNS names without withdrawing it first."""
+    for action in plan.actions:
+        if isinstance(action, Release):
+            address = seen.address(action.allocation_id)
+            if address is not None and address.associated:
+                holder = address.instance_id or address.network_interface_id
+                raise SafetyRefusal(
+                    "S2",
+                    f"{address.public_ip} is associated with {holder}; disassociate it first",
+                    [address.allocation_id],
+                )
+            names = seen.references(action.public_ip)
+            if names:
+                raise SafetyRefusal("S2", f"managed DNS still refers to {action.public_ip}", names)
+        elif isinstance(action, Drain) and action.then != "nothing" and "act" in action.steps:
+            instance = seen.instance(action.instance_id)
+            service = service_of(config, instance) if instance is not None else None
+            if service is None or service.addresses != "dynamic" or "withdraw" in action.steps:
+                continue
+            names = seen.references(action.public_ip)
+            if names:
+                raise SafetyRefusal(
+                    "S2",
+                    f"{action.describe()}: DNS still names {action.public_ip} and the drain "
+                    "would not take it out first",
+                    names,
+                )
+
+
+def check_s3(config: Config, seen: Observation, plan: Plan) -> None:
+    """Quarantine: an EIP that left DNS is released only after release_quarantine."""
+    for action in plan.actions:
+        if not isinstance(action, Release):
+            continue
+        address = seen.address(action.allocation_id)
+        if address is None:
+            continue
+        if address.tags.get(TAG_LEAVING_DNS):
+            raise SafetyRefusal(
+                "S3",
+                f"{address.public_ip} is still leaving DNS (its removal is not yet confirmed)",
+                [address.allocation_id],
+            )
+        left = quarantine_left(config, address.left_dns_at, now=seen.now)
+        if left > 0:
+            raise SafetyRefusal(
+                "S3",
+                f"{address.public_ip} left DNS at {address.left_dns_at}; quarantine "
+                f"({format_duration(config.safety.release_quarantine)}) ends in "
+                f"{format_duration(left)}",
+                [address.allocation_id],
+            )
+
+
+def quarantine_left(config: Config, left_dns_at: str, *, now: float) -> float:
+    """Seconds until an EIP that left DNS at LEFT_DNS_AT may be released; 0 if it never was
+    in DNS. A stamp that cannot be read counts from now: it must not shorten the quarantine."""
+    if not left_dns_at:
+        return 0.0
+    left = parse_stamp(left_dns_at)
+    return max(0.0, (now if left is None else left) + config.safety.release_quarantine - now)
+
+
+def check_s4(config: Config, seen: Observation, plan: Plan) -> None:
+    """An EIP not marked with this owner is never associated, moved, disassociated or
+    released (DNS ownership is enforced where records are written)."""
+    for action in plan.actions:
+        if not isinstance(action, Claim | Move | Disassociate | Release):
+            continue
+        address = seen.address(action.allocation_id)
+        if address is None or address.owner == config.owner:
+            continue
+        whose = f"owner {address.owner!r}" if address.owner else "no owner"
+        verb = type(action).__name__.lower()
+        raise SafetyRefusal(
+            "S4",
+            f"will not {verb} {address.public_ip}: it is marked with {whose}, not {config.owner!r}",
+            [address.allocation_id],
+        )
 
 
 def check_s1(config: Config, seen: Observation, plan: Plan) -> None:
@@ -46,7 +161,12 @@ def check_s6(config: Config, seen: Observation, plan: Plan) -> None:
             raise SafetyRefusal(
                 "S6", f"{action.describe()}: the target is not healthy", [action.instance_id]
             )
-        if isinstance(action, Move) and not config.service(action.service).failover:
+        _same_service(config, seen, action)
+        if (
+            isinstance(action, Move)
+            and not action.by_operator
+            and not config.service(action.service).failover
+        ):
             raise SafetyRefusal(
                 "S6",
                 f"{action.describe()}: service {action.service} has failover = false",
@@ -54,14 +174,36 @@ def check_s6(config: Config, seen: Observation, plan: Plan) -> None:
             )
 
 
+def _same_service(config: Config, seen: Observation, action: Claim | Move) -> None:
+    """A pool EIP serves only instances of its own service (an MX address on a spam scanner
+    would serve nobody's mail)."""
+    target = seen.instance(action.instance_id)
+    if not action.service or target is None:
+        return
+    theirs = service_of(config, target)
+    if theirs is None or theirs.name != action.service:
+        where = f"service {theirs.name}" if theirs else "no configured service"
+        raise SafetyRefusal(
+            "S6",
+            f"{action.describe()}: {target.label} is in {where}, not in {action.service}",
+            [action.instance_id],
+        )
+
+
 def changed_records(plan: Plan) -> list[str]:
     """Existing managed RRsets the plan updates or deletes (ownership records not counted)."""
     touched = []
     for action in plan.actions:
-        if isinstance(action, DnsUnit):
-            for change in action.changes:
-                if change.old is not None and not is_marker(change.old):
-                    touched.append(f"{change.kind} {change.old.type} {change.old.name}")
+        changes = (
+            action.changes
+            if isinstance(action, DnsUnit)
+            else action.withdraws
+            if isinstance(action, Drain)
+            else ()
+        )
+        for change in changes:
+            if change.old is not None and not is_marker(change.old):
+                touched.append(f"{change.kind} {change.old.type} {change.old.name}")
     return touched
 
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Literal
 
-from eipkeeper.address_ops import utc_stamp
 from eipkeeper.logs import get_logger
+from eipkeeper.tagtime import parse_stamp, utc_stamp
 
 log = get_logger(__name__)
 
@@ -86,7 +85,9 @@ def parse_phase(text: str) -> Phase | None:
             changes = tuple(c for c in fields.get("change", "").split(",") if c)
             return Phase("dns-out", ttl=int(fields["ttl"]), serial=serial, changes=changes)
         if name == "confirmed":
-            at = datetime.fromisoformat(fields["at"]).replace(tzinfo=UTC).timestamp()
+            at = parse_stamp(fields["at"])
+            if at is None:
+                raise ValueError(fields["at"])
             return Phase("confirmed", ttl=int(fields["ttl"]), at=at)
         if name == "moved":
             return Phase("moved", to=fields.get("to", ""))

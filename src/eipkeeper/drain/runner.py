@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from eipkeeper import moving
-from eipkeeper.address_ops import DnsReferences, NoDns, ZoneReferences, utc_stamp
+from eipkeeper.address_ops import DnsReferences, NoDns, ZoneReferences
 from eipkeeper.cloud.ec2 import Ec2, tag_filters
 from eipkeeper.config import Config, ServiceConfig
 from eipkeeper.dns.ownership import OwnedZone, Registry
@@ -40,6 +40,7 @@ from eipkeeper.health.runner import check_once, instance_target
 from eipkeeper.health.tls import TlsContexts
 from eipkeeper.logs import get_logger
 from eipkeeper.model import TAG_DRAIN, Address, Instance
+from eipkeeper.tagtime import utc_stamp
 
 log = get_logger(__name__)
 
@@ -113,6 +114,8 @@ class Drainer:
     move_timeout: float = 300.0
     on_step: Callable[[str], None] = lambda text: None
     waiting: Callable[[str, float], AbstractContextManager[Ticker]] = no_bar
+    move_address: Callable[[moving.MovePreview], moving.MoveReport] | None = None
+    """The standby move: the engine's (planned, checked and watched as `move` is)."""
 
     def prepare(self, instance: Instance, service: ServiceConfig, *, then: Then) -> Preview:
         """Read the fleet and the zone and decide; no change is made here."""
@@ -318,7 +321,9 @@ class Drainer:
         assert move is not None
         eip, target = move.address, move.instance
         self.on_step(f"moving {eip.public_ip} to {target.label} (one AssociateAddress)")
-        report = moving.move(ec2=self.ec2, preview=move, tls=self.tls, timeout=self.move_timeout)
+        if self.move_address is None:
+            raise OperationError("a drain's standby move goes through the engine: none given")
+        report = self.move_address(move)
         if report.timeline is not None and not report.timeline.steady:
             raise OperationError(
                 f"{eip.public_ip} is on {target.label} in EC2 but did not answer steadily from "

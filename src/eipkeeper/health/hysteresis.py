@@ -1,10 +1,11 @@
 """Hysteresis: one bad probe does not make an instance unhealthy, nor one good probe healthy.
 
 An instance turns unhealthy after `fail_after` consecutive failed probes and healthy again
-after `pass_after` consecutive passes. It starts `unknown`, which counts as not healthy, and
-the first result decides. Waiting for `pass_after` passes from `unknown` would, each time the
-controller starts, withdraw every dynamic record and leave no standby for `pass_after x
-interval`; and a first failure makes it unhealthy, which is what `unknown` already meant.
+after `pass_after` consecutive passes. It starts `unknown` (undecided: not a target for an
+address, not a failed holder either); a first pass makes it healthy, and `fail_after` failures
+in a row make it unhealthy, from `unknown` as from `healthy` (S6: judged fairly). Waiting for
+`pass_after` passes from `unknown` would, each time the controller starts, leave no standby for
+`pass_after x interval`.
 
 Pure functions over frozen values, so every rule is tested on a fake clock.
 """
@@ -55,7 +56,9 @@ def advance(
     else:
         passes, failures = 0, health.failures + 1
         first_failure = health.first_failure_at if health.failures else at
-        turns = health.state == "unknown" or (health.state == "healthy" and failures >= fail_after)
+        # Failed only after FAIL_AFTER failures in a row, from `unknown` too (S6, judged
+        # fairly): a holder probed once while its address is still switching is not failed.
+        turns = health.state != "unhealthy" and failures >= fail_after
         state = "unhealthy" if turns else health.state
     return replace(
         health,

@@ -50,6 +50,14 @@ class HealthChange:
         return self.state == "healthy"
 
 
+def _verdict(state: InstanceHealth | None) -> bool | None:
+    """True healthy, False judged failed, None undecided (never probed, or fewer than
+    `fail_after` failures so far)."""
+    if state is None or state.state == "unknown":
+        return None
+    return state.healthy
+
+
 class HealthMonitor:
     """Probes the instances it is told about, each on its check's interval.
 
@@ -76,7 +84,13 @@ class HealthMonitor:
         clock: Callable[[], float] = time.monotonic,
         switch_grace: float = 0.0,
         limit: int = DEFAULT_LIMIT,
+        sleep: Callable[[float], None] = time.sleep,
+        on_probe_again: Callable[[str], None] | None = None,
     ) -> None:
+        self._sleep = sleep
+        self._on_probe_again = on_probe_again or (
+            lambda text: log.info("health.probe_again", detail=text)
+        )
         self._config = config
         self._on_change = on_change
         self._tls = tls or TlsContexts(relative=config.relative)
@@ -127,15 +141,17 @@ class HealthMonitor:
             self._grace_until[instance_id] = self._clock() + self._switch_grace
         log.info("health.retarget", instance_id=instance_id, host=host)
 
-    def health(self, instances: Sequence[Instance]) -> Mapping[str, bool]:
+    def health(
+        self, instances: Sequence[Instance], *, judged: frozenset[str] = frozenset()
+    ) -> Mapping[str, bool | None]:
         self.watch(instances)
-        self._first_results()
+        self._first_results(judged)
         with self._lock:
-            out = {}
+            out: dict[str, bool | None] = {}
             for instance in instances:
                 if instance.instance_id in self._targets:
                     state = self._states.get(instance.instance_id)
-                    out[instance.instance_id] = state is not None and state.healthy
+                    out[instance.instance_id] = _verdict(state)
                 else:
                     has_check = instance_target(self._config, instance) is not None
                     out[instance.instance_id] = instance.running and not has_check
@@ -266,16 +282,45 @@ class HealthMonitor:
             spent = time.monotonic() - began
             await asyncio.sleep(max(MIN_PAUSE, target.check.interval - spent))
 
-    def _first_results(self) -> None:
+    def _decide(self, targets: list[Target], judged: frozenset[str]) -> None:
+        """A one-shot command (no background thread): probe every target once, and the JUDGED
+        ones (holders, published addresses) until decided: a pass, or `fail_after` failures in
+        a row spaced by the check's interval (S6: a holder is never judged on one probe).
+        Says so on the progress seam while it probes again. An instance probed once and
+        failed stays undecided: no target for an address, and not judged failed."""
+        pending = list(targets)
+        while pending:
+            at = self._clock()
+            for key, result in check_once(pending, tls=self._tls, limit=self._limit).items():
+                self.record(key, result, at=at)
+            with self._lock:
+                pending = [
+                    t
+                    for t in pending
+                    if t.key in judged
+                    and t.key in self._targets
+                    and self._states[t.key].state == "unknown"
+                ]
+            if not pending:
+                return
+            pause = max(t.check.interval for t in pending)
+            for target in pending:
+                state = self._states[target.key]
+                self._on_probe_again(
+                    f"{target.key}: {state.failures} of {target.check.fail_after} probes "
+                    f"failed ({state.last.detail if state.last else '?'}); probing again in "
+                    f"{pause:g}s"
+                )
+            self._sleep(max(0.0, pause - (self._clock() - at)))
+
+    def _first_results(self, judged: frozenset[str] = frozenset()) -> None:
         """Wait for (or, without the thread, take) a first result of every watched instance."""
         with self._lock:
             fresh = [t for k, t in self._targets.items() if k not in self._states]
         if not fresh:
             return
         if self._thread is None:
-            at = self._clock()
-            for key, result in check_once(fresh, tls=self._tls, limit=self._limit).items():
-                self.record(key, result, at=at)
+            self._decide(fresh, judged)
             return
         wait = max(t.check.timeout for t in fresh) + FIRST_RESULT_MARGIN
         keys = {t.key for t in fresh}

@@ -1,0 +1,121 @@
+"""The engine as the commands use it, and the one way a plan is shown.
+
+Every mutating command builds an engine here, states its intent, and shows the plan with
+`show_plan` (table, tsv or json: the same shape for `plan`, `apply`, `move` and `drain`).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from eipkeeper.cli.app import App
+from eipkeeper.cli.render import Column, render_rows
+from eipkeeper.config import Config
+from eipkeeper.controller.observation import HealthSource, RunningIsHealthy
+from eipkeeper.controller.plan import DnsUnit, Plan
+from eipkeeper.engine import Engine
+
+PLAN_COLUMNS = [
+    Column("phase"),
+    Column("kind"),
+    Column("service"),
+    Column("change"),
+    Column("reason"),
+]
+FINDING_COLUMNS = [Column("severity"), Column("kind"), Column("subject"), Column("message")]
+
+
+def health_source(config: Config, **monitor_options: Any) -> HealthSource:
+    """The services' checks (probed here, or by `run`'s monitor); the running state where
+    no service has a check."""
+    if any(service.check for service in config.services):
+        from eipkeeper.health.monitor import HealthMonitor
+
+        monitor_options.setdefault(
+            "on_probe_again", lambda text: click.echo(f"  health: {text}", err=True)
+        )
+        return HealthMonitor(config=config, **monitor_options)
+    return RunningIsHealthy()
+
+
+def step_line(text: str) -> None:
+    click.echo(f"  {text}", err=True)
+
+
+def make_engine(
+    app: App, *, health: HealthSource | None = None, timeout: float = 300.0, quiet: bool = False
+) -> Engine:
+    return Engine(
+        config=app.config,
+        ec2=app.ec2,
+        registry=app.registry,
+        health=health if health is not None else health_source(app.config),
+        on_step=(lambda text: None) if quiet else step_line,
+        timeout=timeout,
+    )
+
+
+def plan_rows(plan: Plan) -> list[dict[str, str]]:
+    """One row per action, then one per finding (phase `finding`, its severity in the
+    service column), so that tsv carries the findings too."""
+    rows = [
+        {
+            "phase": action.phase,
+            "kind": "dns" if isinstance(action, DnsUnit) else type(action).__name__.lower(),
+            "service": action.service,
+            "change": action.describe(),
+            "reason": action.reason,
+        }
+        for action in sorted(plan.ordered(), key=lambda a: a.service)
+    ]
+    rows += [
+        {
+            "phase": "finding",
+            "kind": f.kind,
+            "service": f.severity,
+            "change": f.subject,
+            "reason": f.message,
+        }
+        for f in plan.findings
+    ]
+    return rows
+
+
+def plan_data(plan: Plan) -> dict[str, Any]:
+    return {
+        "summary": plan.summary,
+        "checksum": plan.checksum,
+        "actions": plan.to_data(),
+        "findings": [vars(f) for f in plan.findings],
+        "notes": list(plan.notes),
+    }
+
+
+def show_plan(app: App, plan: Plan, *, err: bool = False) -> None:
+    """PLAN in the output format: on stdout for `plan`; on stderr (ERR) where the command's
+    own result follows on stdout."""
+    if app.output == "json":
+        if not err:
+            click.echo(json.dumps(plan_data(plan), indent=2))
+        return
+    if app.output == "tsv":
+        for row in plan_rows(plan):
+            click.echo("\t".join(row[c.key] for c in PLAN_COLUMNS), err=err)
+        click.echo(plan.summary, err=True)
+        return
+    if plan.actions:
+        render_rows(
+            [r for r in plan_rows(plan) if r["phase"] != "finding"],
+            PLAN_COLUMNS,
+            "table",
+            title="plan",
+            err=err,
+        )
+    if plan.findings:
+        render_rows(
+            [vars(f) for f in plan.findings], FINDING_COLUMNS, "table", title="findings", err=err
+        )
+    click.echo(plan.summary, err=err)

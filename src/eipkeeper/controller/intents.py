@@ -1,0 +1,112 @@
+"""What an operator or the controller asks for: one value per mutating command (pure).
+
+Every command that changes the cloud or DNS states an intent and hands it to the engine
+(`eipkeeper.engine`), which observes, plans, runs the safety check and executes. No command
+acts on a path of its own, so no command escapes the safety rules.
+
+ADDRESS and INSTANCE stay as the user typed them (a public IP, an allocation id or a bound
+hostname; an instance id or its Name tag): the planner resolves them against the one
+observation the plan is made from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Then = Literal["terminate", "stop", "nothing"]
+
+
+@dataclass(frozen=True)
+class Reconcile:
+    """Make the fleet and the zone agree with the config (`plan`, `apply`, a `run` round)."""
+
+    def describe(self) -> str:
+        return "reconcile"
+
+    @property
+    def instance_texts(self) -> tuple[str, ...]:
+        return ()
+
+
+@dataclass(frozen=True)
+class MoveAddress:
+    """`move ADDRESS --to INSTANCE`: a deliberate move, AllowReassociation=true (S6)."""
+
+    address: str
+    instance: str
+
+    def describe(self) -> str:
+        return f"move {self.address} to {self.instance}"
+
+    @property
+    def instance_texts(self) -> tuple[str, ...]:
+        return (self.instance,)
+
+
+@dataclass(frozen=True)
+class AssociateAddress:
+    """`associate ADDRESS INSTANCE`: claim a free address, AllowReassociation=false (S6)."""
+
+    address: str
+    instance: str
+
+    def describe(self) -> str:
+        return f"associate {self.address} with {self.instance}"
+
+    @property
+    def instance_texts(self) -> tuple[str, ...]:
+        return (self.instance,)
+
+
+@dataclass(frozen=True)
+class DisassociateAddress:
+    """`disassociate ADDRESS`: off its instance, still allocated (S1 holds: still ours)."""
+
+    address: str
+
+    def describe(self) -> str:
+        return f"disassociate {self.address}"
+
+    @property
+    def instance_texts(self) -> tuple[str, ...]:
+        return ()
+
+
+@dataclass(frozen=True)
+class ReleaseAddress:
+    """`release ADDRESS`: give it back to AWS, only after S2 and S3 allow it."""
+
+    address: str
+
+    def describe(self) -> str:
+        return f"release {self.address}"
+
+    @property
+    def instance_texts(self) -> tuple[str, ...]:
+        return ()
+
+
+@dataclass(frozen=True)
+class DrainInstance:
+    """`drain INSTANCE --then ...`: out of DNS, confirmed, TTL waited, then act (S2)."""
+
+    instance: str
+    then: Then = "nothing"
+
+    def describe(self) -> str:
+        return f"drain {self.instance} then {self.then}"
+
+    @property
+    def instance_texts(self) -> tuple[str, ...]:
+        return (self.instance,)
+
+
+Intent = (
+    Reconcile
+    | MoveAddress
+    | AssociateAddress
+    | DisassociateAddress
+    | ReleaseAddress
+    | DrainInstance
+)

@@ -1,0 +1,309 @@
+"""The engine: every change to the cloud or DNS goes observe -> plan -> safety check -> execute.
+
+Reading this module tells the whole program, as octoDNS's `Manager.sync` does:
+
+1. **Observe** (`observe`): one read of the world: the account's EIPs, the services'
+   instances (and any instance the intent names), the zone, the health of each instance
+   (judged fairly: S6), the burst load.
+2. **Plan** (`Engine.prepare`): a pure function of the config, the observation and the intent
+   (`controller.planner` for a reconcile, `controller.intent_planner` for the address commands;
+   a drain reads its phase tag and probes standbys first, then becomes one `Drain` action).
+3. **Check** (`controller.safety.check`): S1 to S7 on the whole plan. Nothing has changed yet,
+   so a refusal (exit 4) leaves the world as it was. `--force` lifts S7 alone.
+4. **Execute** (`controller.executor.Executor`): in the order of SPEC section 6, verifying each
+   step, progress kept in tags (S8) so that a rerun after a crash finishes the job.
+
+The commands (`plan`, `apply`, `run`, `move`, `associate`, `disassociate`, `release`,
+`drain`) only parse, state an intent, call the engine and render what it returns.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any
+
+from eipkeeper.cloud.cloudwatch import CloudWatch
+from eipkeeper.cloud.ec2 import LIVE_STATES, Ec2
+from eipkeeper.config import CheckConfig, Config
+from eipkeeper.controller import planner, safety
+from eipkeeper.controller.executor import Executor, Report
+from eipkeeper.controller.intent_planner import plan_address_intent
+from eipkeeper.controller.intents import (
+    AssociateAddress,
+    DisassociateAddress,
+    DrainInstance,
+    Intent,
+    MoveAddress,
+    Reconcile,
+    ReleaseAddress,
+)
+from eipkeeper.controller.observation import (
+    HealthSource,
+    Observation,
+    RunningIsHealthy,
+    service_filters,
+)
+from eipkeeper.controller.plan import Claim, Drain, Move, Plan
+from eipkeeper.dns.ownership import Registry
+from eipkeeper.errors import NotFoundError, OperationError
+from eipkeeper.fleet import service_of
+from eipkeeper.health.runner import check_of
+from eipkeeper.health.switch import SwitchTimeline, analyse, instance_names
+from eipkeeper.health.tls import TlsContexts
+from eipkeeper.health.watch import DEFAULT_EVERY, AddressWatch
+from eipkeeper.model import Instance
+
+# -- 1. observe ----------------------------------------------------------------------------------
+
+
+def observe(
+    *,
+    config: Config,
+    ec2: Ec2,
+    registry: Registry | None,
+    health: HealthSource,
+    now: float,
+    cloudwatch: CloudWatch | None = None,
+    named: Sequence[str] = (),
+    holders: bool = False,
+) -> Observation:
+    """One read: DescribeAddresses, one paginated DescribeInstances for every service, one
+    zone read, the load metrics; plus the instances NAMED (ids or Name tags) and the holders
+    of EIPs outside the services, so that a command resolves and reports without more calls."""
+    addresses = tuple(ec2.addresses())
+    candidates = ec2.instances(filters=service_filters(config)) if config.services else []
+    instances = {i.instance_id: i for i in candidates if service_of(config, i) is not None}
+    if named:
+        for extra in _named_instances(ec2, named):
+            instances.setdefault(extra.instance_id, extra)
+    if holders:
+        others = sorted({a.instance_id for a in addresses if a.instance_id} - set(instances))
+        for holder in _by_ids(ec2, others) if others else []:
+            instances.setdefault(holder.instance_id, holder)
+    zone = registry.read() if registry is not None else None
+    load: dict[str, float | None] = {}
+    for service in config.services:
+        metric = service.burst.metric if service.burst else None
+        if metric is not None and cloudwatch is not None:
+            load[service.name] = cloudwatch.recent(metric, now=now)
+    found = tuple(instances.values())
+    published = (
+        {v for r in zone.zone.records if r.type in ("A", "AAAA") for v in r.values}
+        if zone is not None
+        else set()
+    )
+    judged = frozenset(a.instance_id for a in addresses if a.instance_id) | frozenset(
+        i.instance_id for i in found if i.public_ip in published
+    )
+    return Observation(
+        addresses=addresses,
+        instances=found,
+        zone=zone,
+        health=dict(health.health(found, judged=judged)),
+        now=now,
+        load=load,
+    )
+
+
+def _by_ids(ec2: Ec2, ids: Sequence[str]) -> list[Instance]:
+    try:
+        return ec2.instances(instance_ids=list(ids), states=LIVE_STATES)
+    except NotFoundError:
+        return []  # gone meanwhile: reports name it by id
+
+
+def _named_instances(ec2: Ec2, texts: Sequence[str]) -> list[Instance]:
+    ids = [t for t in texts if t.startswith("i-")]
+    names = [t for t in texts if not t.startswith("i-")]
+    found = _by_ids(ec2, ids) if ids else []
+    if names:
+        found += ec2.instances(filters=[{"Name": "tag:Name", "Values": names}])
+    return found
+
+
+# -- the engine ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """An intent planned and checked: what `execute` will do, from which observation."""
+
+    intent: Intent
+    seen: Observation
+    plan: Plan
+    drain: object | None = None
+    """A drain's preview (`eipkeeper.drain.Preview`), which its runner executes."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    prepared: Prepared
+    report: Report
+    timeline: SwitchTimeline | None = None
+    """`move`/`associate` with a check: what a client of the address saw."""
+    visible_after: float | None = None
+    """Seconds from the AssociateAddress call until DescribeAddresses showed it."""
+
+
+@dataclass
+class Engine:
+    config: Config
+    ec2: Ec2
+    registry: Registry | None
+    health: HealthSource = field(default_factory=RunningIsHealthy)
+    clock: Callable[[], float] = time.time
+    on_step: Callable[[str], None] = lambda text: None
+    on_tick: Callable[[float], None] = lambda elapsed: None
+    stop: threading.Event | None = None
+    on_associated: Callable[[str, str], None] = lambda instance_id, public_ip: None
+    timeout: float = 300.0
+    """Longest wait for an association to show and answer, or DNS to confirm."""
+    probe_every: float = DEFAULT_EVERY
+    waiting: Callable[[str, float], AbstractContextManager[Any]] | None = None
+    """A progress bar for long waits (the drain's TTL wait), given by the CLI."""
+    last_seen: Observation | None = None
+    """The observation of the latest `prepare` (metrics read it)."""
+    _drain_runner: Callable[[Drain], object] | None = field(default=None, repr=False)
+
+    @property
+    def tls(self) -> TlsContexts:
+        return TlsContexts(relative=self.config.relative)
+
+    def observe(self, intent: Intent = Reconcile()) -> Observation:  # noqa: B008 - frozen value
+        bursts = any(s.burst and s.burst.metric for s in self.config.services)
+        seen = observe(
+            config=self.config,
+            ec2=self.ec2,
+            registry=self.registry,
+            health=self.health,
+            now=self.clock(),
+            cloudwatch=CloudWatch(self.ec2.session) if bursts else None,
+            named=intent.instance_texts,
+            holders=_names_addresses(intent),
+        )
+        self.last_seen = seen
+        return seen
+
+    # -- 2. plan, 3. check -----------------------------------------------------------------
+
+    def prepare(self, intent: Intent, *, force: bool = False, check: bool = True) -> Prepared:
+        """Observe, plan and (unless CHECK is false: `plan` shows a refused plan too) run the
+        safety check. Raises SafetyRefusal before anything has changed."""
+        seen = self.observe(intent)
+        drain = None
+        if isinstance(intent, Reconcile):
+            plan = planner.plan(self.config, seen)
+        elif isinstance(intent, DrainInstance):
+            plan, drain = self._plan_drain(intent, seen)
+        else:
+            plan = plan_address_intent(self.config, seen, intent)
+        prepared = Prepared(intent=intent, seen=seen, plan=plan, drain=drain)
+        if check:
+            safety.check(self.config, seen, plan, force=force)
+        return prepared
+
+    def _plan_drain(self, intent: DrainInstance, seen: Observation) -> tuple[Plan, object]:
+        from eipkeeper.drain.plan import plan_drain
+
+        return plan_drain(self, intent, seen)
+
+    # -- 4. execute ------------------------------------------------------------------------
+
+    def executor(self, *, wait_visible: bool = True) -> Executor:
+        return Executor(
+            config=self.config,
+            ec2=self.ec2,
+            registry=self.registry,
+            clock=self.clock,
+            on_step=self.on_step,
+            stop=self.stop,
+            on_associated=self.on_associated,
+            association_timeout=self.timeout,
+            wait_visible=wait_visible,
+            on_tick=self.on_tick,
+            run_drain=self._drain_runner,
+        )
+
+    def execute(self, prepared: Prepared, *, wait: bool = True) -> Outcome:
+        """Do PREPARED's plan. A single claim or move of an address with a check is watched
+        from before the call until the new holder answers steadily (the client-seen switch)."""
+        plan, seen = prepared.plan, prepared.seen
+        if prepared.drain is not None:
+            from eipkeeper.drain.plan import drain_runner
+
+            self._drain_runner = drain_runner(self, prepared)
+        single = plan.actions[0] if len(plan.actions) == 1 else None
+        if wait and isinstance(single, Claim | Move) and single.by_operator:
+            check = self._check_for(single, seen)
+            if check is not None:
+                return self._watched(prepared, single, check)
+        started = time.monotonic()
+        report = self.executor(wait_visible=wait).apply(plan, seen)
+        return Outcome(prepared, report, visible_after=time.monotonic() - started)
+
+    def run(self, intent: Intent, *, force: bool = False, checksum: str = "") -> Outcome:
+        """prepare + execute in one go (`apply --yes`, `run`, scripts)."""
+        prepared = self.prepare(intent, force=force)
+        if checksum and checksum != prepared.plan.checksum:
+            raise OperationError(
+                f"the plan changed since it was reviewed (checksum {checksum}, now "
+                f"{prepared.plan.checksum}); run `eipkeeper plan` again"
+            )
+        return self.execute(prepared)
+
+    # -- the one associate-and-wait ----------------------------------------------------------
+
+    def _check_for(self, action: Claim | Move, seen: Observation) -> CheckConfig | None:
+        target = seen.instance(action.instance_id)
+        address = seen.address(action.allocation_id)
+        if target is None or address is None:
+            return None
+        return check_of(self.config, target, address=address)
+
+    def _watched(self, prepared: Prepared, action: Claim | Move, check: CheckConfig) -> Outcome:
+        """Probe the address from before the AssociateAddress call until the new holder
+        answers steadily; the timeline says what a client saw (last old answer, first new,
+        the gap, any flapping)."""
+        seen = prepared.seen
+        target = seen.instance(action.instance_id)
+        assert target is not None
+        old = seen.instance(action.from_instance) if isinstance(action, Move) else None
+        olds: frozenset[str] = frozenset()
+        if isinstance(action, Move):
+            olds = frozenset({action.from_instance.lower()})
+        if old is not None:
+            olds |= instance_names(old)
+        with AddressWatch(
+            host=action.public_ip, check=check, tls=self.tls, every=self.probe_every
+        ) as watch:
+            if isinstance(action, Move):
+                # One finished probe first, so the timeline shows who answered before the call.
+                watch.wait_for(bool, timeout=check.timeout + 1.0)
+            call_at = time.monotonic()
+            report = self.executor().apply(prepared.plan, seen)
+            visible_at = time.monotonic()
+
+            def timeline() -> SwitchTimeline:
+                return analyse(
+                    watch.samples(),
+                    call_at=call_at,
+                    old=olds,
+                    new=instance_names(target),
+                    visible_at=visible_at,
+                )
+
+            watch.wait_for(
+                lambda samples: timeline().steady,
+                timeout=max(0.0, self.timeout - (visible_at - call_at)),
+                on_tick=lambda elapsed: self.on_tick(time.monotonic() - call_at),
+            )
+        return Outcome(prepared, report, timeline(), visible_at - call_at)
+
+
+def _names_addresses(intent: Intent) -> bool:
+    """Intents about one address: its holder is read too, so the report can name it."""
+    return isinstance(intent, MoveAddress | AssociateAddress | DisassociateAddress | ReleaseAddress)
