@@ -35,6 +35,7 @@ system-deps:
 lint: $(BIN)/eipkeeper
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python tools/purecore.py
 
 typecheck: $(BIN)/eipkeeper
 	$(BIN)/mypy

@@ -26,7 +26,7 @@ from eipkeeper.cloud.aws import AwsSession, is_write
 from eipkeeper.cloud.ec2 import Ec2
 from eipkeeper.controller import planner
 from eipkeeper.controller.round import Round
-from eipkeeper.dns import registry_from_config
+from eipkeeper.dns.factory import registry_from_config
 from eipkeeper.sandbox import Sandbox
 from eipkeeper.sandbox.bind import LocalBind
 

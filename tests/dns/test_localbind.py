@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from eipkeeper.config import parse
-from eipkeeper.dns import provider_from_config
+from eipkeeper.dns.factory import provider_from_config
 from eipkeeper.errors import OperationError
 from eipkeeper.sandbox import bind as bind_module
 from eipkeeper.sandbox.bind import LocalBind

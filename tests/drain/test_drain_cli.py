@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from eipkeeper.config import load
-from eipkeeper.dns import provider_from_config
+from eipkeeper.dns.factory import provider_from_config
 from eipkeeper.dns.records import Change, Record
 from eipkeeper.sandbox.bind import free_port
 from tests.drain.support import Fleet

@@ -11,8 +11,8 @@ import pytest
 from eipkeeper.cloud.aws import AwsSession
 from eipkeeper.cloud.ec2 import Ec2
 from eipkeeper.config import Config, load
-from eipkeeper.dns import registry_from_config
-from eipkeeper.drain import Drainer
+from eipkeeper.dns.factory import registry_from_config
+from eipkeeper.drain.runner import Drainer
 from eipkeeper.health.tls import TlsContexts
 from tests.drain.support import Fleet
 

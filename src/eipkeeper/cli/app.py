@@ -113,7 +113,7 @@ class App:
     def registry(self) -> Registry | None:
         """The zone seen through this owner's ownership records; None without [dns]."""
         if self._registry is None and self.config.dns is not None:
-            from eipkeeper.dns import registry_from_config
+            from eipkeeper.dns.factory import registry_from_config
 
             self._registry = registry_from_config(self.config)
         return self._registry

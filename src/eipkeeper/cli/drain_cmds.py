@@ -12,7 +12,8 @@ from eipkeeper.cli.plans import make_engine, plan_data
 from eipkeeper.cli.progress import progress
 from eipkeeper.cli.render import cell
 from eipkeeper.controller.intents import DrainInstance
-from eipkeeper.drain import Outcome, Preview, Then
+from eipkeeper.drain.phases import Then
+from eipkeeper.drain.runner import Outcome, Preview
 from eipkeeper.tagtime import utc_stamp
 
 

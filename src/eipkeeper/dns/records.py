@@ -10,13 +10,13 @@ presentation form with absolute names (`10 mx1.example.com.`), names inside rdat
 from __future__ import annotations
 
 import re
-import socket
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Literal
 
 import dns.exception
+import dns.ipv4
 import dns.ipv6
 import dns.name
 import dns.rdata
@@ -116,9 +116,9 @@ def canonical_value(rdtype: str, text: str) -> str:
     """TEXT (one value of an RRset of type RDTYPE) in canonical form; ValueError when invalid."""
     try:
         if rdtype == "A":
-            return socket.inet_ntop(socket.AF_INET, socket.inet_pton(socket.AF_INET, text.strip()))
+            return dns.ipv4.inet_ntoa(dns.ipv4.inet_aton(text.strip()))
         if rdtype == "AAAA":
-            return str(dns.ipv6.inet_ntoa(socket.inet_pton(socket.AF_INET6, text.strip())))
+            return str(dns.ipv6.inet_ntoa(dns.ipv6.inet_aton(text.strip())))
         if rdtype in ("TXT", "SPF"):
             return _canonical_txt(text)
         if rdtype == "MX":

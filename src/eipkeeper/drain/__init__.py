@@ -25,19 +25,14 @@ from eipkeeper.drain.routes import (
     withdraw_address,
     withdraw_from_mx,
 )
-from eipkeeper.drain.runner import Drainer, Outcome, Preview, instance_action
 
 __all__ = [
-    "Drainer",
-    "Outcome",
     "Phase",
-    "Preview",
     "Route",
     "Step",
     "Then",
     "Withdrawal",
     "choose_route",
-    "instance_action",
     "parse_phase",
     "standby_candidates",
     "steps_after",
