@@ -99,14 +99,23 @@ def observe(
     judged = frozenset(a.instance_id for a in addresses if a.instance_id) | frozenset(
         i.instance_id for i in found if i.public_ip in published
     )
+    verdicts = dict(health.health(found, judged=judged))
     return Observation(
         addresses=addresses,
         instances=found,
         zone=zone,
-        health=dict(health.health(found, judged=judged)),
+        health=verdicts,
+        health_detail=_details(health),
         now=now,
         load=load,
     )
+
+
+def _details(health: HealthSource) -> dict[str, str]:
+    statuses = getattr(health, "statuses", None)
+    if statuses is None:
+        return {}
+    return {key: state.last.detail for key, state in statuses().items() if state.last is not None}
 
 
 def _by_ids(ec2: Ec2, ids: Sequence[str]) -> list[Instance]:

@@ -7,12 +7,12 @@ addresses and instances so that a command resolves names without further API cal
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from eipkeeper.config import Config, ServiceConfig
 from eipkeeper.errors import NotFoundError, UsageError
-from eipkeeper.model import Address, Instance
+from eipkeeper.model import TAG_BURST, TAG_DRAIN, Address, Instance
 
 HOURS_PER_MONTH = 730  # AWS prices a month as 730 hours
 
@@ -105,3 +105,33 @@ class FleetView:
 
 def service_instances(config: Config, instances: Iterable[Instance]) -> list[Instance]:
     return [i for i in instances if service_of(config, i) is not None]
+
+
+def service_ttl(config: Config, service: ServiceConfig) -> int:
+    """The TTL a service's records get: its own, capped by `dns.max_ttl`."""
+    return min(service.ttl, config.dns.max_ttl) if config.dns else service.ttl
+
+
+def standby_candidates(
+    members: Sequence[Instance],
+    addresses: Sequence[Address],
+    *,
+    burst: bool,
+    named: Callable[[str], bool],
+    excluding: str = "",
+) -> list[Instance]:
+    """Who may take a pool EIP, oldest first: running, not draining, holding no EIP, of the
+    same kind (burst or not) as the EIP's hostname, and with no record NAMED on its own public
+    IP (the association would take that IP away for good, leaving the record dangling: S1).
+    The one standby choice of the planner (failover) and the drain; health is theirs to add."""
+    holders = {a.instance_id for a in addresses if a.instance_id}
+    return [
+        member
+        for member in sorted(members, key=lambda i: (i.launch_time, i.instance_id))
+        if member.instance_id != excluding
+        and member.running
+        and TAG_DRAIN not in member.tags
+        and member.instance_id not in holders
+        and (TAG_BURST in member.tags) == burst
+        and not (member.public_ip and named(member.public_ip))
+    ]

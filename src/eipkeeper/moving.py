@@ -1,33 +1,26 @@
-"""`move`: an Elastic IP taken from one instance to another, with the switch measured.
+"""The switch report of a move: what a client of the address saw.
 
 The API call is one step (AssociateAddress with AllowReassociation=true), but EC2's data plane
-takes seconds to minutes to follow (FACTS.md). So the address is probed many times a second
-from just before the call until the new instance answers steadily, and the report says what a
-client saw: the last answer from the old instance, the first from the new, the time with no
-answer at all, and any flapping between them.
+takes seconds to minutes to follow (FACTS.md). The engine probes the address many times a
+second from just before the call until the new instance answers steadily; this report says
+what a client saw: the last answer from the old instance, the first from the new, the time with
+no answer at all, and any flapping between them. `check_target` is the S6 probe of a drain's
+standby before it is chosen.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
-from eipkeeper.address_ops import DnsReferences, preview_associate, require_owner
-from eipkeeper.cloud.ec2 import Ec2
 from eipkeeper.config import CheckConfig, Config
-from eipkeeper.errors import OperationError, SafetyRefusal, UsageError
+from eipkeeper.errors import SafetyRefusal, UsageError
 from eipkeeper.fleet import FleetView
 from eipkeeper.health.probes import ProbeResult
 from eipkeeper.health.runner import Target, check_of, check_once
-from eipkeeper.health.switch import SwitchTimeline, analyse, instance_names
+from eipkeeper.health.switch import SwitchTimeline
 from eipkeeper.health.tls import TlsContexts
-from eipkeeper.health.watch import DEFAULT_EVERY, AddressWatch
 from eipkeeper.model import Address, Instance
-
-VISIBILITY_POLL = 0.2
-"""Seconds between DescribeAddresses calls while waiting for the association to show."""
 
 
 @dataclass(frozen=True)
@@ -53,10 +46,9 @@ class MovePreview:
 
 
 def preview_move(
-    *, config: Config, view: FleetView, address: Address, instance: Instance, dns: DnsReferences
+    *, config: Config, view: FleetView, address: Address, instance: Instance
 ) -> MovePreview:
-    """What `move` would do, or the rule that forbids it (S4; the target's S6 comes later)."""
-    require_owner(config, address, "move")
+    """A drain's standby move, before the engine plans and checks it (S1, S4, S6)."""
     old = view.instance_by_id(address.instance_id)
     check = check_of(config, instance, address=address)
     if address.instance_id == instance.instance_id:
@@ -72,16 +64,8 @@ def preview_move(
             f"{instance.label} is {instance.state}; an address moves only to a healthy instance",
             [instance.instance_id],
         )
-    # On the target's side a move is a claim: the same displacement rule, the same lost IP.
-    free = replace(address, association_id="", instance_id="", network_interface_id="")
-    claim = preview_associate(config=config, view=view, address=free, instance=instance, dns=dns)
     return MovePreview(
-        address=address,
-        instance=instance,
-        old=old,
-        check=check,
-        lost_ip=claim.lost_ip,
-        warning=claim.warning,
+        address=address, instance=instance, old=old, check=check, lost_ip=view.dynamic_ip(instance)
     )
 
 
@@ -174,91 +158,3 @@ def _flaps(line: SwitchTimeline) -> str:
     if not line.identified:
         return "unknown"
     return "none" if line.flaps == 0 else f"{line.flaps} time(s) back to the old instance"
-
-
-def move(
-    *,
-    ec2: Ec2,
-    preview: MovePreview,
-    tls: TlsContexts,
-    timeout: float,
-    on_tick: Callable[[float], None] = lambda elapsed: None,
-    every: float = DEFAULT_EVERY,
-) -> MoveReport:
-    """One AssociateAddress with AllowReassociation=true, probing the address throughout."""
-    eip, target, check = preview.address, preview.instance, preview.check
-    if check is None:
-        started = time.monotonic()
-        association = _associate_and_wait(ec2, preview, timeout=timeout, on_tick=on_tick)
-        return MoveReport(preview, association, time.monotonic() - started, None, every)
-    with AddressWatch(host=eip.public_ip, check=check, tls=tls, every=every) as watch:
-        # One finished probe first, so that the timeline shows who answered before the call.
-        watch.wait_for(bool, timeout=check.timeout + 1.0)
-        call_at = time.monotonic()
-        association = _associate_and_wait(ec2, preview, timeout=timeout, on_tick=on_tick)
-        visible_at = time.monotonic()
-
-        def timeline() -> SwitchTimeline:
-            return analyse(
-                watch.samples(),
-                call_at=call_at,
-                old=frozenset({preview.old_id.lower()}) | _names(preview.old),
-                new=instance_names(target),
-                visible_at=visible_at,
-            )
-
-        watch.wait_for(
-            lambda samples: timeline().steady,
-            timeout=max(0.0, timeout - (visible_at - call_at)),
-            on_tick=lambda elapsed: on_tick(time.monotonic() - call_at),
-        )
-    return MoveReport(preview, association, visible_at - call_at, timeline(), every)
-
-
-def _names(instance: Instance | None) -> frozenset[str]:
-    return instance_names(instance) if instance is not None else frozenset()
-
-
-def _associate_and_wait(
-    ec2: Ec2, preview: MovePreview, *, timeout: float, on_tick: Callable[[float], None]
-) -> str:
-    # S6: a deliberate move is the one place besides failover that takes an address over.
-    association = ec2.associate(preview.address, preview.instance, allow_reassociation=True)
-    ec2.wait_for_association(
-        preview.address.allocation_id,
-        preview.instance.instance_id,
-        timeout=timeout,
-        on_tick=on_tick,
-        poll=VISIBILITY_POLL,
-    )
-    return association
-
-
-def wait_until_answering(
-    *,
-    address: Address,
-    instance: Instance,
-    check: CheckConfig,
-    tls: TlsContexts,
-    timeout: float,
-    on_tick: Callable[[float], None] = lambda elapsed: None,
-    every: float = DEFAULT_EVERY,
-) -> SwitchTimeline:
-    """After an association is visible: wait until ADDRESS answers steadily from INSTANCE."""
-    with AddressWatch(host=address.public_ip, check=check, tls=tls, every=every) as watch:
-        started = time.monotonic()
-
-        def timeline() -> SwitchTimeline:
-            return analyse(
-                watch.samples(), call_at=started, old=frozenset(), new=instance_names(instance)
-            )
-
-        watch.wait_for(lambda samples: timeline().steady, timeout=timeout, on_tick=on_tick)
-    line = timeline()
-    if not line.steady:
-        last = watch.samples()[-1].result.detail if watch.samples() else "no probe finished"
-        raise OperationError(
-            f"{address.public_ip} is on {instance.label} in EC2 but did not answer from it "
-            f"on port {check.port} before the timeout (last probe: {last})"
-        )
-    return line

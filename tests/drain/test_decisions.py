@@ -10,17 +10,18 @@ from eipkeeper.config import Config, parse
 from eipkeeper.dns.markers import Claim, marker_name
 from eipkeeper.dns.ownership import OwnedZone
 from eipkeeper.dns.records import Record, Zone
+from eipkeeper.dns.references import references
 from eipkeeper.drain import (
     Phase,
     choose_route,
     parse_phase,
-    standby_candidates,
     steps_after,
     wait_left,
     withdraw_address,
     withdraw_from_mx,
 )
 from eipkeeper.errors import SafetyRefusal
+from eipkeeper.fleet import standby_candidates
 from eipkeeper.model import TAG_BURST, TAG_DRAIN, Address, Instance
 
 OWNER = "mail-prod"
@@ -160,7 +161,11 @@ def test_a_standby_is_healthy_free_alike_and_named_by_no_record(config: Config) 
     held = [eip, Address("127.0.0.30", "eipalloc-2", instance_id="i-b")]
     seen = zone(Record("old.example.test", "A", 60, ["127.0.0.24"]))
     found = standby_candidates(
-        service=mx, draining=members[0], eip=eip, members=members, addresses=held, zone=seen
+        members,
+        held,
+        burst=eip.hostname in mx.burst_hostnames,
+        named=lambda ip: bool(references(seen.zone, ip)),
+        excluding=members[0].instance_id,
     )
     assert [i.instance_id for i in found] == ["i-f"]
 

@@ -35,9 +35,16 @@ def test_a_never_probed_instance_is_not_healthy() -> None:
     assert InstanceHealth().state == "unknown" and not InstanceHealth().healthy
 
 
-def test_the_first_result_decides() -> None:
+def test_a_first_pass_decides_and_a_first_failure_waits_for_its_streak() -> None:
+    """S6, judged fairly: an instance first probed while its address still switches is not
+    failed on that one probe; it stays undecided until fail_after failures in a row."""
     assert run([True])[-1].state == "healthy"
-    assert run([False])[-1].state == "unhealthy"
+    assert [h.state for h in run([False, False, False], fail_after=3)] == [
+        "unknown",
+        "unknown",
+        "unhealthy",
+    ]
+    assert run([False, False, True], fail_after=3)[-1].state == "healthy"
 
 
 def test_healthy_turns_unhealthy_only_after_fail_after_failures_in_a_row() -> None:
@@ -65,8 +72,17 @@ def test_first_failure_is_the_start_of_the_streak_that_counted() -> None:
 
 
 def test_unhealthy_turns_healthy_after_pass_after_passes_in_a_row() -> None:
-    states = [h.state for h in run([False, True, False, True, True], pass_after=2)]
-    assert states == ["unhealthy", "unhealthy", "unhealthy", "unhealthy", "healthy"]
+    results = [False, False, False, True, False, True, True]
+    states = [h.state for h in run(results, fail_after=3, pass_after=2)]
+    assert states == [
+        "unknown",
+        "unknown",
+        "unhealthy",
+        "unhealthy",
+        "unhealthy",
+        "unhealthy",
+        "healthy",
+    ]
 
 
 def test_a_persisting_failure_keeps_its_first_failure_time() -> None:
@@ -89,6 +105,8 @@ def test_a_change_needs_its_whole_streak(
         if before.state == after.state:
             continue
         needed = fail_after if after.state == "unhealthy" else pass_after
+        if before.state == "unknown" and after.state == "healthy":
+            needed = 1  # undecided: the first pass decides
         streak = results[index - needed + 1 : index + 1] if index + 1 >= needed else []
         assert len(streak) == needed
         assert all(ok == (after.state == "healthy") for ok in streak)

@@ -129,12 +129,24 @@ def test_health_probes_new_instances_before_it_answers(cloud: Cloud) -> None:
     tag_answer(cloud, instances[1], "no")
     silent = instances[1].public_ip
     eventually(lambda: not asyncio.run(probe_tcp(silent, 2525, timeout=2.0)).ok, what="mx-b silent")
-    health = HealthMonitor(config=load(cloud.config)).health(instances)
-    assert health == {
+    once = HealthMonitor(config=load(cloud.config)).health(instances)
+    assert once == {
         instances[0].instance_id: True,
-        instances[1].instance_id: False,
+        instances[1].instance_id: None,  # probed once and failed: undecided, not failed (S6)
         instances[2].instance_id: True,
     }
+    pauses: list[float] = []
+    said: list[str] = []
+    judging = HealthMonitor(
+        config=load(cloud.config), sleep=pauses.append, on_probe_again=said.append
+    )
+    judged = judging.health(instances, judged=frozenset({instances[1].instance_id}))
+    assert judged[instances[1].instance_id] is False
+    fail_after = load(cloud.config).service("mx").check
+    assert fail_after is not None
+    assert len(pauses) == fail_after.fail_after - 1, "probed fail_after times, interval apart"
+    assert all(0 <= pause <= fail_after.interval for pause in pauses)
+    assert said and instances[1].instance_id in said[0]
 
 
 def test_the_background_thread_sees_a_failure_and_a_recovery(cloud: Cloud) -> None:

@@ -15,7 +15,7 @@ from eipkeeper.cloud.ec2 import tag_filters
 from eipkeeper.controller.intents import AssociateAddress, DisassociateAddress, ReleaseAddress
 from eipkeeper.controller.observation import RunningIsHealthy
 from eipkeeper.controller.plan import Claim, Disassociate, Plan, Release
-from eipkeeper.errors import NotFoundError, OperationError, UsageError
+from eipkeeper.errors import OperationError, UsageError
 from eipkeeper.fleet import FleetView, monthly_cost, service_of
 from eipkeeper.health.runner import check_of, check_once, instance_target
 from eipkeeper.health.tls import TlsContexts
@@ -51,19 +51,6 @@ def fleet_for_addresses(app: App) -> FleetView:
     ids = sorted({a.instance_id for a in addresses if a.instance_id})
     instances = app.ec2.instances(instance_ids=ids) if ids else []
     return FleetView(addresses=addresses, instances=instances)
-
-
-def fleet_for_instance(app: App, instance: str) -> FleetView:
-    """The EIPs and INSTANCE (by id, or every instance of that Name): two calls."""
-    addresses = app.ec2.addresses()
-    if instance.startswith("i-"):
-        try:
-            found = app.ec2.instances(instance_ids=[instance])
-        except NotFoundError:
-            found = []
-    else:
-        found = app.ec2.instances(filters=[{"Name": "tag:Name", "Values": [instance]}])
-    return FleetView(addresses=addresses, instances=found)
 
 
 @click.command("addresses")

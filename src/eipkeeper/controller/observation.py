@@ -48,6 +48,8 @@ class Observation:
     zone: OwnedZone | None
     health: Mapping[str, bool | None] = field(default_factory=dict)
     """True: passes its check; False: judged failed; None (or absent): undecided."""
+    health_detail: Mapping[str, str] = field(default_factory=dict)
+    """The latest probe's answer or error per instance, for the messages that name it."""
     now: float = 0.0
     load: Mapping[str, float | None] = field(default_factory=dict)
     """Each burst service's recent load metric (None: not reported)."""
@@ -90,6 +92,14 @@ class Observation:
     @staticmethod
     def is_burst(instance: Instance) -> bool:
         return TAG_BURST in instance.tags
+
+    @cached_property
+    def published(self) -> frozenset[str]:
+        """Every A/AAAA value in the zone (an MX target's address is one of them)."""
+        if self.zone is None:
+            return frozenset()
+        values = {v for r in self.zone.zone.records if r.type in ("A", "AAAA") for v in r.values}
+        return frozenset(values)
 
     def address(self, allocation_id: str) -> Address | None:
         return next((a for a in self.addresses if a.allocation_id == allocation_id), None)

@@ -30,7 +30,7 @@ from eipkeeper.dns.ownership import OwnedZone, is_marker, plan_rrset
 from eipkeeper.dns.records import Change
 from eipkeeper.dns.references import references
 from eipkeeper.errors import SafetyRefusal
-from eipkeeper.fleet import selects
+from eipkeeper.fleet import selects, service_ttl, standby_candidates
 from eipkeeper.model import (
     TAG_BURST_AT,
     TAG_DRAIN,
@@ -87,10 +87,6 @@ def plan(config: Config, seen: Observation) -> Plan:
 # -- elastic services ---------------------------------------------------------------------------
 
 
-def _ttl(config: Config, service: ServiceConfig) -> int:
-    return min(service.ttl, config.dns.max_ttl) if config.dns else service.ttl
-
-
 def _elastic(
     config: Config, service: ServiceConfig, members: list[Instance], seen: Observation
 ) -> tuple[list[Action], list[Wanted], list[Finding]]:
@@ -109,14 +105,15 @@ def _elastic(
         )
     pool = [a for a in pool if a.owner == config.owner]
     bound = _bind(service, pool, actions)
-    holders = {a.instance_id for a in seen.addresses if a.instance_id}
-    free = [
-        i
-        for i in sorted(members, key=lambda i: (i.launch_time, i.instance_id))
-        if seen.healthy(i) and i.instance_id not in holders
-    ]
-    standbys = [i for i in free if not seen.is_burst(i)]
-    burst_standbys = [i for i in free if seen.is_burst(i)]
+    named = seen.published.__contains__
+    standbys, burst_standbys = (
+        [
+            i
+            for i in standby_candidates(members, seen.addresses, burst=burst, named=named)
+            if seen.healthy(i)
+        ]
+        for burst in (False, True)
+    )
     backed: set[str] = set()
     reserved = service.burst_hostnames
     for hostname in service.hostnames:
@@ -178,7 +175,7 @@ def _elastic(
                 )
             )
         backed.add(hostname)
-    ttl = _ttl(config, service)
+    ttl = service_ttl(config, service)
     wanted = [
         Wanted(
             service.name,
@@ -359,7 +356,7 @@ def _mx(
             service.name,
             mx.domain,
             "MX",
-            _ttl(config, service),
+            service_ttl(config, service),
             values,
             f"MX of {mx.domain}: {', '.join(listed) or 'no host of ' + service.name}",
         )
@@ -400,7 +397,9 @@ def _dynamic(
             findings.append(
                 Finding("unhealthy-service", "warning", hostname, f"{service.name}: {reason}")
             )
-        wanted.append(Wanted(service.name, hostname, "A", _ttl(config, service), values, reason))
+        wanted.append(
+            Wanted(service.name, hostname, "A", service_ttl(config, service), values, reason)
+        )
     wanted += _mx(
         config, service, list(service.hostnames) if healthy else [], set(service.hostnames)
     )

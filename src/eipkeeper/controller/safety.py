@@ -157,9 +157,23 @@ def check_s6(config: Config, seen: Observation, plan: Plan) -> None:
         if not isinstance(action, Claim | Move):
             continue
         target = seen.instance(action.instance_id)
-        if target is None or not seen.healthy(target):
+        if target is None:
             raise SafetyRefusal(
-                "S6", f"{action.describe()}: the target is not healthy", [action.instance_id]
+                "S6", f"{action.describe()}: the target is gone", [action.instance_id]
+            )
+        # `associate` claims a free address for an instance the operator names, which may
+        # still be booting: it waits for the answer instead. Every other claim, and every
+        # move, goes only to an instance whose check passed.
+        operator_claim = isinstance(action, Claim) and action.by_operator
+        if not operator_claim and not seen.healthy(target):
+            detail = seen.health_detail.get(target.instance_id, "")
+            why = (
+                f"{target.label} is {target.state}"
+                if not target.running
+                else (f"{target.label} did not pass its check" + (f" ({detail})" if detail else ""))
+            )
+            raise SafetyRefusal(
+                "S6", f"{action.describe()}: the target is not healthy: {why}", [action.instance_id]
             )
         _same_service(config, seen, action)
         if (

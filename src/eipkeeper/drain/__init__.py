@@ -21,7 +21,6 @@ from eipkeeper.drain.phases import Phase, Route, Step, Then, parse_phase, steps_
 from eipkeeper.drain.routes import (
     Withdrawal,
     choose_route,
-    standby_candidates,
     withdraw_address,
     withdraw_from_mx,
 )
@@ -34,7 +33,6 @@ __all__ = [
     "Withdrawal",
     "choose_route",
     "parse_phase",
-    "standby_candidates",
     "steps_after",
     "wait_left",
     "withdraw_address",

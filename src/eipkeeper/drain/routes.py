@@ -11,8 +11,9 @@ from eipkeeper.dns.provider import Unit
 from eipkeeper.dns.references import references
 from eipkeeper.drain.phases import Route
 from eipkeeper.errors import SafetyRefusal
+from eipkeeper.fleet import service_ttl
 from eipkeeper.logs import get_logger
-from eipkeeper.model import TAG_BURST, TAG_DRAIN, Address, Instance
+from eipkeeper.model import Address, Instance
 
 log = get_logger(__name__)
 
@@ -35,36 +36,6 @@ def choose_route(
     return "dns" if withdraw else "direct"
 
 
-def standby_candidates(
-    *,
-    service: ServiceConfig,
-    draining: Instance,
-    eip: Address,
-    members: Sequence[Instance],
-    addresses: Sequence[Address],
-    zone: OwnedZone | None,
-) -> list[Instance]:
-    """Who may take EIP, in the planner's order: running, not draining, holding no EIP, of the
-    same kind (burst or not) as the EIP's hostname, and with no record on its own public IP
-    (the association would take that IP away for good, leaving the record dangling: S1)."""
-    holders = {a.instance_id for a in addresses if a.instance_id}
-    burst = eip.hostname in service.burst_hostnames
-    found = []
-    for member in sorted(members, key=lambda i: (i.launch_time, i.instance_id)):
-        if (
-            member.instance_id == draining.instance_id
-            or not member.running
-            or TAG_DRAIN in member.tags
-            or member.instance_id in holders
-            or (TAG_BURST in member.tags) != burst
-        ):
-            continue
-        if zone is not None and member.public_ip and references(zone.zone, member.public_ip):
-            continue
-        found.append(member)
-    return found
-
-
 @dataclass(frozen=True)
 class Withdrawal:
     """The DNS changes that take an instance out, and how long caches may remember it."""
@@ -72,10 +43,6 @@ class Withdrawal:
     units: tuple[Unit, ...]
     ttl: int
     changed: tuple[str, ...] = ()
-
-
-def service_ttl(config: Config, service: ServiceConfig) -> int:
-    return min(service.ttl, config.dns.max_ttl) if config.dns else service.ttl
 
 
 def withdraw_address(

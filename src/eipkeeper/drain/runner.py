@@ -10,7 +10,6 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from eipkeeper import moving
-from eipkeeper.address_ops import DnsReferences, NoDns, ZoneReferences
 from eipkeeper.cloud.ec2 import Ec2, tag_filters
 from eipkeeper.config import Config, ServiceConfig
 from eipkeeper.dns.ownership import OwnedZone, Registry
@@ -30,12 +29,11 @@ from eipkeeper.drain.phases import (
 from eipkeeper.drain.routes import (
     Withdrawal,
     choose_route,
-    standby_candidates,
     withdraw_address,
     withdraw_from_mx,
 )
 from eipkeeper.errors import ConflictError, OperationError, SafetyRefusal
-from eipkeeper.fleet import FleetView
+from eipkeeper.fleet import FleetView, standby_candidates
 from eipkeeper.health.runner import check_once, instance_target
 from eipkeeper.health.tls import TlsContexts
 from eipkeeper.logs import get_logger
@@ -202,17 +200,15 @@ class Drainer:
     ) -> moving.MovePreview | None:
         members = self._members(service)
         view = FleetView(addresses=addresses, instances=[*members, instance])
-        dns: DnsReferences = ZoneReferences(zone) if zone is not None else NoDns()
         for candidate in standby_candidates(
-            service=service,
-            draining=instance,
-            eip=eip,
-            members=members,
-            addresses=addresses,
-            zone=zone,
+            members,
+            addresses,
+            burst=eip.hostname in service.burst_hostnames,
+            named=lambda ip: zone is not None and bool(references(zone.zone, ip)),
+            excluding=instance.instance_id,
         ):
             preview = moving.preview_move(
-                config=self.config, view=view, address=eip, instance=candidate, dns=dns
+                config=self.config, view=view, address=eip, instance=candidate
             )
             try:
                 moving.check_target(preview, tls=self.tls)  # S6
