@@ -195,6 +195,16 @@ class Config(_Strict):
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
+    def with_switch_grace(self, seconds: float) -> Config:
+        """This config with every check's `switch_grace` set to SECONDS (`run --switch-grace`)."""
+        services = [
+            s.model_copy(update={"check": s.check.model_copy(update={"switch_grace": seconds})})
+            if s.check is not None
+            else s
+            for s in self.services
+        ]
+        return self.model_copy(update={"services": services})
+
     def service(self, name: str) -> ServiceConfig:
         for service in self.services:
             if service.name == name:

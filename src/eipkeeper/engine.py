@@ -156,6 +156,8 @@ class Outcome:
     """`move`/`associate` with a check: what a client of the address saw."""
     visible_after: float | None = None
     """Seconds from the AssociateAddress call until DescribeAddresses showed it."""
+    last_probe: str = ""
+    """The watched address's last answer or error."""
 
 
 @dataclass
@@ -310,7 +312,9 @@ class Engine:
                 timeout=max(0.0, self.timeout - (visible_at - call_at)),
                 on_tick=lambda elapsed: self.on_tick(time.monotonic() - call_at),
             )
-        return Outcome(prepared, report, timeline(), visible_at - call_at)
+        samples = watch.samples()
+        last = samples[-1].result.detail if samples else "no probe finished"
+        return Outcome(prepared, report, timeline(), visible_at - call_at, last)
 
 
 def _names_addresses(intent: Intent) -> bool:

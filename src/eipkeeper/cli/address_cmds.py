@@ -240,7 +240,7 @@ def associate(
     if outcome.timeline is not None and not outcome.timeline.steady:
         raise OperationError(
             f"{eip.public_ip} is on {target.label} in EC2 but did not answer from it on port "
-            f"{check.port if check else '?'} before the timeout"
+            f"{check.port if check else '?'} before the timeout (last probe: {outcome.last_probe})"
         )
     association = outcome.report.associations.get(eip.allocation_id, "")
     answering = f", answering on port {check.port}" if check is not None else ""

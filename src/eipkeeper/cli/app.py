@@ -97,6 +97,10 @@ class App:
             self._config = config_module.load(self.config_path)
         return self._config
 
+    def use_config(self, config: Config) -> None:
+        """Replace the config loaded from the file (a command-line override of a setting)."""
+        self._config = config
+
     @property
     def session(self) -> AwsSession:
         if self._session is None:

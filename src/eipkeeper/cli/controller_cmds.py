@@ -75,10 +75,10 @@ def apply_command(app: App, yes: bool, force: bool, checksum: str) -> None:
 @click.option("--lease-ttl", default="30s", show_default=True, help="How long a lease lasts.")
 @click.option(
     "--switch-grace",
-    default="60s",
-    show_default=True,
+    default="",
     help="After an EIP moves onto an instance, failed probes of it do not count for this long "
-    "(EC2's data plane follows a move in seconds to minutes).",
+    "(EC2's data plane follows a move in seconds to minutes); default: each check's "
+    "switch_grace (60s).",
 )
 @pass_app
 def run_command(
@@ -99,9 +99,14 @@ def run_command(
 
     try:
         every, ttl = parse_duration(interval), parse_duration(lease_ttl)
-        grace = parse_duration(switch_grace)
+        grace = parse_duration(switch_grace) if switch_grace else None
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    if grace is not None:
+        # One grace for the monitor (in memory) and the planner (the EIP's associated-at tag).
+        app.use_config(app.config.with_switch_grace(grace))
+    else:
+        grace = max((s.check.switch_grace for s in app.config.services if s.check), default=60.0)
     controller = Controller(round=make_round(app, health=RunningIsHealthy()), interval=every)
     health = health_source(app.config, on_change=controller.on_health_change, switch_grace=grace)
     controller.round.health = health
