@@ -139,6 +139,10 @@ class BurstConfig(_Strict):
     scale_out_above: float | None = None
     scale_in_below: float | None = None
     cooldown: Seconds = 300.0
+    preference: int | None = Field(default=None, ge=0, le=65535)
+    """The MX preference of the reserved hostnames; default the service's MX preference plus
+    10: each unbacked address costs a sender a connect timeout and one of its few MX tries,
+    so hosts that are not always there go last."""
 
     @model_validator(mode="after")
     def _thresholds(self) -> BurstConfig:

@@ -76,7 +76,7 @@ def test_records_say_whose_each_record_is_and_what_each_value_points_at(zone_clo
     expected = {
         f"10 mx1.{ZONE}.": f"eip:{pool[f'mx1.{ZONE}']['AllocationId']}",
         f"10 mx2.{ZONE}.": f"eip:{pool[f'mx2.{ZONE}']['AllocationId']}",
-        f"10 mx3.{ZONE}.": "unknown",  # its target is the foreign record's address
+        f"20 mx3.{ZONE}.": "unknown",  # its target is the foreign record's address
     }
     assert dict(zip(mx["values"], mx["points_at"], strict=True)) == expected
 

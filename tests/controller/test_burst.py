@@ -10,7 +10,7 @@ from pathlib import Path
 from eipkeeper import config as config_module
 from eipkeeper.config import Config
 from eipkeeper.controller import planner
-from eipkeeper.controller.plan import Claim, DnsUnit, Launch, Retire
+from eipkeeper.controller.plan import Claim, DnsUnit, Launch, Plan, Retire
 from eipkeeper.model import TAG_BURST, TAG_BURST_AT
 from tests.conftest import Cloud
 from tests.controller.world import CONFIG_TEXT, ZONE, World, eip, instance
@@ -163,3 +163,40 @@ def test_burst_on_the_sandbox_claims_mx3_without_touching_dns(cloud: Cloud, tmp_
     )
     assert not after.get("InstanceId"), "the reserved EIP stays allocated, on no instance"
     assert r53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"] == before
+
+
+def test_a_reviewed_plan_with_a_burst_launch_passes_its_own_checksum(
+    cloud: Cloud, tmp_path: Path
+) -> None:
+    """The launch's ClientToken carries the second it was planned in; the checksum covers
+    stable fields only, so `apply --checksum` of the reviewed plan goes through later."""
+    config = tmp_path / "fast.toml"
+    text = cloud.config.read_text().replace('cooldown = "1m"', 'cooldown = "0s"')
+    config.write_text(text.replace('{ Service = "mx" } }', '{ Service = "mx" }, period = "10s" }'))
+    env = {**cloud.env, "EIPKEEPER_CONFIG": str(config)}
+    assert eipkeeper("apply", "--yes", env=env).code == 0
+    put_load(cloud, 2000)
+    reviewed = eipkeeper("-o", "json", "plan", env=env).json()
+    assert [a["kind"] for a in reviewed["actions"]] == ["launch"]
+    applied = eipkeeper("-o", "json", "apply", "--yes", "--checksum", reviewed["checksum"], env=env)
+    assert applied.code == 0, applied.stderr
+    assert applied.json()["checksum"] == reviewed["checksum"]
+
+
+def test_the_checksum_leaves_out_the_launch_token_and_the_wording() -> None:
+    def launch(token: str, reason: str) -> Plan:
+        action = Launch(
+            service="mx",
+            launch_template="mx-burst",
+            hostname="mx3.example.test",
+            token=token,
+            reason=reason,
+            burst=True,
+            stamp="eipalloc-1",
+        )
+        return Plan(actions=(action,))
+
+    assert launch("sandbox-burst-mx-100", "load 900").checksum == (
+        launch("sandbox-burst-mx-101", "load 950").checksum
+    )
+    assert launch("t", "r").checksum != Plan(actions=()).checksum

@@ -46,7 +46,7 @@ def test_first_plan_claims_two_addresses_and_publishes_everything() -> None:
     assert world.records[(ZONE, "MX")].values == (
         f"10 mx1.{ZONE}.",
         f"10 mx2.{ZONE}.",
-        f"10 mx3.{ZONE}.",
+        f"20 mx3.{ZONE}.",
     )
     assert world.records[(f"scan.{ZONE}", "A")].ttl == 60
     assert planner.plan(config, world.observe()).empty

@@ -350,7 +350,7 @@ def _mx(
     if mx is None:
         return []
     listed = [h for h in published if mx.when_unbacked == "keep" or h in backed]
-    values = tuple(f"{mx.preference} {h}." for h in listed)
+    values = tuple(f"{_preference(service, h)} {h}." for h in listed)
     return [
         Wanted(
             service.name,
@@ -361,6 +361,17 @@ def _mx(
             f"MX of {mx.domain}: {', '.join(listed) or 'no host of ' + service.name}",
         )
     ]
+
+
+def _preference(service: ServiceConfig, hostname: str) -> int:
+    """Reserved burst hostnames go after the always-on hosts (`burst.preference`)."""
+    assert service.mx is not None
+    burst = service.burst
+    if burst is None or hostname not in burst.hostnames:
+        return service.mx.preference
+    if burst.preference is not None:
+        return burst.preference
+    return min(service.mx.preference + 10, 65535)
 
 
 # -- dynamic services ---------------------------------------------------------------------------
