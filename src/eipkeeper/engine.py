@@ -55,7 +55,8 @@ from eipkeeper.health.runner import check_of
 from eipkeeper.health.switch import SwitchTimeline, analyse, instance_names
 from eipkeeper.health.tls import TlsContexts
 from eipkeeper.health.watch import DEFAULT_EVERY, AddressWatch
-from eipkeeper.model import Instance
+from eipkeeper.model import TAG_ASSOCIATED_AT, Address, Instance
+from eipkeeper.tagtime import parse_stamp
 
 # -- 1. observe ----------------------------------------------------------------------------------
 
@@ -96,9 +97,7 @@ def observe(
         if zone is not None
         else set()
     )
-    judged = frozenset(a.instance_id for a in addresses if a.instance_id) | frozenset(
-        i.instance_id for i in found if i.public_ip in published
-    )
+    judged = _judged(config, addresses, found, published, now=now)
     verdicts = dict(health.health(found, judged=judged))
     return Observation(
         addresses=addresses,
@@ -109,6 +108,31 @@ def observe(
         now=now,
         load=load,
     )
+
+
+def _judged(
+    config: Config,
+    addresses: Sequence[Address],
+    instances: Sequence[Instance],
+    published: set[str],
+    *,
+    now: float,
+) -> frozenset[str]:
+    """The instances whose failure would change something, so that a one-shot command probes
+    them until decided: EIP holders outside their switch grace (inside it they cannot be
+    judged failed: S6), and instances whose address DNS names."""
+    grace = {s.name: s.check.switch_grace for s in config.services if s.check}
+    judged = {i.instance_id for i in instances if i.public_ip in published}
+    switching = set()
+    for address in addresses:
+        if not address.instance_id:
+            continue
+        at = parse_stamp(address.tags.get(TAG_ASSOCIATED_AT, ""))
+        if at is not None and now - at < grace.get(address.service, 0.0):
+            switching.add(address.instance_id)
+        else:
+            judged.add(address.instance_id)
+    return frozenset(judged - switching)
 
 
 def _details(health: HealthSource) -> dict[str, str]:

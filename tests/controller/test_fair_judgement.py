@@ -51,6 +51,7 @@ def slow_cloud(tmp_path: Path) -> Iterator[Cloud]:
         yield Cloud(sandbox=sandbox, config=config, env=env)
 
 
+@pytest.mark.timeout(900)
 def test_a_plan_right_after_an_apply_proposes_nothing_on_a_busy_machine(
     slow_cloud: Cloud, busy: None
 ) -> None:
