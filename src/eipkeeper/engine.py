@@ -40,6 +40,7 @@ from eipkeeper.controller.intents import (
     MoveAddress,
     Reconcile,
     ReleaseAddress,
+    ReplaceInstance,
 )
 from eipkeeper.controller.observation import (
     HealthSource,
@@ -48,6 +49,7 @@ from eipkeeper.controller.observation import (
     service_filters,
 )
 from eipkeeper.controller.plan import Claim, Drain, Move, Plan
+from eipkeeper.controller.replace_planner import Stage, plan_replace
 from eipkeeper.dns.ownership import Registry
 from eipkeeper.errors import NotFoundError, OperationError
 from eipkeeper.fleet import service_of
@@ -203,6 +205,8 @@ class Engine:
     last_seen: Observation | None = None
     """The observation of the latest `prepare` (metrics read it)."""
     _drain_runner: Callable[[Drain], object] | None = field(default=None, repr=False)
+    stage: Stage | None = None
+    """`replace`: where the latest round found the replacement."""
 
     @property
     def tls(self) -> TlsContexts:
@@ -234,6 +238,10 @@ class Engine:
             plan = planner.plan(self.config, seen)
         elif isinstance(intent, DrainInstance):
             plan, drain = self._plan_drain(intent, seen)
+        elif isinstance(intent, ReplaceInstance):
+            plan, stage = plan_replace(self.config, seen, intent)
+            drain = None
+            self.stage = stage
         else:
             plan = plan_address_intent(self.config, seen, intent)
         prepared = Prepared(intent=intent, seen=seen, plan=plan, drain=drain)

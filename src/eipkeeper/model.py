@@ -25,6 +25,8 @@ TAG_REPLACES = "eipkeeper:replaces"
 TAG_ASSOCIATED_AT = "eipkeeper:associated-at"
 """On an EIP: when eipkeeper last associated it (ISO 8601 UTC). For `switch_grace` after it, the
 holder's failed probes do not count (S6): every process and replica reads it here."""
+TAG_SUCCESSOR_OF = "eipkeeper:successor-of"
+"""On an instance `replace` launched: the instance it takes over from (S8: a rerun finds it)."""
 TAG_DRAIN = "eipkeeper:drain"
 """On an instance: the drain phase reached, so that a killed drain resumes (S8)."""
 

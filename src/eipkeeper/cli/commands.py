@@ -15,12 +15,14 @@ def register(group: click.Group) -> None:
         dns_cmds,
         drain_cmds,
         move_cmds,
+        replace_cmds,
         sandbox_cmds,
     )
 
     for module in (
         address_cmds,
         move_cmds,
+        replace_cmds,
         drain_cmds,
         controller_cmds,
         config_cmds,

@@ -154,7 +154,9 @@ class Ec2:
             reply = self._client.associate_address(**params)
         return str(reply.get("AssociationId", ""))
 
-    def launch(self, *, template: str, tags: Mapping[str, str], token: str) -> str:
+    def launch(
+        self, *, template: str, tags: Mapping[str, str], token: str, instance_type: str = ""
+    ) -> str:
         """One instance from a launch template, tagged in the same call; returns its id.
 
         TOKEN is EC2's ClientToken: the same call made again (after a crash) launches nothing
@@ -165,6 +167,7 @@ class Ec2:
                 "Tags": [{"Key": k, "Value": v} for k, v in sorted(tags.items())],
             }
         ]
+        extra: dict[str, Any] = {"InstanceType": instance_type} if instance_type else {}
         with aws_errors(f"RunInstances from {template}"):
             reply = self._client.run_instances(
                 LaunchTemplate={"LaunchTemplateName": template},
@@ -172,6 +175,7 @@ class Ec2:
                 MaxCount=1,
                 TagSpecifications=spec,
                 ClientToken=token,
+                **extra,
             )
         return str(reply["Instances"][0]["InstanceId"])
 

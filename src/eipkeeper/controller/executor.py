@@ -44,6 +44,7 @@ from eipkeeper.model import (
     TAG_LEFT_DNS_AT,
     TAG_OWNER,
     TAG_REPLACES,
+    TAG_SUCCESSOR_OF,
     Address,
 )
 from eipkeeper.tagtime import utc_stamp
@@ -136,14 +137,19 @@ class Executor:
         self.on_step(action.describe())
         service = self.config.service(action.service)
         tags = {**service.select.tags, TAG_OWNER: self.config.owner}
-        if action.burst:
+        if action.successor_of:
+            tags |= {"Name": f"{action.service}-successor", TAG_SUCCESSOR_OF: action.successor_of}
+        elif action.burst:
             # The cooldown starts before the launch: a crash in between errs on waiting (S8).
             self.ec2.tag(action.stamp, {TAG_BURST_AT: utc_stamp(self.clock())})
             tags |= {"Name": f"{action.service}-burst", TAG_BURST: action.hostname}
         else:
             tags |= {"Name": f"{action.service}-replacement", TAG_REPLACES: action.hostname}
         instance_id = self.ec2.launch(
-            template=action.launch_template, tags=tags, token=action.token
+            template=action.launch_template,
+            tags=tags,
+            token=action.token,
+            instance_type=action.instance_type,
         )
         log.info("instance.launched", instance_id=instance_id, replaces=action.hostname)
         report.record("launch", f"{action.describe()}: {instance_id}")

@@ -102,6 +102,24 @@ class DrainInstance:
         return (self.instance,)
 
 
+@dataclass(frozen=True)
+class ReplaceInstance:
+    """`replace INSTANCE`: a planned upgrade. Each round of it is planned from what the cloud
+    shows (the successor is tagged with whom it succeeds), so a rerun goes on where a killed
+    one stopped (S8)."""
+
+    instance: str
+    instance_type: str = ""
+    launch_template: str = ""
+
+    def describe(self) -> str:
+        return f"replace {self.instance}"
+
+    @property
+    def instance_texts(self) -> tuple[str, ...]:
+        return (self.instance,)
+
+
 Intent = (
     Reconcile
     | MoveAddress
@@ -109,4 +127,5 @@ Intent = (
     | DisassociateAddress
     | ReleaseAddress
     | DrainInstance
+    | ReplaceInstance
 )

@@ -83,9 +83,16 @@ class Launch:
     """A burst instance at peak load (it claims a reserved EIP) rather than a replacement."""
     stamp: str = ""
     """Burst: the reserved EIP that carries the cooldown stamp, set before the launch."""
+    successor_of: str = ""
+    """`replace`: the instance this one takes over from (a planned upgrade)."""
+    instance_type: str = ""
+    """`replace --instance-type`: overrides the launch template's type."""
     phase: Phase = "launch"
 
     def describe(self) -> str:
+        if self.successor_of:
+            kind = f" ({self.instance_type})" if self.instance_type else ""
+            return f"launch a successor{kind} for {self.successor_of} from {self.launch_template}"
         if self.burst:
             return f"launch a burst instance from {self.launch_template} for {self.hostname}"
         return f"launch a replacement for {self.hostname} from {self.launch_template}"

@@ -1,0 +1,79 @@
+"""`replace INSTANCE`: a planned upgrade, round after round through the engine until done."""
+
+from __future__ import annotations
+
+import time
+
+import click
+
+from eipkeeper.cli.app import App, pass_app
+from eipkeeper.cli.move_cmds import move_report
+from eipkeeper.cli.plans import make_engine
+from eipkeeper.cli.render import render_object
+from eipkeeper.controller.intents import ReplaceInstance
+from eipkeeper.controller.plan import Move
+from eipkeeper.errors import OperationError
+
+POLL = 2.0
+"""Seconds between rounds while the successor boots."""
+
+
+@click.command("replace")
+@click.argument("instance")
+@click.option("--instance-type", default="", help="The successor's type (else the template's).")
+@click.option("--launch-template", default="", help="Launch the successor from this template.")
+@click.option("--yes", is_flag=True, help="Do not ask before starting.")
+@click.option(
+    "--timeout", default=900.0, show_default=True, help="Seconds for the whole replacement."
+)
+@pass_app
+def replace(
+    app: App, instance: str, instance_type: str, launch_template: str, yes: bool, timeout: float
+) -> None:
+    """Upgrade INSTANCE with no mail deferred: launch a successor, wait for its check, let it
+    take mail on a reserved MX address that MX already lists, move INSTANCE's EIP onto it and
+    give the reserved address back. Without MX, a plain move with the gap reported. Killed at
+    any point, the same command goes on where it stopped."""
+    intent = ReplaceInstance(instance, instance_type, launch_template)
+    engine = make_engine(app, timeout=timeout)
+    started = time.monotonic()
+    asked = False
+    gap: float | None = None
+    while True:
+        prepared = engine.prepare(intent)
+        stage = engine.stage
+        assert stage is not None
+        if stage.name == "done":
+            break
+        if prepared.plan.empty:
+            click.echo(f"  {stage.text}", err=True)
+            if time.monotonic() - started > timeout:
+                raise OperationError(
+                    f"replace {instance}: {stage.text} for {timeout:g}s; run it again to go on"
+                )
+            time.sleep(POLL)
+            continue
+        if not asked:
+            app.confirm(f"Replace {instance} with a successor?", yes=yes)
+            asked = True
+        outcome = engine.execute(prepared)
+        if isinstance(prepared.plan.actions[0], Move) and outcome.timeline is not None:
+            report = move_report(app.config, outcome, every=engine.probe_every)
+            click.echo("\n".join(report.lines()), err=True)
+            gap = outcome.timeline.gap
+    successor = stage.successor
+    render_object(
+        {
+            "instance": instance,
+            "successor_id": successor.instance_id if successor else "",
+            "done": stage.text,
+            "gap_seconds": gap,
+            "changed": asked,
+        },
+        app.output,
+        text=f"replaced {instance}: {stage.text}"
+        + (f" (switch gap {gap:.2f}s)" if gap is not None else ""),
+    )
+
+
+COMMANDS = [replace]
