@@ -154,6 +154,28 @@ class BurstConfig(_Strict):
         return self
 
 
+class DrainReadyConfig(_Strict):
+    """How `drain` learns that an instance's MTA queue is empty before it stops or terminates
+    it (a provider once bounced 54,000 messages from nodes shut down with full queues)."""
+
+    kind: Literal["http", "command"]
+    port: int = Field(default=8025, ge=1, le=65535)
+    """http: the port on the instance's address."""
+    path: str = "/queue-empty"
+    """http: answers 2xx when the queue is empty (anything else: not yet)."""
+    command: str = ""
+    """command: run with `sh -c`, EIPKEEPER_INSTANCE_ID and EIPKEEPER_ADDRESS set; exit 0 when
+    the queue is empty."""
+    interval: Seconds = 2.0
+    timeout: Seconds = 600.0
+
+    @model_validator(mode="after")
+    def _command_given(self) -> DrainReadyConfig:
+        if self.kind == "command" and not self.command.strip():
+            raise ValueError('drain_ready kind = "command" needs `command`')
+        return self
+
+
 class ServiceConfig(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")
     select: SelectConfig
@@ -165,6 +187,9 @@ class ServiceConfig(_Strict):
     failover: bool = True
     replace_failed: bool = False
     burst: BurstConfig | None = None
+    ptr: bool = False
+    """Keep each pool EIP's reverse DNS equal to its hostname (elastic services)."""
+    drain_ready: DrainReadyConfig | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> ServiceConfig:
@@ -176,6 +201,8 @@ class ServiceConfig(_Strict):
                 raise ValueError(f"burst.hostnames not among the service's hostnames: {stray}")
             if self.addresses != "elastic" and self.burst.hostnames:
                 raise ValueError("burst.hostnames need an elastic service")
+        if self.ptr and self.addresses != "elastic":
+            raise ValueError("ptr = true needs an elastic service (a PTR is set on an EIP)")
         if self.replace_failed and self.burst is None:
             raise ValueError("replace_failed needs `burst.launch_template` to launch from")
         return self

@@ -39,6 +39,12 @@ def plan_lines(preview: Preview, *, then: Then, margin: float) -> list[str]:
         elif step == "act":
             if preview.eip is not None and preview.route != "move":
                 lines.append(f"disassociate {preview.eip.public_ip} (it stays allocated)")
+            ready = preview.service.drain_ready
+            if ready is not None and then != "nothing":
+                lines.append(
+                    f"wait until the mail queue is empty ({ready.kind} check, at most "
+                    f"{ready.timeout:g}s)"
+                )
             lines.append({"terminate": "terminate", "stop": "stop", "nothing": "leave"}[then])
             lines[-1] += f" {preview.instance.label}" + (" running" if then == "nothing" else "")
     return lines
@@ -113,13 +119,20 @@ def _show(app: App, data: dict[str, Any], lines: list[str]) -> None:
 )
 @click.option("--yes", is_flag=True, help="Do not ask before starting.")
 @click.option(
+    "--force-queue",
+    is_flag=True,
+    help="Stop or terminate even while the service's drain_ready says mail is queued.",
+)
+@click.option(
     "--timeout",
     default=300.0,
     show_default=True,
     help="Seconds to wait for every DNS server to serve the removal, or for a moved EIP.",
 )
 @pass_app
-def drain(app: App, instance: str, then: Then, yes: bool, timeout: float) -> None:
+def drain(
+    app: App, instance: str, then: Then, yes: bool, force_queue: bool, timeout: float
+) -> None:
     """Take INSTANCE out of service in order: DNS first, confirmed and waited out, then act.
 
     An elastic instance's EIP moves to a healthy standby when there is one; otherwise its
@@ -129,7 +142,7 @@ def drain(app: App, instance: str, then: Then, yes: bool, timeout: float) -> Non
     """
     engine = make_engine(app, timeout=timeout)
     engine.waiting = progress
-    prepared = engine.prepare(DrainInstance(instance, then))
+    prepared = engine.prepare(DrainInstance(instance, then, force_queue))
     preview = prepared.drain
     assert isinstance(preview, Preview)
     target, service = preview.instance, preview.service

@@ -93,6 +93,8 @@ class DrainInstance:
 
     instance: str
     then: Then = "nothing"
+    force_queue: bool = False
+    """Stop or terminate even while the MTA's queue holds mail (`drain_ready`)."""
 
     def describe(self) -> str:
         return f"drain {self.instance} then {self.then}"

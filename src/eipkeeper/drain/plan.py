@@ -47,8 +47,9 @@ def find_instance(engine: Engine, text: str) -> Instance:
     return candidates[0]
 
 
-def drainer(engine: Engine) -> Drainer:
+def drainer(engine: Engine, *, force_queue: bool = False) -> Drainer:
     return Drainer(
+        force_queue=force_queue,
         config=engine.config,
         ec2=engine.ec2,
         registry=engine.registry,
@@ -96,8 +97,11 @@ def drain_runner(engine: Engine, prepared: Prepared) -> Callable[[Drain], Outcom
     preview = prepared.drain
     assert isinstance(preview, Preview)
 
+    intent = prepared.intent
+    force = isinstance(intent, DrainInstance) and intent.force_queue
+
     def run(action: Drain) -> Outcome:
-        return drainer(engine).execute(preview, then=action.then)  # type: ignore[arg-type]
+        return drainer(engine, force_queue=force).execute(preview, then=action.then)  # type: ignore[arg-type]
 
     return run
 

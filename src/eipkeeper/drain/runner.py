@@ -11,7 +11,7 @@ from typing import Protocol
 
 from eipkeeper import moving
 from eipkeeper.cloud.ec2 import Ec2, tag_filters
-from eipkeeper.config import Config, ServiceConfig
+from eipkeeper.config import Config, DrainReadyConfig, ServiceConfig
 from eipkeeper.dns.ownership import OwnedZone, Registry
 from eipkeeper.dns.provider import ApplyResult
 from eipkeeper.dns.references import references
@@ -26,6 +26,7 @@ from eipkeeper.drain.phases import (
     steps_after,
     wait_left,
 )
+from eipkeeper.drain.queue import queue_state
 from eipkeeper.drain.routes import (
     Withdrawal,
     choose_route,
@@ -112,6 +113,8 @@ class Drainer:
     move_timeout: float = 300.0
     on_step: Callable[[str], None] = lambda text: None
     waiting: Callable[[str, float], AbstractContextManager[Ticker]] = no_bar
+    force_queue: bool = False
+    """`drain --force-queue`: stop or terminate even while mail is queued (drain_ready)."""
     move_address: Callable[[moving.MovePreview], moving.MoveReport] | None = None
     """The standby move: the engine's (planned, checked and watched as `move` is)."""
 
@@ -219,6 +222,30 @@ class Drainer:
         return None
 
     # -- the steps ---------------------------------------------------------------------------
+
+    def _wait_for_queue(self, instance: Instance, ready: DrainReadyConfig, *, then: Then) -> None:
+        """Until the MTA's queue is empty (`drain_ready`), read afresh each time: the
+        instance's address changes when its EIP leaves. Past the timeout, a refusal unless
+        --force-queue."""
+        described = f"waiting for the mail queue on {instance.label} to empty"
+        self.on_step(described)
+        started = self.clock()
+        with self.waiting(described, ready.timeout) as bar:
+            while True:
+                current = self.ec2.instance(instance.instance_id)
+                address = current.public_ip or current.private_ip
+                state = queue_state(ready, instance_id=instance.instance_id, address=address)
+                elapsed = self.clock() - started
+                bar.tick(elapsed)
+                if state.empty:
+                    self.on_step(f"the mail queue on {instance.label} is empty ({state.detail})")
+                    return
+                if elapsed >= ready.timeout:
+                    if self.force_queue:
+                        self.on_step(f"--force-queue: going on with mail queued ({state.detail})")
+                        return
+                    raise _queue_refusal(instance, state.detail, ready.timeout, then)
+                self.sleep(min(ready.interval, max(0.0, ready.timeout - elapsed)))
 
     def execute(self, preview: Preview, *, then: Then) -> Outcome:
         """Run the steps left; each phase is on the tag before the next step relies on it."""
@@ -337,6 +364,8 @@ class Drainer:
                 self.on_step(f"disassociating {current.public_ip}; it stays allocated")
                 self.ec2.disassociate(current)
                 disassociated = current.public_ip
+        if then != "nothing" and out.preview.service.drain_ready is not None:
+            self._wait_for_queue(instance, out.preview.service.drain_ready, then=then)
         action = instance_action(self.ec2, instance, then)
         if action != "none":
             self.on_step(f"{action} {instance.label}")
@@ -348,6 +377,14 @@ class Drainer:
             log.warning("drain.untagged", instance_id=instance.instance_id, error=exc.message)
             out = replace(out, phases=(*out.phases, "done"))
         return phase, replace(out, disassociated=disassociated, action=action)
+
+
+def _queue_refusal(instance: Instance, detail: str, timeout: float, then: Then) -> OperationError:
+    return OperationError(
+        f"mail is still queued on {instance.label} after {timeout:g}s ({detail}); not "
+        f"{'terminating' if then == 'terminate' else 'stopping'} it. Run drain again to go "
+        "on waiting, or pass --force-queue to lose what is queued"
+    )
 
 
 def instance_action(ec2: Ec2, instance: Instance, then: Then) -> str:
