@@ -101,12 +101,17 @@ def observe(
     )
     judged = _judged(config, addresses, found, published, now=now)
     verdicts = dict(health.health(found, judged=judged))
+    ptr_pools = {s.name for s in config.services if s.ptr}
+    reverse = ec2.reverse_names(
+        [a.allocation_id for a in addresses if a.service in ptr_pools and a.owner == config.owner]
+    )
     return Observation(
         addresses=addresses,
         instances=found,
         zone=zone,
         health=verdicts,
         health_detail=_details(health),
+        reverse=reverse,
         now=now,
         load=load,
     )

@@ -36,13 +36,14 @@ def test_addresses_lists_the_pool_in_all_three_formats(cloud: Cloud) -> None:
         "dns_names",
         "status",
         "monthly_cost",
+        "ptr",
     }
     assert all(r["status"] == "idle" and r["monthly_cost"] == 3.65 for r in rows)
 
     tsv = eipkeeper("-o", "tsv", "addresses", env=cloud.env)
     assert tsv.code == 0
     assert [line[0] for line in tsv.tsv] == [r["public_ip"] for r in rows]
-    assert all(len(line) == 9 for line in tsv.tsv)
+    assert all(len(line) == 10 for line in tsv.tsv)
 
     table = eipkeeper("-o", "table", "addresses", env=cloud.env)
     assert "PUBLIC IP" in table.stdout and "mx1.example.test" in table.stdout

@@ -31,6 +31,7 @@ ADDRESS_COLUMNS = [
     Column("dns_names"),
     Column("status"),
     Column("monthly_cost", justify="right"),
+    Column("ptr"),
 ]
 INSTANCE_COLUMNS = [
     Column("instance_id"),
@@ -60,6 +61,12 @@ def addresses(app: App) -> None:
     view = fleet_for_addresses(app)
     dns = app.dns_references()
     cost = monthly_cost(app.config.cost.ipv4_hourly)
+    # Reverse DNS is read (one more call) where the config keeps it: `ptr = true`.
+    reverse = (
+        app.ec2.reverse_names([a.allocation_id for a in view.addresses])
+        if any(s.ptr for s in app.config.services)
+        else {}
+    )
     rows = []
     for address in view.addresses:
         instance = view.instance_by_id(address.instance_id)
@@ -74,6 +81,7 @@ def addresses(app: App) -> None:
                 "dns_names": dns.references(address.public_ip),
                 "status": view.address_status(address),
                 "monthly_cost": cost,
+                "ptr": reverse.get(address.allocation_id, ""),
             }
         )
     total = cost * len(rows)

@@ -119,7 +119,31 @@ class Ec2:
             raise NotFoundError(f"no Elastic IP with allocation id {allocation_id}")
         return address_from_api(items[0])
 
+    def reverse_names(self, allocation_ids: Sequence[str]) -> dict[str, str]:
+        """Allocation id -> the PTR EC2 serves for it ("" for none; a pending update counts as
+        what it will be), from DescribeAddressesAttribute, paginated."""
+        if not allocation_ids:
+            return {}
+        found: dict[str, str] = {}
+        with aws_errors("DescribeAddressesAttribute"):
+            pages = self._client.get_paginator("describe_addresses_attribute").paginate(
+                AllocationIds=list(allocation_ids), Attribute="domain-name"
+            )
+            for page in pages:
+                for item in page.get("Addresses", []):
+                    pending = item.get("PtrRecordUpdate", {}).get("Value", "")
+                    name = str(pending or item.get("PtrRecord", ""))
+                    found[str(item["AllocationId"])] = name.lower().rstrip(".")
+        return {a: found.get(a, "") for a in allocation_ids}
+
     # -- writes --------------------------------------------------------------------------
+
+    def set_reverse_name(self, allocation_id: str, hostname: str) -> None:
+        """ModifyAddressAttribute: EC2 first checks that HOSTNAME resolves to the address."""
+        with aws_errors(f"ModifyAddressAttribute {allocation_id} {hostname}"):
+            self._client.modify_address_attribute(
+                AllocationId=allocation_id, DomainName=hostname.rstrip(".") + "."
+            )
 
     def allocate(self, *, tags: Mapping[str, str]) -> Address:
         """Allocate a VPC EIP with its tags in the same call, so no untagged EIP is left (S8)."""

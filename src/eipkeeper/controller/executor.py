@@ -29,6 +29,7 @@ from eipkeeper.controller.plan import (
     Plan,
     Release,
     Retire,
+    SetReverse,
     SettleLeaving,
 )
 from eipkeeper.dns.ownership import Registry
@@ -115,6 +116,7 @@ class Executor:
         later: list[tuple[type[Action], Callable[[Any], None]]] = [
             (Retire, lambda a: self._retire(a, seen, report)),
             (SettleLeaving, lambda a: self._settle(a, report)),
+            (SetReverse, lambda a: self._set_reverse(a, report)),
             (Release, lambda a: self._release(a, seen, report)),
             (Drain, lambda a: self._drain(a, report)),
         ]
@@ -198,6 +200,12 @@ class Executor:
         self.ec2.disassociate(self._address(seen, action.allocation_id, action.describe()))
         log.info("eip.disassociate", public_ip=action.public_ip, instance_id=action.from_instance)
         report.record("disassociate", action.describe())
+
+    def _set_reverse(self, action: SetReverse, report: Report) -> None:
+        self.on_step(action.describe())
+        self.ec2.set_reverse_name(action.allocation_id, action.hostname)
+        log.info("eip.ptr", public_ip=action.public_ip, hostname=action.hostname)
+        report.record("ptr", action.describe())
 
     def _release(self, action: Release, seen: Observation, report: Report) -> None:
         self.on_step(action.describe())

@@ -51,6 +51,8 @@ class Observation:
     health_detail: Mapping[str, str] = field(default_factory=dict)
     """The latest probe's answer or error per instance, for the messages that name it."""
     now: float = 0.0
+    reverse: Mapping[str, str] = field(default_factory=dict)
+    """Allocation id -> the EIP's reverse DNS name, for the pools of `ptr` services."""
     load: Mapping[str, float | None] = field(default_factory=dict)
     """Each burst service's recent load metric (None: not reported)."""
 

@@ -14,8 +14,16 @@ from typing import Any, Literal
 
 from eipkeeper.dns.records import Change
 
-Phase = Literal["claim", "dns-upsert", "dns-delete", "launch", "release", "drain"]
-PHASE_ORDER: tuple[Phase, ...] = ("launch", "claim", "dns-upsert", "dns-delete", "release", "drain")
+Phase = Literal["claim", "dns-upsert", "dns-delete", "launch", "ptr", "release", "drain"]
+PHASE_ORDER: tuple[Phase, ...] = (
+    "launch",
+    "claim",
+    "dns-upsert",
+    "dns-delete",
+    "ptr",
+    "release",
+    "drain",
+)
 
 
 @dataclass(frozen=True)
@@ -163,6 +171,22 @@ class Disassociate:
 
 
 @dataclass(frozen=True)
+class SetReverse:
+    """Keep an EIP's reverse DNS equal to its hostname (`ptr = true`): after the DNS
+    upserts, since EC2 checks that the forward record points at the address first."""
+
+    service: str
+    allocation_id: str
+    public_ip: str
+    hostname: str
+    reason: str
+    phase: Phase = "ptr"
+
+    def describe(self) -> str:
+        return f"set the reverse DNS of {self.public_ip} to {self.hostname}"
+
+
+@dataclass(frozen=True)
 class Release:
     """Give an EIP back to AWS: only once S2 and S3 allow it (the safety check says)."""
 
@@ -205,7 +229,17 @@ def _change_text(change: Change) -> str:
 
 
 Action = (
-    Bind | Claim | Move | Launch | Retire | DnsUnit | SettleLeaving | Disassociate | Release | Drain
+    Bind
+    | Claim
+    | Move
+    | Launch
+    | Retire
+    | DnsUnit
+    | SettleLeaving
+    | Disassociate
+    | SetReverse
+    | Release
+    | Drain
 )
 
 

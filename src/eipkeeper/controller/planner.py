@@ -24,6 +24,7 @@ from eipkeeper.controller.plan import (
     Move,
     Plan,
     Retire,
+    SetReverse,
     SettleLeaving,
 )
 from eipkeeper.dns.ownership import OwnedZone, is_marker, plan_rrset
@@ -190,8 +191,27 @@ def _elastic(
         for hostname in service.hostnames
     ]
     wanted += _mx(config, service, [h for h in service.hostnames if h in bound], backed)
+    actions += _reverse(service, bound, seen)
     scaled, notes = _scale(config, service, members, seen, bound)
     return actions + scaled, wanted, findings + notes
+
+
+def _reverse(service: ServiceConfig, bound: dict[str, Address], seen: Observation) -> list[Action]:
+    """`ptr = true`: each bound EIP's reverse DNS is its hostname (mail servers are judged by
+    it). EC2 checks the forward record first, so this comes after the DNS upserts."""
+    if not service.ptr:
+        return []
+    return [
+        SetReverse(
+            service=service.name,
+            allocation_id=address.allocation_id,
+            public_ip=address.public_ip,
+            hostname=hostname,
+            reason=f"its reverse DNS is {seen.reverse.get(address.allocation_id) or 'unset'}",
+        )
+        for hostname, address in sorted(bound.items())
+        if seen.reverse.get(address.allocation_id, "") != hostname
+    ]
 
 
 def _backs(
