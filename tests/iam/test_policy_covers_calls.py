@@ -106,7 +106,7 @@ def controller(cli: CountedCli, cloud: Cloud) -> None:
             attributes = sqs.get_queue_attributes(
                 QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages"]
             )["Attributes"]
-            return attributes["ApproximateNumberOfMessages"] == "0"
+            return bool(attributes["ApproximateNumberOfMessages"] == "0")
 
         wait_for("the events read", drained)
     assert lease_holder(cloud) == "", "a clean stop gives the lease back (DeleteItem)"
