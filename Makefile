@@ -36,6 +36,7 @@ lint: $(BIN)/eipkeeper
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python tools/purecore.py
+	$(BIN)/cfn-lint contrib/cloudformation/*.yaml
 
 typecheck: $(BIN)/eipkeeper
 	$(BIN)/mypy
