@@ -13,6 +13,7 @@ import pytest
 from eipkeeper import config as config_module
 from eipkeeper.cloud import iam
 from eipkeeper.config import Config
+from tests.iam.conditions import Check, allows
 from tests.support.cli import eipkeeper
 
 CONFIG = """\
@@ -180,3 +181,28 @@ def test_bad_options_are_usage_errors(tmp_path: Path, args: list[str], words: st
     assert ran.code == 2, ran.stderr
     assert words in ran.stderr and len(ran.stderr.splitlines()) == 1
     assert "Traceback" not in ran.stderr
+
+
+def test_the_conditions_refuse_what_eipkeeper_must_not_do(config: Config) -> None:
+    document = iam.policy(config)
+    eip = "arn:aws:ec2:eu-west-1:123456789012:elastic-ip/eipalloc-1"
+    instance = "arn:aws:ec2:eu-west-1:123456789012:instance/i-1"
+    ours = {"aws:ResourceTag/eipkeeper:owner": ["mail-prod"]}
+    mx = {"aws:ResourceTag/Role": ["mx"], "aws:ResourceTag/Env": ["prod"]}
+    admitted = [
+        Check("ec2:AssociateAddress", eip, ours),
+        Check("ec2:AssociateAddress", instance, mx),
+        Check("ec2:CreateTags", instance, {**mx, "aws:TagKeys": ["eipkeeper:drain"]}),
+        Check("ec2:ReleaseAddress", eip, ours),
+    ]
+    refused = [
+        Check("ec2:AssociateAddress", eip, {"aws:ResourceTag/eipkeeper:owner": ["other"]}),
+        Check("ec2:ReleaseAddress", eip, {}),
+        Check("ec2:AssociateAddress", instance, {"aws:ResourceTag/Role": ["web"]}),
+        Check("ec2:AssociateAddress", instance, {"aws:ResourceTag/Role": ["mx"]}),
+        Check("ec2:CreateTags", instance, {**mx, "aws:TagKeys": ["Role"]}),
+        Check("ec2:TerminateInstances", instance, {"aws:ResourceTag/Role": ["web"]}),
+        Check("ec2:RunInstances", "arn:aws:ec2:eu-west-1:123456789012:instance/*", {}),
+    ]
+    assert [c for c in admitted if not allows(document, c)] == []
+    assert [c for c in refused if allows(document, c)] == []
