@@ -8,11 +8,13 @@ not check (moto/iam/access_control.py says so): resources (EC2, DynamoDB, CloudW
 Route 53 requests are authorized against "*"), conditions (owner and selector tags,
 aws:PrincipalArn), SCPs and permissions boundaries. So the policies are handed to moto in its
 dialect (`moto_dialect`): every Resource "*", and the action names moto uses where they differ
-from IAM's. The conditions, the ARNs and the guard's exemption of eipkeeper's role stay
-untested here; tests/iam/test_policy_shape.py pins them statement by statement. moto 5.2 also
-rejects every signed Route 53 request once enforcement is on (SignatureDoesNotMatch: it signs
-the REST path differently from botocore), so the zone is served by a real BIND here; the Route
-53 statements are covered by tests/iam/test_policy_covers_calls.py.
+from IAM's. The allow policy's conditions and ARNs are checked against every EC2 write the
+commands make in tests/iam/test_policy_covers_calls.py, and pinned statement by statement in
+tests/iam/test_policy_shape.py; the guard's exemption of eipkeeper's role (aws:PrincipalArn)
+is pinned there only. Under enforcement moto 5.2 also rejects eipkeeper's first Route 53
+request (ListHostedZonesByName: SignatureDoesNotMatch, its signature of the REST request
+differs from botocore's), so the zone is served by a real BIND here; the Route 53 statements
+are covered by the call counter test.
 """
 
 from __future__ import annotations
