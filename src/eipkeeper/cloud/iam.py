@@ -67,11 +67,6 @@ def _selected(service: ServiceConfig, key: str = "aws:ResourceTag") -> dict[str,
     return {f"{key}/{k}": v for k, v in sorted(service.select.tags.items())}
 
 
-def _ptr(service: ServiceConfig) -> bool:
-    # `ptr` arrives with the reverse-DNS feature (issue 11); older configs have no such key.
-    return bool(getattr(service, "ptr", False))
-
-
 class Arns:
     """ARNs of one region (or all), in the `aws` partition."""
 
@@ -113,7 +108,8 @@ def policy(config: Config, *, events_queue: str = "", lease_table: str = "") -> 
     owned = {f"aws:ResourceTag/{TAG_OWNER}": config.owner}
     own_keys = {"ForAllValues:StringLike": {"aws:TagKeys": [OWN_TAG_KEYS]}}
     eip = arns.ec2("elastic-ip")
-    ptr = any(_ptr(s) for s in config.services)
+    # Reverse DNS (`ptr = true`): read and set; eipkeeper never resets a PTR.
+    ptr = any(s.ptr for s in config.services)
     statements = [
         _statement(
             "ReadFleet",
@@ -135,7 +131,7 @@ def policy(config: Config, *, events_queue: str = "", lease_table: str = "") -> 
         _statement(
             "ChangeOwnAddresses",
             ["ec2:AssociateAddress", "ec2:DisassociateAddress", "ec2:ReleaseAddress"]
-            + (["ec2:ModifyAddressAttribute", "ec2:ResetAddressAttribute"] if ptr else []),
+            + (["ec2:ModifyAddressAttribute"] if ptr else []),
             eip,
             Condition={"StringEquals": owned},
         ),
