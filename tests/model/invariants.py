@@ -1,0 +1,319 @@
+"""The SPEC's safety rules, read from the real world after every step of the model test, and
+at the moment eipkeeper makes each AWS call (through the proxy's watcher).
+
+A violation is kept, not raised here: the state machine decides (known-today list) and the
+soak counts them.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from eipkeeper.dns.markers import marker_name, parse_claim
+from eipkeeper.model import TAG_LEFT_DNS_AT, TAG_REPLACES
+from tests.model.world import OWNER, QUARANTINE, Rrset, Snapshot, World
+
+BURST_ABOVE = 500.0
+MAX_CHANGE_PERCENT = 30.0
+STABLE = 3.0
+"""A holder healthy and associated for this long is one no check may fairly fail."""
+MUTATING = frozenset(
+    {
+        "AssociateAddress",
+        "DisassociateAddress",
+        "ReleaseAddress",
+        "AllocateAddress",
+        "CreateTags",
+        "DeleteTags",
+        "RunInstances",
+        "TerminateInstances",
+        "StopInstances",
+        "StartInstances",
+        "ModifyAddressAttribute",
+    }
+)
+CONTROLLER = frozenset({"apply", "run"})
+
+
+@dataclass(frozen=True)
+class Violation:
+    rule: str
+    detail: str
+    step: int
+    command: str
+
+
+@dataclass
+class Window:
+    opened: float
+    cause: str
+    rounds: int = 0
+
+
+def managed_values(zone: dict[tuple[str, str], Rrset], *, foreign: set[str]) -> dict[str, set[str]]:
+    """Name -> the A/AAAA values this owner manages there, as its ownership records say.
+    FOREIGN: values the test itself added by hand (an owner-less share of the set)."""
+    out: dict[str, set[str]] = {}
+    for (name, rdtype), rrset in zone.items():
+        if rdtype not in ("A", "AAAA"):
+            continue
+        marker = zone.get((marker_name(name, rdtype), "TXT"))
+        if marker is None:
+            continue
+        for text in marker.values:
+            claim = parse_claim(text)
+            if claim is None or claim.owner != OWNER:
+                continue
+            values = set(rrset.values) if claim.values is None else set(claim.values)
+            out[name] = (values & set(rrset.values)) - foreign
+    return out
+
+
+def _form_list(form: dict[str, list[str]], prefix: str) -> list[str]:
+    return [v[0] for k, v in sorted(form.items()) if k.startswith(prefix)]
+
+
+@dataclass
+class Checker:
+    world: World
+    step: int = 0
+    command: str = ""
+    """The eipkeeper command running now ("" while the cloud acts on its own)."""
+    violations: list[Violation] = field(default_factory=list)
+    planted: dict[tuple[str, str], Rrset] = field(default_factory=dict)
+    """Records of nobody or of another owner: byte-identical for ever (S4)."""
+    kept_values: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    """Values added by hand to an RRset eipkeeper shares: never deleted by it (S4, S5)."""
+    windows: dict[str, Window] = field(default_factory=dict)
+    closed_windows: list[float] = field(default_factory=list)
+    oob_since_round: list[str] = field(default_factory=list)
+    ever_published: set[str] = field(default_factory=set)
+    failure_epoch: int = 0
+    controller_moved_at: dict[str, int] = field(default_factory=dict)
+    changed_at: dict[str, float] = field(default_factory=dict)
+    """Instance -> when its health or its address last changed (the test's doing or a move)."""
+    load: float = 10.0
+    seen_calls: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def flag(self, rule: str, detail: str) -> None:
+        with self._lock:
+            self.violations.append(Violation(rule, detail, self.step, self.command))
+
+    # -- what the machine tells the checker ------------------------------------------------
+
+    def behind_the_back(self, what: str, *, failure: bool = True) -> None:
+        """The cloud changed without eipkeeper: a window opens for S1, and a failure allows
+        one more move."""
+        self.oob_since_round.append(what)
+        if failure:
+            self.failure_epoch += 1
+
+    def round_done(self) -> None:
+        self.oob_since_round.clear()
+        for window in self.windows.values():
+            window.rounds += 1
+
+    def deliberate(self) -> None:
+        """An operator's move, drain or association: the next controller move is a new one."""
+        self.failure_epoch += 1
+
+    @property
+    def foreign(self) -> set[str]:
+        return {v for values in self.kept_values.values() for v in values}
+
+    # -- at the moment of each AWS call (the proxy's thread) -------------------------------
+
+    def on_call(self, action: str, form: dict[str, list[str]]) -> None:
+        self.seen_calls += 1
+        try:
+            if self.command == "plan" and action in MUTATING:
+                self.flag("plan-wrote", f"plan called {action}")
+            if action == "ReleaseAddress":
+                self._release(form)
+            elif action in ("TerminateInstances", "StopInstances"):
+                self._shutdown(action, _form_list(form, "InstanceId."))
+            elif action == "AssociateAddress":
+                self._associate(form)
+            elif action == "RunInstances":
+                self._launch(form)
+        except Exception as exc:  # a watcher must never break the proxy
+            self.flag("checker-error", f"{action}: {type(exc).__name__}: {exc}")
+
+    def _published(self) -> dict[str, set[str]]:
+        return managed_values(self.world.zone(), foreign=self.foreign)
+
+    def _release(self, form: dict[str, list[str]]) -> None:
+        ec2 = self.world.client("ec2")
+        allocation = form.get("AllocationId", [""])[0]
+        found = [
+            a
+            for a in ec2.describe_addresses()["Addresses"]
+            if a["AllocationId"] == allocation or a["PublicIp"] == form.get("PublicIp", [""])[0]
+        ]
+        if not found:
+            return
+        address = found[0]
+        ip = address["PublicIp"]
+        zone = self.world.zone()
+        names = [n for n, values in managed_values(zone, foreign=self.foreign).items() if ip in values]
+        spf = [n for (n, t), r in zone.items() if t == "TXT" and any(f"ip4:{ip}" in v for v in r.values)]
+        if names or spf:
+            self.flag("S2", f"ReleaseAddress {ip} while {names + spf} refer to it")
+        tags = {t["Key"]: t["Value"] for t in address.get("Tags", [])}
+        left = tags.get(TAG_LEFT_DNS_AT, "")
+        if left:
+            age = time.time() - datetime.fromisoformat(left).timestamp()
+            if age < QUARANTINE:
+                self.flag("S3", f"ReleaseAddress {ip} {age:.1f}s after it left DNS")
+        elif ip in self.ever_published:
+            self.flag("S3", f"ReleaseAddress {ip}: it was in DNS and has no {TAG_LEFT_DNS_AT} tag")
+
+    def _shutdown(self, action: str, instance_ids: list[str]) -> None:
+        snapshot = self.world.snapshot()
+        published = managed_values(snapshot.zone, foreign=self.foreign)
+        eips = {a["PublicIp"] for a in snapshot.addresses}
+        for instance_id in instance_ids:
+            item = snapshot.instance(instance_id)
+            ip = (item or {}).get("PublicIpAddress", "")
+            names = [n for n, values in published.items() if ip and ip in values]
+            if names and ip not in eips:
+                self.flag("S2", f"{action} {instance_id} while {names} name its address {ip}")
+
+    def _associate(self, form: dict[str, list[str]]) -> None:
+        snapshot = self.world.snapshot()
+        allocation = form.get("AllocationId", [""])[0]
+        target = form.get("InstanceId", [""])[0]
+        if not target:
+            eni = form.get("NetworkInterfaceId", [""])[0]
+            for item in snapshot.instances:
+                if any(n["NetworkInterfaceId"] == eni for n in item.get("NetworkInterfaces", [])):
+                    target = item["InstanceId"]
+        address = next((a for a in snapshot.addresses if a["AllocationId"] == allocation), None)
+        item = snapshot.instance(target)
+        if address is None or item is None:
+            return
+        now = time.time()
+        ip, holder = address["PublicIp"], address.get("InstanceId", "")
+        allow = form.get("AllowReassociation", [""])[0].lower()
+        if not holder and allow != "false":
+            self.flag("S6", f"claim of free {ip} without AllowReassociation=false ({allow!r})")
+        eips = {a["PublicIp"] for a in snapshot.addresses}
+        own = item.get("PublicIpAddress", "")
+        names = [n for n, vs in self._published_from(snapshot).items() if own and own in vs]
+        if own and own not in eips and names:
+            self.flag("S1", f"{ip} onto {target}, whose own address {own} {names} name")
+        tags = snapshot.tags(item)
+        healthy = item["State"]["Name"] == "running" and tags.get("sandbox:answer") != "no"
+        if self.command in (*CONTROLLER, "move", "drain") and not healthy:
+            self.flag("S6", f"{self.command}: {ip} onto {target}, which cannot pass its check")
+        if self.command in (*CONTROLLER, "drain") and snapshot.role(item) != "mx":
+            self.flag("S6", f"{self.command}: {ip} onto {target} of another service")
+        others = [
+            a["PublicIp"]
+            for a in snapshot.pool()
+            if a.get("InstanceId") == target and a["AllocationId"] != allocation
+        ]
+        if others:
+            self.flag("two-holders", f"{ip} onto {target}, which holds {others}")
+        if self.command in CONTROLLER and holder and holder != target:
+            if self.controller_moved_at.get(allocation) == self.failure_epoch:
+                self.flag("moved-twice", f"{ip} moved again ({holder} -> {target}), no new failure")
+            self.controller_moved_at[allocation] = self.failure_epoch
+        self.changed_at[target] = now
+        if holder:
+            self.changed_at[holder] = now
+
+    def _published_from(self, snapshot: Snapshot) -> dict[str, set[str]]:
+        return managed_values(snapshot.zone, foreign=self.foreign)
+
+    def _launch(self, form: dict[str, list[str]]) -> None:
+        keys = {k: v[0] for k, v in form.items() if k.startswith("TagSpecification.")}
+        replaces = ""
+        for key, value in keys.items():
+            if key.endswith(".Key") and value == TAG_REPLACES:
+                replaces = keys.get(key[:-4] + ".Value", "")
+        snapshot = self.world.snapshot()
+        now = time.time()
+        if not replaces:
+            if self.load <= BURST_ABOVE:
+                self.flag("launch", f"a burst launched at load {self.load:g}")
+            return
+        address = next(
+            (a for a in snapshot.pool() if snapshot.tags(a).get("eipkeeper:hostname") == replaces),
+            None,
+        )
+        holder = snapshot.instance((address or {}).get("InstanceId", ""))
+        if address is None or holder is None:
+            return
+        tags = snapshot.tags(holder)
+        stable = now - self.changed_at.get(holder["InstanceId"], 0.0) > STABLE
+        if holder["State"]["Name"] == "running" and tags.get("sandbox:answer") != "no" and stable:
+            self.flag("launch", f"replacement for {replaces} while its holder is healthy")
+
+    # -- after every step ------------------------------------------------------------------
+
+    def check(
+        self, before: Snapshot | None, after: Snapshot, *, command: str, forced: bool = False
+    ) -> None:
+        now = time.time()
+        published = managed_values(after.zone, foreign=self.foreign)
+        eips = {a["PublicIp"] for a in after.addresses}
+        dynamic = {
+            i.get("PublicIpAddress", "")
+            for i in after.instances
+            if i["State"]["Name"] == "running" and after.role(i) == "scan"
+        }
+        held = eips | dynamic
+        dangling = {v for values in published.values() for v in values} - held
+        self.ever_published |= {v for values in published.values() for v in values} & eips
+        for value in sorted(dangling):
+            window = self.windows.get(value)
+            names = sorted(n for n, vs in published.items() if value in vs)
+            if window is None:
+                if self.oob_since_round:
+                    self.windows[value] = Window(now, "; ".join(self.oob_since_round))
+                else:
+                    self.flag("S1", f"{names} -> {value}, not held, nothing done behind the back")
+                    self.windows[value] = Window(now, "eipkeeper")
+            elif window.rounds > 0 and window.cause != "eipkeeper":
+                self.flag("S1", f"{names} -> {value} still published after a round ({window.cause})")
+                window.cause = "eipkeeper"
+        for value in list(self.windows):
+            if value not in dangling:
+                self.closed_windows.append(now - self.windows.pop(value).opened)
+        for key, rrset in self.planted.items():
+            if after.zone.get(key) != rrset:
+                self.flag("S4", f"{key} was {rrset}, now {after.zone.get(key)}")
+        for key, values in self.kept_values.items():
+            present = set(after.zone[key].values) if key in after.zone else set()
+            if not values <= present:
+                self.flag("S4/S5", f"{key} lost the values {sorted(values - present)} of others")
+        holders: dict[str, list[str]] = {}
+        for address in after.pool():
+            if address.get("InstanceId"):
+                holders.setdefault(address["InstanceId"], []).append(address["PublicIp"])
+        for instance_id, ips in holders.items():
+            if len(ips) > 1:
+                self.flag("two-holders", f"{instance_id} holds {ips}")
+        if before is not None and command in CONTROLLER and not forced:
+            self._blast_radius(before, after)
+
+    def _blast_radius(self, before: Snapshot, after: Snapshot) -> None:
+        old = managed_values(before.zone, foreign=self.foreign)
+        new = managed_values(after.zone, foreign=self.foreign)
+        if len(old) >= 10:
+            changed = sum(1 for name, values in old.items() if new.get(name) != values)
+            if changed * 100 > MAX_CHANGE_PERCENT * len(old):
+                self.flag("S7", f"{changed} of {len(old)} managed records changed without --force")
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "s1_windows": len(self.closed_windows) + len(self.windows),
+            "s1_window_max_s": round(max(self.closed_windows, default=0.0), 2),
+            "calls_watched": self.seen_calls,
+        }
