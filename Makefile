@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 SYSTEM_PACKAGES := bind9 bind9-utils bind9-dnsutils spamd spamc
 SYSTEM_COMMANDS := named tsig-keygen nsupdate dig spamd spamc
 
-.PHONY: demo test lint typecheck pytest system-deps bench clean
+.PHONY: demo test lint typecheck pytest system-deps bench soak clean
 
 $(BIN)/eipkeeper: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,11 @@ typecheck: $(BIN)/eipkeeper
 
 pytest: $(BIN)/eipkeeper
 	PATH="$$PATH:/usr/sbin" $(BIN)/pytest -n 2
+
+# The model test's long profile (10,000 steps or more; not part of `make test`): one JSON line
+# at the end. SOAK_ARGS="--seed N" replays a seed.
+soak: $(BIN)/eipkeeper system-deps
+	PATH="$$PATH:/usr/sbin" $(BIN)/python -m tests.model.soak $(SOAK_ARGS)
 
 bench: $(BIN)/eipkeeper system-deps
 	@for b in bench/*.py; do PATH="$$PATH:/usr/sbin" $(BIN)/python $$b; done

@@ -160,8 +160,14 @@ class Checker:
         address = found[0]
         ip = address["PublicIp"]
         zone = self.world.zone()
-        names = [n for n, values in managed_values(zone, foreign=self.foreign).items() if ip in values]
-        spf = [n for (n, t), r in zone.items() if t == "TXT" and any(f"ip4:{ip}" in v for v in r.values)]
+        names = [
+            n for n, values in managed_values(zone, foreign=self.foreign).items() if ip in values
+        ]
+        spf = [
+            n
+            for (n, t), r in zone.items()
+            if t == "TXT" and any(f"ip4:{ip}" in v for v in r.values)
+        ]
         if names or spf:
             self.flag("S2", f"ReleaseAddress {ip} while {names + spf} refer to it")
         tags = {t["Key"]: t["Value"] for t in address.get("Tags", [])}
@@ -190,9 +196,10 @@ class Checker:
         target = form.get("InstanceId", [""])[0]
         if not target:
             eni = form.get("NetworkInterfaceId", [""])[0]
-            for item in snapshot.instances:
-                if any(n["NetworkInterfaceId"] == eni for n in item.get("NetworkInterfaces", [])):
-                    target = item["InstanceId"]
+            for candidate in snapshot.instances:
+                nics = candidate.get("NetworkInterfaces", [])
+                if any(n["NetworkInterfaceId"] == eni for n in nics):
+                    target = candidate["InstanceId"]
         address = next((a for a in snapshot.addresses if a["AllocationId"] == allocation), None)
         item = snapshot.instance(target)
         if address is None or item is None:
@@ -247,8 +254,10 @@ class Checker:
             (a for a in snapshot.pool() if snapshot.tags(a).get("eipkeeper:hostname") == replaces),
             None,
         )
-        holder = snapshot.instance((address or {}).get("InstanceId", ""))
-        if address is None or holder is None:
+        if address is None:
+            return
+        holder = snapshot.instance(address.get("InstanceId", ""))
+        if holder is None:
             return
         tags = snapshot.tags(holder)
         stable = now - self.changed_at.get(holder["InstanceId"], 0.0) > STABLE
@@ -281,11 +290,21 @@ class Checker:
                     self.flag("S1", f"{names} -> {value}, not held, nothing done behind the back")
                     self.windows[value] = Window(now, "eipkeeper")
             elif window.rounds > 0 and window.cause != "eipkeeper":
-                self.flag("S1", f"{names} -> {value} still published after a round ({window.cause})")
+                self.flag(
+                    "S1", f"{names} -> {value} still published after a round ({window.cause})"
+                )
                 window.cause = "eipkeeper"
         for value in list(self.windows):
             if value not in dangling:
                 self.closed_windows.append(now - self.windows.pop(value).opened)
+        self._others_kept(after)
+        self._one_holder_each(after)
+        if before is not None and command in CONTROLLER and not forced:
+            self._blast_radius(before, after)
+
+    def _others_kept(self, after: Snapshot) -> None:
+        """S4 and S5: records of nobody or another owner byte-identical; values others added
+        to a shared set still there."""
         for key, rrset in self.planted.items():
             if after.zone.get(key) != rrset:
                 self.flag("S4", f"{key} was {rrset}, now {after.zone.get(key)}")
@@ -293,6 +312,9 @@ class Checker:
             present = set(after.zone[key].values) if key in after.zone else set()
             if not values <= present:
                 self.flag("S4/S5", f"{key} lost the values {sorted(values - present)} of others")
+                values &= present  # said once; what is left must still stay
+
+    def _one_holder_each(self, after: Snapshot) -> None:
         holders: dict[str, list[str]] = {}
         for address in after.pool():
             if address.get("InstanceId"):
@@ -300,8 +322,6 @@ class Checker:
         for instance_id, ips in holders.items():
             if len(ips) > 1:
                 self.flag("two-holders", f"{instance_id} holds {ips}")
-        if before is not None and command in CONTROLLER and not forced:
-            self._blast_radius(before, after)
 
     def _blast_radius(self, before: Snapshot, after: Snapshot) -> None:
         old = managed_values(before.zone, foreign=self.foreign)

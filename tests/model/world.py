@@ -122,7 +122,7 @@ class World:
             self.bind.host,
             ZONE + ".",
             port=self.bind.port,
-            keyring=key.dns_key,
+            keyring={dns.name.from_text(key.name): key.dns_key},
             timeout=5,
             relativize=False,
         )
@@ -165,7 +165,7 @@ def _watching_proxy(upstream: str, world_calls: list[OnCall]) -> Any:
     class Watching(base):  # type: ignore[valid-type,misc]
         def _watch_then_relay(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
+            body = self.rfile.read(length) if length else b""  # type: ignore[has-type]
             form = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
             action = form.get("Action", [""])[0]
             for watcher in list(world_calls):

@@ -1,0 +1,91 @@
+"""The long profile of the model test: `make soak` (at least 10,000 steps in all).
+
+Runs the model seed after seed until STEPS steps have run, and prints one JSON line at the
+end: steps, the seeds, the violations, the S1 windows, the duration, and for every failed
+seed the shrunk steps hypothesis printed. Replay one seed:
+`EIPKEEPER_MODEL_SEED=N pytest tests/model` (short), or `python -m tests.model.soak --seed N`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+import traceback
+from typing import Any
+
+from tests.model.machine import STATS
+from tests.model.profile import run_model
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--steps", type=int, default=10_000, help="stop after this many steps")
+    parser.add_argument("--seed", type=int, default=None, help="first seed (default: random)")
+    parser.add_argument("--examples", type=int, default=10, help="fresh worlds per seed")
+    parser.add_argument("--length", type=int, default=50, help="steps per world at most")
+    parser.add_argument("--no-shrink", action="store_true", help="report failures unshrunk")
+    args = parser.parse_args()
+    first = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
+    started = time.monotonic()
+    seeds: list[int] = []
+    failures: list[dict[str, Any]] = []
+    run_seed = first
+    while STATS["steps"] < args.steps:
+        seeds.append(run_seed)
+        before = STATS["steps"]
+        try:
+            run_model(
+                run_seed=run_seed,
+                examples=args.examples,
+                steps=args.length,
+                shrink=not args.no_shrink,
+            )
+        except Exception as failure:
+            notes = getattr(failure, "__notes__", [])
+            failures.append(
+                {
+                    "seed": run_seed,
+                    "error": "".join(traceback.format_exception_only(failure)).strip(),
+                    "shrunk_steps": [
+                        line for note in notes for line in note.splitlines() if "state" in line
+                    ],
+                }
+            )
+        print(
+            f"seed {run_seed}: {STATS['steps'] - before} steps, {STATS['steps']} in all, "
+            f"{len(failures)} failed seeds, {time.monotonic() - started:.0f}s",
+            file=sys.stderr,
+            flush=True,
+        )
+        run_seed += 1
+    windows = STATS["windows"]
+    print(
+        json.dumps(
+            {
+                "steps": STATS["steps"],
+                "examples": STATS["examples"],
+                "seeds": seeds,
+                "violations": len([v for v in STATS["violations"] if not v["known"]]),
+                "known_today": len([v for v in STATS["violations"] if v["known"]]),
+                "violation_kinds": sorted({v["rule"] for v in STATS["violations"]}),
+                "failures": failures,
+                "s1_windows": len(windows),
+                "s1_window_max_s": round(max(windows, default=0.0), 2),
+                "aws_calls_watched": STATS["calls"],
+                "duration_s": round(time.monotonic() - started, 1),
+                "seconds_by_step": {
+                    k: {"count": n, "mean_s": round(t / n, 2)}
+                    for k, (n, t) in sorted(STATS["seconds_by_step"].items())
+                },
+            }
+        ),
+        flush=True,
+    )
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
