@@ -312,7 +312,7 @@ class Checker:
             present = set(after.zone[key].values) if key in after.zone else set()
             if not values <= present:
                 self.flag("S4/S5", f"{key} lost the values {sorted(values - present)} of others")
-                values &= present  # said once; what is left must still stay
+                values.intersection_update(present)  # said once; the rest must stay
 
     def _one_holder_each(self, after: Snapshot) -> None:
         holders: dict[str, list[str]] = {}
