@@ -19,7 +19,24 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
+import botocore.loaders
+import botocore.session
+
 from eipkeeper.cli.main import main
+
+_loaders: dict[str | None, botocore.loaders.Loader] = {}
+
+
+def _shared_loader(search_path_string: str | None = None) -> botocore.loaders.Loader:
+    """One botocore data loader for the process. Each command makes a new boto3 session, and
+    each session would parse EC2's service model again (most of a second): a user's process
+    pays that once, the model test would pay it at every step."""
+    if search_path_string not in _loaders:
+        _loaders[search_path_string] = botocore.loaders.create_loader(search_path_string)
+    return _loaders[search_path_string]
+
+
+botocore.session.create_loader = _shared_loader
 
 
 @dataclass(frozen=True)

@@ -88,6 +88,9 @@ class Checker:
     """Records of nobody or of another owner: byte-identical for ever (S4)."""
     kept_values: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     """Values added by hand to an RRset eipkeeper shares: never deleted by it (S4, S5)."""
+    kept_by: dict[str, str] = field(default_factory=dict)
+    """Kept value -> the rule its loss breaks: S4 (added by hand between commands) or S5
+    (added while a command was between its read and its write)."""
     windows: dict[str, Window] = field(default_factory=dict)
     closed_windows: list[float] = field(default_factory=list)
     oob_since_round: list[str] = field(default_factory=list)
@@ -310,8 +313,8 @@ class Checker:
                 self.flag("S4", f"{key} was {rrset}, now {after.zone.get(key)}")
         for key, values in self.kept_values.items():
             present = set(after.zone[key].values) if key in after.zone else set()
-            if not values <= present:
-                self.flag("S4/S5", f"{key} lost the values {sorted(values - present)} of others")
+            for lost in sorted(values - present):
+                self.flag(self.kept_by.get(lost, "S4"), f"{key} lost {lost!r}, a value of others")
                 values.intersection_update(present)  # said once; the rest must stay
 
     def _one_holder_each(self, after: Snapshot) -> None:
