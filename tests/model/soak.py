@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import signal
 import sys
 import time
 import traceback
@@ -24,7 +25,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--steps", type=int, default=10_000, help="stop after this many steps")
     parser.add_argument("--seed", type=int, default=None, help="first seed (default: random)")
-    parser.add_argument("--examples", type=int, default=10, help="fresh worlds per seed")
+    parser.add_argument("--examples", type=int, default=5, help="fresh worlds per seed")
     parser.add_argument("--length", type=int, default=50, help="steps per world at most")
     parser.add_argument("--no-shrink", action="store_true", help="report failures unshrunk")
     args = parser.parse_args()
@@ -33,7 +34,9 @@ def main() -> int:
     seeds: list[int] = []
     failures: list[dict[str, Any]] = []
     run_seed = first
-    while STATS["steps"] < args.steps:
+    interrupted = False
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop as Ctrl-C does
+    while STATS["steps"] < args.steps and not interrupted:
         seeds.append(run_seed)
         before = STATS["steps"]
         try:
@@ -43,6 +46,8 @@ def main() -> int:
                 steps=args.length,
                 shrink=not args.no_shrink,
             )
+        except KeyboardInterrupt:
+            interrupted = True  # the line below still says what ran
         except Exception as failure:
             notes = getattr(failure, "__notes__", [])
             failures.append(
@@ -66,6 +71,7 @@ def main() -> int:
         json.dumps(
             {
                 "steps": STATS["steps"],
+                "interrupted": interrupted,
                 "examples": STATS["examples"],
                 "seeds": seeds,
                 "violations": len([v for v in STATS["violations"] if not v["known"]]),
