@@ -96,7 +96,7 @@ class Checker:
     oob_since_round: list[str] = field(default_factory=list)
     ever_published: set[str] = field(default_factory=set)
     failure_epoch: int = 0
-    controller_moved_at: dict[str, int] = field(default_factory=dict)
+    controller_moved_at: dict[str, tuple[int, str]] = field(default_factory=dict)
     changed_at: dict[str, float] = field(default_factory=dict)
     """Instance -> when its health or its address last changed (the test's doing or a move)."""
     load: float = 10.0
@@ -231,9 +231,11 @@ class Checker:
         if others:
             self.flag("two-holders", f"{ip} onto {target}, which holds {others}")
         if self.command in CONTROLLER and holder and holder != target:
-            if self.controller_moved_at.get(allocation) == self.failure_epoch:
+            # A retried call (after a throttle, a 5xx or a dropped connection) is the same move.
+            last = self.controller_moved_at.get(allocation)
+            if last is not None and last[0] == self.failure_epoch and last[1] != target:
                 self.flag("moved-twice", f"{ip} moved again ({holder} -> {target}), no new failure")
-            self.controller_moved_at[allocation] = self.failure_epoch
+            self.controller_moved_at[allocation] = (self.failure_epoch, target)
         self.changed_at[target] = now
         if holder:
             self.changed_at[holder] = now

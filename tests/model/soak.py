@@ -21,6 +21,20 @@ from tests.model.machine import STATS
 from tests.model.profile import run_model
 
 
+def failed(run_seed: int, failure: BaseException) -> dict[str, Any]:
+    """What a failed seed showed: the violations with the steps that led to them (a
+    FlakyFailure, when the real world did not repeat itself in a replay, carries the original
+    failure inside), and the shrunk steps when hypothesis could shrink them."""
+    causes = [failure, *getattr(failure, "exceptions", ())]
+    notes = [line for c in causes for n in getattr(c, "__notes__", []) for line in n.splitlines()]
+    return {
+        "seed": run_seed,
+        "error": "".join(traceback.format_exception_only(failure)).strip().splitlines()[0],
+        "violations": [str(c) for c in causes if isinstance(c, AssertionError)],
+        "shrunk_steps": [line for line in notes if line.startswith("state")],
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--steps", type=int, default=10_000, help="stop after this many steps")
@@ -49,16 +63,8 @@ def main() -> int:
         except KeyboardInterrupt:
             interrupted = True  # the line below still says what ran
         except Exception as failure:
-            notes = getattr(failure, "__notes__", [])
-            failures.append(
-                {
-                    "seed": run_seed,
-                    "error": "".join(traceback.format_exception_only(failure)).strip(),
-                    "shrunk_steps": [
-                        line for note in notes for line in note.splitlines() if "state" in line
-                    ],
-                }
-            )
+            failures.append(failed(run_seed, failure))
+            print(json.dumps(failures[-1], indent=1), file=sys.stderr, flush=True)
         print(
             f"seed {run_seed}: {STATS['steps'] - before} steps, {STATS['steps']} in all, "
             f"{len(failures)} failed seeds, {time.monotonic() - started:.0f}s",
