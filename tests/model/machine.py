@@ -11,6 +11,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from contextlib import ExitStack
 from pathlib import Path
@@ -41,6 +42,10 @@ it): seen, counted and printed, but they do not fail `make test`. The lead empti
 
 KEEP_GOING = os.environ.get("EIPKEEPER_MODEL_KEEP_GOING") == "1"
 """Record every violation and go on (to survey what today's code breaks); never for a verdict."""
+
+STOP = threading.Event()
+"""Set (by the soak's SIGTERM handler) to end the run after the current step: a signal that
+lands inside an in-process command would be taken by the CLI as its own interruption."""
 
 STATS: dict[str, Any] = {
     "steps": 0,
@@ -392,6 +397,8 @@ class EipkeeperModel(RuleBasedStateMachine):
 
     @invariant()
     def safety_rules_hold(self) -> None:
+        if STOP.is_set():
+            raise KeyboardInterrupt
         if self._step_kind:
             spent = STATS["seconds_by_step"].setdefault(self._step_kind, [0, 0.0])
             spent[0] += 1

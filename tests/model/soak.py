@@ -17,7 +17,7 @@ import time
 import traceback
 from typing import Any
 
-from tests.model.machine import STATS
+from tests.model.machine import STATS, STOP
 from tests.model.profile import run_model
 
 
@@ -49,7 +49,9 @@ def main() -> int:
     failures: list[dict[str, Any]] = []
     run_seed = first
     interrupted = False
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop as Ctrl-C does
+    # Stop after the current step, as Ctrl-C does; the JSON line still comes out.
+    signal.signal(signal.SIGTERM, lambda signum, frame: STOP.set())
+    signal.signal(signal.SIGINT, lambda signum, frame: STOP.set())
     while STATS["steps"] < args.steps and not interrupted:
         seeds.append(run_seed)
         before = STATS["steps"]
