@@ -316,6 +316,7 @@ class EipkeeperModel(RuleBasedStateMachine):
             ],
         )
         self.checker.load = value
+        self.checker.loads.append((time.time(), value))
 
     # -- faults and crashes -----------------------------------------------------------------
 
