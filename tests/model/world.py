@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import io
 import re
+import sys
 import threading
 import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -179,10 +181,16 @@ def _watching_proxy(upstream: str, world_calls: list[OnCall]) -> Any:
     return proxy, Watching
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A command SIGKILLed mid-call leaves its reply nowhere to go: not worth a traceback."""
+        error = sys.exc_info()[1]
+        if not isinstance(error, ConnectionError):
+            super().handle_error(request, client_address)
+
+
 @contextmanager
 def world(tmp: Path, *, association_delay: float = 0.3) -> Iterator[World]:
-    from http.server import ThreadingHTTPServer
-
     with ExitStack() as stack:
         sandbox = stack.enter_context(Sandbox(port=0, association_delay=association_delay))
         bind = stack.enter_context(LocalBind(ZONE))
@@ -192,7 +200,7 @@ def world(tmp: Path, *, association_delay: float = 0.3) -> Iterator[World]:
         config.write_text(test_config(sample.read_text(), bind))
         calls: list[OnCall] = []
         proxy, handler = _watching_proxy(sandbox.endpoint, calls)
-        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        server = _QuietServer(("127.0.0.1", 0), handler)
         proxy.url = f"http://127.0.0.1:{server.server_address[1]}"
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
