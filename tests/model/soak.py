@@ -21,16 +21,17 @@ from tests.model.machine import STATS, STOP
 from tests.model.profile import run_model
 
 
-def failed(run_seed: int, failure: BaseException) -> dict[str, Any]:
+def failed(run_seed: int, failure: BaseException, *, raised: list[str]) -> dict[str, Any]:
     """What a failed seed showed: the violations with the steps that led to them (a
     FlakyFailure, when the real world did not repeat itself in a replay, carries the original
-    failure inside), and the shrunk steps when hypothesis could shrink them."""
+    failure inside; RAISED, what the model raised during the seed, holds it in any case), and
+    the shrunk steps when hypothesis could shrink them."""
     causes = [failure, *getattr(failure, "exceptions", ())]
     notes = [line for c in causes for n in getattr(c, "__notes__", []) for line in n.splitlines()]
     return {
         "seed": run_seed,
         "error": "".join(traceback.format_exception_only(failure)).strip().splitlines()[0],
-        "violations": [str(c) for c in causes if isinstance(c, AssertionError)],
+        "violations": [str(c) for c in causes if isinstance(c, AssertionError)] or raised[:1],
         "shrunk_steps": [line for line in notes if line.startswith("state")],
     }
 
@@ -54,7 +55,7 @@ def main() -> int:
     signal.signal(signal.SIGINT, lambda signum, frame: STOP.set())
     while STATS["steps"] < args.steps and not interrupted:
         seeds.append(run_seed)
-        before = STATS["steps"]
+        before, raised_before = STATS["steps"], len(STATS["raised"])
         try:
             run_model(
                 run_seed=run_seed,
@@ -65,7 +66,7 @@ def main() -> int:
         except KeyboardInterrupt:
             interrupted = True  # the line below still says what ran
         except Exception as failure:
-            failures.append(failed(run_seed, failure))
+            failures.append(failed(run_seed, failure, raised=STATS["raised"][raised_before:]))
             print(json.dumps(failures[-1], indent=1), file=sys.stderr, flush=True)
         print(
             f"seed {run_seed}: {STATS['steps'] - before} steps, {STATS['steps']} in all, "
