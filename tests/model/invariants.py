@@ -235,6 +235,7 @@ class Checker:
         if others:
             self.flag("two-holders", f"{ip} onto {target}, which holds {others}")
         if self.command in CONTROLLER and holder and holder != target:
+            self._fairly_judged(snapshot, ip, holder, now=now)
             # A retried call (after a throttle, a 5xx or a dropped connection) is the same move.
             last = self.controller_moved_at.get(allocation)
             if last is not None and last[0] == self.failure_epoch and last[1] != target:
@@ -243,6 +244,16 @@ class Checker:
         self.changed_at[target] = now
         if holder:
             self.changed_at[holder] = now
+
+    def _fairly_judged(self, snapshot: Snapshot, ip: str, holder: str, *, now: float) -> None:
+        """S6: the controller takes an EIP from a holder only once it failed; one that runs,
+        answers, and has not changed for STABLE seconds has not."""
+        item = snapshot.instance(holder)
+        if item is None or item["State"]["Name"] != "running":
+            return
+        answers = snapshot.tags(item).get("sandbox:answer") != "no"
+        if answers and now - self.changed_at.get(holder, 0.0) > STABLE:
+            self.flag("moved-healthy", f"{self.command}: {ip} taken from healthy {holder}")
 
     def _published_from(self, snapshot: Snapshot) -> dict[str, set[str]]:
         return managed_values(snapshot.zone, foreign=self.foreign)
