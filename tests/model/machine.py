@@ -26,6 +26,7 @@ from tests.model import commands
 from tests.model.invariants import MUTATING, Checker, Violation
 from tests.model.world import ZONE, Snapshot, World, world
 
+ANSWER = "sandbox:answer"
 HOSTNAMES = ("mx1.example.test", "mx2.example.test", "mx3.example.test")
 SCAN = f"scan.{ZONE}"
 ONPREM_MX = "20 onprem.mail.example.org."
@@ -339,6 +340,34 @@ class EipkeeperModel(RuleBasedStateMachine):
             self.checker.round_done()
         self.check_now()  # lost in this very apply: S5 (its write did not state what it replaced)
         self.checker.kept_by[value] = "S4"  # from now on it is a value added earlier
+
+    @rule(
+        pick=st.integers(0, 30),
+        after=st.floats(0.2, 1.5),
+        command=st.sampled_from(["apply", "run"]),
+    )
+    def blip(self, pick: int, after: float, command: str) -> None:
+        """A holder misses one probe while a round runs (150 ms of silence, shorter than the
+        check's interval): judged fairly (fail_after = 2), that is no failure (S6)."""
+        holders = [a["InstanceId"] for a in self.last.pool() if a.get("InstanceId")]
+        holder = self._pick(sorted(holders), pick)
+        argv = ("apply", "--yes") if command == "apply" else ("run", "--once")
+        self._note(f"{' '.join(argv)}, while {holder} is silent for 150 ms after {after:.1f}s")
+        ec2 = self.world.client("ec2")
+
+        def silence() -> None:
+            time.sleep(after)
+            for answer in ("no", "yes"):
+                ec2.create_tags(Resources=[holder], Tags=[{"Key": ANSWER, "Value": answer}])
+                time.sleep(0.15)
+
+        thread = threading.Thread(target=silence, daemon=True)
+        if holder is not None:
+            thread.start()
+        if self._cli(*argv).code == 0:
+            self.checker.round_done()
+        if holder is not None:
+            thread.join()
 
     def _concurrent_writer(self, action: str, form: dict[str, list[str]]) -> None:
         del form
