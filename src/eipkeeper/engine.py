@@ -284,8 +284,9 @@ class Engine:
             from eipkeeper.drain.plan import drain_runner
 
             self._drain_runner = drain_runner(self, prepared)
-        single = plan.actions[0] if len(plan.actions) == 1 else None
-        if wait and isinstance(single, Claim | Move) and single.by_operator:
+        asked = [a for a in plan.actions if isinstance(a, Claim | Move) and a.by_operator]
+        single = asked[0] if len(asked) == 1 else None
+        if wait and single is not None:
             check = self._check_for(single, seen)
             if check is not None:
                 return self._watched(prepared, single, check)

@@ -131,3 +131,19 @@ def test_a_leaving_address_is_refused_by_s3(cloud: Cloud) -> None:
         ],
     )
     refused(eipkeeper("release", made["PublicIp"], "--yes", env=cloud.env), "S3", "leaving DNS")
+
+
+def test_a_move_onto_another_holder_is_refused_rather_than_displace_its_address(
+    cloud: Cloud,
+) -> None:
+    """Found by the model test: EC2 would silently take mx2's address off its holder."""
+    applied(cloud)
+    eips = holders(cloud)
+    mx2_holder = next(
+        a["InstanceId"]
+        for a in cloud.client("ec2").describe_addresses()["Addresses"]
+        if {"Key": "eipkeeper:hostname", "Value": "mx2.example.test"} in a.get("Tags", [])
+    )
+    ran = eipkeeper("move", "mx1.example.test", "--to", mx2_holder, "--yes", env=cloud.env)
+    refused(ran, "S6", "would displace")
+    assert holders(cloud) == eips

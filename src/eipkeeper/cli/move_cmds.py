@@ -70,8 +70,8 @@ def move(app: App, address: str, instance: str, yes: bool, timeout: float) -> No
 
 def move_report(config: Config, outcome: Outcome, *, every: float) -> MoveReport:
     """The engine's outcome of a single claim or move, as the switch report people read."""
-    seen, action = outcome.prepared.seen, outcome.prepared.plan.actions[0]
-    assert isinstance(action, Claim | Move)
+    seen = outcome.prepared.seen
+    action = next(a for a in outcome.prepared.plan.actions if isinstance(a, Claim | Move))
     address = seen.address(action.allocation_id)
     target = seen.instance(action.instance_id)
     assert address is not None and target is not None

@@ -57,7 +57,8 @@ def replace(
             app.confirm(f"Replace {instance} with a successor?", yes=yes)
             asked = True
         outcome = engine.execute(prepared)
-        if isinstance(prepared.plan.actions[0], Move) and outcome.timeline is not None:
+        moved = any(isinstance(a, Move) for a in prepared.plan.actions)
+        if moved and outcome.timeline is not None:
             report = move_report(app.config, outcome, every=engine.probe_every)
             click.echo("\n".join(report.lines()), err=True)
             gap = outcome.timeline.gap

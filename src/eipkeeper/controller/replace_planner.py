@@ -9,9 +9,9 @@ addresses are is EC2's own state, so a killed `replace` goes on where it stopped
 2. wait until it passes its check (it takes tens of seconds to boot);
 3. with MX: let it take mail on a reserved burst address that MX already lists (a claim, so
    senders that reach that host deliver there);
-4. move the old holder's EIP onto it in one AssociateAddress (senders that find no answer
-   there meanwhile go on to the other MX hosts, among them the successor);
-5. give the reserved address back (EC2 displaces it at the move; if not, disassociate it).
+4. give the reserved address back and move the old holder's EIP onto the successor in one
+   AssociateAddress (senders that find no answer there meanwhile go on to the other MX
+   hosts); an instance holds one EIP per private address, so the first must go.
 
 Without MX (or without a free reserved address) it is a plain move, and the gap is reported.
 The old instance keeps running, holding nothing: `drain` it once its queue is empty.
@@ -84,7 +84,10 @@ def plan_replace(config: Config, seen: Observation, intent: ReplaceInstance) -> 
         reason=f"replace: {eip.hostname} from {old.label} to {label}",
         by_operator=True,
     )
-    return Plan(actions=(move,)), Stage("move", move.reason, successor)
+    # The reserved address goes back first: one EIP per private address (EC2 would displace
+    # it), and MX lists it after the always-on hosts, so senders go on to those meanwhile.
+    give = (_give_back(holding, successor),) if holding is not None else ()
+    return Plan(actions=(*give, move)), Stage("move", move.reason, successor)
 
 
 def _successor(seen: Observation, old: Instance) -> Instance | None:

@@ -176,6 +176,7 @@ def check_s6(config: Config, seen: Observation, plan: Plan) -> None:
                 "S6", f"{action.describe()}: the target is not healthy: {why}", [action.instance_id]
             )
         _same_service(config, seen, action)
+        _no_displacement(seen, plan, action)
         if (
             isinstance(action, Move)
             and not action.by_operator
@@ -186,6 +187,28 @@ def check_s6(config: Config, seen: Observation, plan: Plan) -> None:
                 f"{action.describe()}: service {action.service} has failover = false",
                 [action.allocation_id],
             )
+
+
+def _no_displacement(seen: Observation, plan: Plan, action: Claim | Move) -> None:
+    """An instance holds one EIP on its primary private address: associating another one
+    displaces the first (EC2 does it silently), which would leave that hostname unbacked and
+    make the target hold two roles. Refused, unless the same plan takes the other EIP off the
+    target first (`replace` gives its reserved address back so)."""
+    freed = {a.allocation_id for a in plan.actions if isinstance(a, Disassociate)}
+    held = [
+        a
+        for a in seen.addresses
+        if a.instance_id == action.instance_id
+        and a.allocation_id != action.allocation_id
+        and a.allocation_id not in freed
+    ]
+    if held:
+        raise SafetyRefusal(
+            "S6",
+            f"{action.describe()}: {action.instance_id} already holds {held[0].public_ip}, "
+            "which EC2 would displace",
+            [a.allocation_id for a in held],
+        )
 
 
 def _same_service(config: Config, seen: Observation, action: Claim | Move) -> None:
