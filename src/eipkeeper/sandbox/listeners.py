@@ -153,6 +153,25 @@ class DataPlane:
             queue = self._queues.get(instance_id, QueueState())
             return queue.length_at(self._clock(), rate=self._drain_rate)
 
+    @property
+    def timing(self) -> Timing:
+        return self._timing
+
+    @property
+    def unanswered(self) -> Unanswered:
+        return self._unanswered
+
+    def configure(
+        self, *, timing: Timing | None = None, unanswered: Unanswered | None = None
+    ) -> None:
+        """Change the data plane's timing or its unanswered mode while it runs (a slower
+        switch, the stranger arriving); the next tick applies it. Addresses the stranger took
+        stay its own."""
+        if timing is not None:
+            self._timing = timing
+        if unanswered is not None:
+            self._unanswered = unanswered
+
     # -- life cycle ------------------------------------------------------------------------------
 
     def start(self) -> None:
@@ -236,10 +255,10 @@ class DataPlane:
                 log.info("sandbox.address_switched", address=address, old=served.holder, new=holder)
                 served.holder = holder
                 served.hang_up(keep=holder)  # the old instance no longer gets packets
-        if self._unanswered == "drop":
-            for address in decision.silent - set(self._holes) - set(self._served):
-                self._hole(address, now=now)
-        for address in set(self._holes) - decision.silent:
+        dropped = decision.silent if self._unanswered == "drop" else frozenset()
+        for address in dropped - set(self._holes) - set(self._served):
+            self._hole(address, now=now)
+        for address in set(self._holes) - dropped:
             self._unhole(address)
         self._log_mail(now=now)
 
