@@ -48,9 +48,7 @@ def faithful(sandbox: Sandbox) -> Iterator[Sandbox]:
     plane = sandbox.dataplane
     before = (plane.timing, plane.unanswered)
     plane.configure(
-        timing=Timing(
-            association_delay=TEST_DELAY, boot_delay=BOOT_DELAY, reuse_after=REUSE_AFTER
-        ),
+        timing=Timing(association_delay=TEST_DELAY, boot_delay=BOOT_DELAY, reuse_after=REUSE_AFTER),
         unanswered="drop",
     )
     try:

@@ -95,9 +95,12 @@ def test_the_queue_readiness_endpoint_waits_for_the_queue_to_empty(
 
     # 10 messages at 10 a second: about a second of queue.
     ec2.create_tags(Resources=[host], Tags=[{"Key": "sandbox:queue", "Value": "10"}])
-    status, text = eventually(
-        lambda: (reply := _get(url))[0] == 503 and reply, what="the queue filled by its tag"
-    )
+
+    def queued() -> str | None:
+        status, text = _get(url)
+        return str(text) if status == 503 else None
+
+    text = eventually(queued, what="the queue filled by its tag")
     assert text.endswith(f"messages queued on {host}")
     assert 0 < int(text.split()[0]) <= 10
 
