@@ -106,3 +106,20 @@ def test_the_stranger_takes_the_dynamic_address_an_instance_lost_at_stop(
     assert after != before
     eventually(lambda: answered_by(after, port) == host, what=f"{host} back on {after}")
     assert greeting(before, port) == STRANGER_GREETING, "the stranger keeps it"
+
+
+def test_the_stranger_takes_the_dynamic_address_an_association_took_away(
+    faithful: Sandbox, ec2: EC2Client
+) -> None:
+    port = faithful.smtp_port
+    host = launch(ec2, "stranger-associate")
+    dynamic = public_ip(ec2, host)
+    eventually(lambda: answered_by(dynamic, port) == host, what=f"{host} on {dynamic}")
+    allocation, eip = allocate(ec2)
+
+    ec2.associate_address(AllocationId=allocation, InstanceId=host, AllowReassociation=False)
+
+    eventually(lambda: greeting(dynamic, port) == STRANGER_GREETING, what=f"stranger on {dynamic}")
+    eventually(lambda: answered_by(eip, port) == host, what=f"{host} on its EIP {eip}")
+    assert dynamic in faithful.dataplane.stranger_addresses()
+    assert eip not in faithful.dataplane.stranger_addresses()
