@@ -26,7 +26,6 @@ from moto.ec2.models.instances import InstanceBackend
 
 from eipkeeper.sandbox import ptr, statechanges
 from eipkeeper.sandbox.addresses import AddressPool
-from eipkeeper.sandbox.dataplane import BOOT_ATTRIBUTE
 
 Method = Callable[..., Any]
 
@@ -284,34 +283,6 @@ def recover_only_free_addresses(allocate: Method) -> Method:
     return wrapper
 
 
-def count_launches(run_instances: Method) -> Method:
-    """RunInstances starts a boot: the data plane lets a new instance answer only after the
-    boot delay (EC2 instances take tens of seconds from `pending` to a running service)."""
-
-    @functools.wraps(run_instances)
-    def wrapper(backend: Any, *args: Any, **kwargs: Any) -> Any:
-        reservation = run_instances(backend, *args, **kwargs)
-        for instance in reservation.instances:
-            setattr(instance, BOOT_ATTRIBUTE, 1)
-        return reservation
-
-    return wrapper
-
-
-def count_starts(start_instances: Method) -> Method:
-    """StartInstances of a stopped instance starts another boot (see `count_launches`)."""
-
-    @functools.wraps(start_instances)
-    def wrapper(backend: Any, *args: Any, **kwargs: Any) -> Any:
-        result = start_instances(backend, *args, **kwargs)
-        for instance, previous in result:
-            if previous.name != instance.state:
-                setattr(instance, BOOT_ATTRIBUTE, getattr(instance, BOOT_ATTRIBUTE, 1) + 1)
-        return result
-
-    return wrapper
-
-
 def free_addresses_on_terminate(terminate: Method) -> Method:
     """Terminating an instance disassociates its EIPs; they stay allocated (EC2 user guide,
     "Elastic IP addresses"). moto leaves InstanceId and AssociationId on the EIP."""
@@ -382,8 +353,8 @@ _METHOD_FIXES: tuple[tuple[type, str, tuple[Callable[[Method], Method], ...]], .
         (release_in_use_by_vpc, ptr.refuse_release_with_ptr),
     ),
     (ElasticAddressBackend, "allocate_address", (recover_only_free_addresses,)),
-    (InstanceBackend, "run_instances", (count_launches,)),
-    (InstanceBackend, "start_instances", (count_starts,)),
+    (InstanceBackend, "run_instances", (statechanges.count_launches,)),
+    (InstanceBackend, "start_instances", (statechanges.count_starts,)),
     (InstanceBackend, "terminate_instances", (free_addresses_on_terminate,)),
     (NetworkInterface, "stop", (keep_eip_on_stop,)),
     (NetworkInterface, "start", (keep_eip_on_start,)),

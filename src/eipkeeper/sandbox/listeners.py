@@ -334,9 +334,7 @@ class DataPlane:
         self._retry_at.pop(address, None)
         served = _Served(holder=holder, smtp=smtp, http=http)
         self._served[address] = served
-        if holder == STRANGER:
-            log.info("sandbox.stranger_answers", address=address, port=self._port)
-        else:
+        if holder != STRANGER:  # the stranger's arrival is logged as `sandbox.stranger_took`
             log.info("sandbox.answering", address=address, port=self._port, instance_id=holder)
 
     def _listen_failed(self, address: str, port: int, exc: OSError, *, now: float) -> None:
