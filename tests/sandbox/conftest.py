@@ -16,10 +16,14 @@ import pytest
 from mypy_boto3_ec2 import EC2Client
 
 from eipkeeper.sandbox import Sandbox
+from eipkeeper.sandbox.dataplane import Timing
 
 T = TypeVar("T")
 DEADLINE = 30.0
 TEST_DELAY = 0.3
+BOOT_DELAY = 1.0
+REUSE_AFTER = 0.5
+CONNECT_TIMEOUT = 1.5
 
 
 def _free_port() -> int:
@@ -30,8 +34,38 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="package")
 def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(association_delay=TEST_DELAY, smtp_port=_free_port()) as running:
+    with Sandbox(
+        association_delay=TEST_DELAY, smtp_port=_free_port(), queue_port=_free_port()
+    ) as running:
         yield running
+
+
+@pytest.fixture
+def faithful(sandbox: Sandbox) -> Iterator[Sandbox]:
+    """The package's sandbox with SPEC.md's faithful data plane, its delays shortened:
+    unanswered addresses drop, instances boot for BOOT_DELAY, the stranger takes what the
+    account gives up after REUSE_AFTER. Addresses the stranger took stay its own afterwards."""
+    plane = sandbox.dataplane
+    before = (plane.timing, plane.unanswered)
+    plane.configure(
+        timing=Timing(association_delay=TEST_DELAY, boot_delay=BOOT_DELAY, reuse_after=REUSE_AFTER),
+        unanswered="drop",
+    )
+    try:
+        yield sandbox
+    finally:
+        plane.configure(timing=before[0], unanswered=before[1])
+
+
+def connect_outcome(host: str, port: int, *, timeout: float = CONNECT_TIMEOUT) -> str:
+    """What a client sees: `connected`, `refused` or `timeout`."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return "connected"
+    except ConnectionRefusedError:
+        return "refused"
+    except TimeoutError:
+        return "timeout"
 
 
 @pytest.fixture(scope="package")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import shlex
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -125,6 +127,9 @@ def test_sandbox_prints_exports_writes_the_config_and_stops_on_sigterm(
     )
     assert ec2.describe_instances()["Reservations"] == []  # --empty: no sample fleet
     assert queue_url.startswith(env["AWS_ENDPOINT_URL"])
+    # Another process reads the mailboxes where the export line says.
+    with urllib.request.urlopen(env["EIPKEEPER_SANDBOX_MAIL"], timeout=10) as reply:  # noqa: S310
+        assert json.loads(reply.read()) == {"instances": {}, "stranger": []}
 
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=STARTUP_DEADLINE) == 0
@@ -176,10 +181,49 @@ def test_with_bind_the_config_points_at_a_local_bind(
     )
     stopper.append(process)
 
-    _read_until(process, "events queue")
+    lines = _read_until(process, "events queue")
 
     loaded = config.load(out)
     assert loaded.dns is not None
     assert (loaded.dns.provider, loaded.dns.zone) == ("rfc2136", "example.test")
+    (said,) = [line for line in lines if line.startswith("# BIND serves")]
+    assert f"on {loaded.dns.server} port {loaded.dns.port}" in said
+    assert said.endswith(f"TSIG key file {loaded.dns.tsig_key_file}")
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=STARTUP_DEADLINE) == 0
+
+
+def test_by_default_unheld_addresses_drop_and_the_data_plane_logs_without_v(
+    tmp_path: Path, stopper: list[subprocess.Popen[str]]
+) -> None:
+    out = tmp_path / "sandbox.toml"
+    smtp_port = _free_port()
+    args = ["--port", "0", "--smtp-port", str(smtp_port), "--queue-port", str(_free_port())]
+    process = _spawn(tmp_path, *args, "--config-out", str(out))
+    stopper.append(process)
+    env = _exports(_read_until(process, "events queue"))
+
+    ec2 = boto3.client(
+        "ec2",
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        region_name=env["AWS_DEFAULT_REGION"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+    )
+    unassociated = ec2.describe_addresses()["Addresses"][0]["PublicIp"]  # the sample pool's
+    try:
+        socket.create_connection((unassociated, smtp_port), timeout=1.5).close()
+        outcome = "connected"
+    except ConnectionRefusedError:
+        outcome = "refused"
+    except TimeoutError:
+        outcome = "timeout"
+    assert outcome == "timeout"
+
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=STARTUP_DEADLINE) == 0
+    assert process.stderr is not None
+    logged = process.stderr.read()
+    # The sample fleet has booted: each of its five instances answers from the start.
+    assert logged.count("sandbox.answering") == 5, logged
+    assert "Traceback" not in logged

@@ -138,8 +138,28 @@ def test_associating_removes_the_dynamic_ip_for_good(ec2: EC2Client) -> None:
     assert is_sandbox_public(again)
 
 
-def test_releasing_an_associated_eip_fails(ec2: EC2Client) -> None:
-    holder = launch(ec2, "release-holder")
+def test_releasing_an_associated_eip_in_the_default_vpc_disassociates_and_releases(
+    ec2: EC2Client,
+) -> None:
+    holder = launch(ec2, "release-default-vpc")  # no subnet named: the default VPC
+    allocation, eip = allocate(ec2)
+    ec2.associate_address(AllocationId=allocation, InstanceId=holder, AllowReassociation=False)
+
+    ec2.release_address(AllocationId=allocation)
+
+    with pytest.raises(ClientError) as excinfo:
+        address(ec2, allocation)
+    assert _error_code(excinfo) == "InvalidAllocationID.NotFound"
+    # The instance is as after a disassociate: a new dynamic address of its own.
+    assert public_ip(ec2, holder) not in {"", eip}
+
+
+def test_releasing_an_associated_eip_in_a_nondefault_vpc_fails(ec2: EC2Client) -> None:
+    vpc = ec2.create_vpc(CidrBlock="10.77.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.77.1.0/24")["Subnet"]["SubnetId"]
+    holder = ec2.run_instances(ImageId="ami-03cf127a", MinCount=1, MaxCount=1, SubnetId=subnet)[
+        "Instances"
+    ][0]["InstanceId"]
     allocation, _ = allocate(ec2)
     ec2.associate_address(AllocationId=allocation, InstanceId=holder, AllowReassociation=False)
 
@@ -148,6 +168,7 @@ def test_releasing_an_associated_eip_fails(ec2: EC2Client) -> None:
 
     assert _error_code(excinfo) == "InvalidIPAddress.InUse"
     assert address(ec2, allocation)["InstanceId"] == holder
+    ec2.terminate_instances(InstanceIds=[holder])
 
 
 def test_public_addresses_are_reachable_loopback_addresses_away_from_localhost(

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import signal
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING, Literal
 
 import click
 
 from eipkeeper.cli.app import App
 from eipkeeper.errors import UsageError
 
+if TYPE_CHECKING:  # the sandbox needs moto, an optional extra: import it only to run it
+    from eipkeeper.sandbox.bind import LocalBind
+
+Unanswered = Literal["drop", "refuse"]
+MAIL_ENV_VAR = "EIPKEEPER_SANDBOX_MAIL"
 DEFAULT_CONFIG_OUT = Path("eipkeeper-sandbox.toml")
 
 
@@ -62,6 +69,50 @@ def _until_signalled() -> Iterator[threading.Event]:
     show_default=True,
     help="Port on which every instance answers SMTP on its public address.",
 )
+@click.option(
+    "--unanswered",
+    type=click.Choice(["drop", "refuse"]),
+    default="drop",
+    show_default=True,
+    help="What a connection to an address nobody answers gets: dropped (a connect timeout, "
+    "as on EC2) or refused at once (quick tests).",
+)
+@click.option(
+    "--boot-delay",
+    type=click.FloatRange(min=0),
+    default=20.0,
+    show_default=True,
+    help="Seconds from a launch or start until an instance answers (the sample fleet has booted).",
+)
+@click.option(
+    "--reuse-after",
+    type=click.FloatRange(min=0),
+    default=2.0,
+    show_default=True,
+    help="Seconds after which another customer (the stranger) takes an address the account "
+    "gave up, and answers it.",
+)
+@click.option(
+    "--queue-port",
+    type=click.IntRange(1, 65535),
+    default=8025,
+    show_default=True,
+    help="Port on which every instance answers GET /queue-empty (200 empty, 503 queued).",
+)
+@click.option(
+    "--queue-drain-rate",
+    type=click.FloatRange(min=0, min_open=True),
+    default=10.0,
+    show_default=True,
+    help="Messages a second an instance's mail queue empties at (tag sandbox:queue=N fills it).",
+)
+@click.option(
+    "--mail-port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    show_default=True,
+    help="Port on 127.0.0.1 of the mailboxes' JSON endpoint (0 picks a free one).",
+)
 @click.option("--empty", is_flag=True, help="No sample fleet: only the events queue.")
 @click.option(
     "--bind", "use_bind", is_flag=True, help="Serve the zone from a local BIND instead of Route 53."
@@ -72,14 +123,23 @@ def sandbox(
     config_out: Path,
     association_delay: float,
     smtp_port: int,
+    unanswered: Unanswered,
+    boot_delay: float,
+    reuse_after: float,
+    queue_port: int,
+    queue_drain_rate: float,
+    mail_port: int,
     empty: bool,
     use_bind: bool,
 ) -> None:
     """Run a local AWS (moto, made to behave like EC2 for addresses) with a sample fleet.
 
     Every running instance answers SMTP on its public address (127.0.0.0/8) with a greeting
-    that names it. Writes a config for the fleet, prints the lines to paste into a shell, and
-    runs until Ctrl-C.
+    that names it and keeps the mail it accepts; an address nobody answers drops connections;
+    a stranger takes every address the account gives up. Writes a config for the fleet,
+    prints the lines to paste into a shell, and runs until Ctrl-C. What the data plane does
+    (an address changing hands, an instance booting, the stranger, mail counts) is logged on
+    stderr.
     """
     try:
         from eipkeeper.sandbox import Sandbox
@@ -90,39 +150,65 @@ def sandbox(
 
     app = click.get_current_context().find_object(App)
     region = (app.region if app is not None else None) or "us-east-1"
+    _log_the_data_plane()
     with contextlib.ExitStack() as stack:
-        dns_table = _start_bind(stack) if use_bind else None
+        bind = _start_bind(stack) if use_bind else None
         cloud = Sandbox(
             port=port,
             association_delay=association_delay,
             smtp_port=smtp_port,
             empty=empty,
             region=region,
+            boot_delay=boot_delay,
+            unanswered=unanswered,
+            reuse_after=reuse_after,
+            queue_port=queue_port,
+            queue_drain_rate=queue_drain_rate,
+            mail_port=mail_port,
+            forward_dns=((bind.host, bind.port),) if bind is not None else (),
         )
         stop = stack.enter_context(_until_signalled())
         stack.enter_context(cloud)
-        cloud.write_config(config_out, dns=dns_table)
+        cloud.write_config(config_out, dns=bind.config_toml() if bind is not None else None)
         click.echo(f"# eipkeeper sandbox at {cloud.endpoint}; paste these lines into a shell:")
         for line in cloud.export_lines():
             click.echo(line)
+        if bind is not None:
+            click.echo(
+                f"# BIND serves {bind.zone} on {bind.host} port {bind.port} "
+                f"(TCP and UDP), TSIG key file {bind.key_file}"
+            )
+        click.echo(
+            f"# every running instance answers SMTP on its public address, port {smtp_port}, "
+            f"and GET /queue-empty on port {queue_port}"
+        )
+        click.echo(
+            f"# mail accepted, per instance and the stranger's: curl {cloud.mail_url} "
+            f"(${MAIL_ENV_VAR})"
+        )
         click.echo(f"# EC2 state-change events queue: {cloud.events_queue_url}")
-        click.echo(f"# every running instance answers SMTP on its public address, port {smtp_port}")
         click.echo(f"# config written to {cloud.config_path}; Ctrl-C to stop", err=True)
         while not stop.wait(0.5):  # a timed wait: signal handlers run between the waits
             pass
         click.echo("# sandbox stopped", err=True)
 
 
-def _start_bind(stack: contextlib.ExitStack) -> str:
-    """Start a local BIND for the sample zone; returns the config's `[dns]` table for it."""
+def _log_the_data_plane() -> None:
+    """The data plane's events (info) are what a sandbox user watches: show them without -v."""
+    logger = logging.getLogger("eipkeeper.sandbox")
+    if logger.getEffectiveLevel() > logging.INFO:
+        logger.setLevel(logging.INFO)
+
+
+def _start_bind(stack: contextlib.ExitStack) -> LocalBind:
+    """Start a local BIND for the sample zone."""
     try:
         from eipkeeper.sandbox.bind import LocalBind
     except ImportError:
         raise UsageError("--bind is not available yet") from None
     from eipkeeper.sandbox.fleet import ZONE
 
-    server = stack.enter_context(LocalBind(ZONE))
-    return server.config_toml()
+    return stack.enter_context(LocalBind(ZONE))
 
 
 COMMANDS = [sandbox]

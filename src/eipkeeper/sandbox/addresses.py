@@ -33,7 +33,29 @@ class AddressPool:
         self._in_use = in_use
         self._rng = rng
         self._issued: set[str] = set()
+        self._this_run: set[str] = set()
+        self._taken: set[str] = set()
         self._lock = threading.Lock()
+
+    def begin_run(self) -> None:
+        """A new sandbox starts: forget what earlier ones handed out and the stranger took."""
+        with self._lock:
+            self._this_run.clear()
+            self._taken.clear()
+
+    def handed_out(self) -> frozenset[str]:
+        """Every address drawn since `begin_run`: what the account was given in this sandbox."""
+        with self._lock:
+            return frozenset(self._this_run)
+
+    def taken_by_stranger(self, addresses: Iterable[str]) -> None:
+        """ADDRESSES now belong to another customer: nobody else may have them again."""
+        with self._lock:
+            self._taken.update(addresses)
+
+    def is_taken(self, address: str) -> bool:
+        with self._lock:
+            return address in self._taken
 
     def draw(self) -> str:
         with self._lock:
@@ -45,6 +67,7 @@ class AddressPool:
                 )
                 if candidate not in busy:
                     self._issued.add(candidate)
+                    self._this_run.add(candidate)
                     return candidate
 
 

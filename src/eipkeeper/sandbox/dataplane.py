@@ -1,33 +1,39 @@
-"""The sandbox's data plane: every running instance answers SMTP on its current public address.
+"""The sandbox's data plane, as pure decisions: who answers each public address, and when.
 
 moto's control plane changes at once; EC2's data plane does not ("reported switch times range
-from 5 s to 20 minutes"). A reconciler thread polls moto's EC2 backend every `interval` seconds
-and keeps one listener per public address. A new association of an Elastic IP reaches the data
-plane only after `association_delay` seconds: until then the address is answered by its old
-holder, or by nobody if it had none. An address that loses its holder goes quiet at once, as
-does every address of an instance that stops running or is tagged `sandbox:answer=no`.
+from 5 s to 20 minutes"). A reconciler (`listeners.DataPlane`) polls moto's EC2 backend every
+tenth of a second and applies what `step` decides here:
 
-The decision is a pure function (`advance`) over an `Observation`, so its timing can be tested
-on a fake clock; `DataPlane` only applies it to sockets.
+- a new association of an Elastic IP reaches the data plane only after `association_delay`
+  seconds: until then the address is answered by its old holder, or by nobody if it had none;
+- an instance answers only `boot_delay` seconds after it was launched or started (EC2
+  instances take tens of seconds to boot); the instances already there when the data plane
+  starts have booted;
+- an address that loses its holder goes quiet at once, as does every address of an instance
+  that stops running or is tagged `sandbox:answer=no`;
+- an address the account gave up (an EIP released, a dynamic address lost at stop, terminate
+  or association) is taken by the stranger, another customer of the cloud, once it has stayed
+  given up for `reuse_after` seconds; the stranger never gives it back.
+
+Everything here is a function of an `Observation` and a clock reading, so timing is tested on
+a fake clock.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import threading
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from eipkeeper.logs import get_logger
-from eipkeeper.sandbox.smtp import serve_session
-
 ANSWER_TAG = "sandbox:answer"
 """`no` on an instance makes it stop answering (a failure to detect); anything else answers."""
-
-log = get_logger(__name__)
+QUEUE_TAG = "sandbox:queue"
+"""A number on an instance sets its MTA queue length (see `mailqueue`)."""
+BOOT_ATTRIBUTE = "eipkeeper_boot"
+"""Set by `fixes` on moto's instance objects: how many times the instance was launched or
+started. A new value means a new boot."""
+STRANGER = "stranger"
+"""The holder name of every address the stranger took (instance ids start with `i-`)."""
 
 
 @dataclass(frozen=True)
@@ -37,9 +43,20 @@ class Observation:
     holders: Mapping[str, str] = field(default_factory=dict)
     """Public address -> the instance holding it (not terminated)."""
     elastic: frozenset[str] = frozenset()
-    """Which addresses are Elastic IPs (only their associations are delayed)."""
+    """Which addresses are Elastic IPs of the account (only their associations are delayed)."""
     answering: frozenset[str] = frozenset()
-    """Instances that answer: running and not tagged `sandbox:answer=no`."""
+    """Instances that would answer once booted: running, not tagged `sandbox:answer=no`."""
+    boots: Mapping[str, int] = field(default_factory=dict)
+    """Instance -> its boot count (a launch or a start adds one)."""
+    handed_out: frozenset[str] = frozenset()
+    """Every public address the cloud handed to the account since the sandbox started."""
+    queue_tags: Mapping[str, str] = field(default_factory=dict)
+    """Instance -> the value of its `sandbox:queue` tag, where it has one."""
+
+    @property
+    def held(self) -> frozenset[str]:
+        """Addresses the account holds now: its EIPs and its instances' public addresses."""
+        return frozenset(self.holders) | self.elastic
 
 
 @dataclass(frozen=True)
@@ -49,6 +66,44 @@ class Route:
     holder: str | None
     pending: str | None = None
     since: float = 0.0
+
+
+@dataclass(frozen=True)
+class Boot:
+    """The latest boot of an instance: its count and when the data plane first saw it."""
+
+    count: int
+    since: float
+
+
+@dataclass(frozen=True)
+class Timing:
+    association_delay: float = 2.0
+    boot_delay: float = 0.0
+    reuse_after: float | None = None
+    """None: no stranger takes given-up addresses."""
+
+
+@dataclass(frozen=True)
+class PlaneState:
+    routes: Mapping[str, Route] = field(default_factory=dict)
+    boots: Mapping[str, Boot] = field(default_factory=dict)
+    given_up: Mapping[str, float] = field(default_factory=dict)
+    """Address -> when the account was first seen not holding it."""
+    stranger: frozenset[str] = frozenset()
+    """Addresses the stranger took, for good."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the data plane should do after one step."""
+
+    answers: Mapping[str, str]
+    """Address -> who answers it: an instance id or STRANGER."""
+    silent: frozenset[str]
+    """Addresses the cloud knows of that nobody answers: dropped (or refused)."""
+    booting: frozenset[str]
+    """Instances still booting."""
 
 
 def advance(
@@ -72,7 +127,7 @@ def advance(
 
 
 def answers(routes: Mapping[str, Route], observed: Observation) -> dict[str, str]:
-    """Address -> the instance that answers it now."""
+    """Address -> the instance that answers it now (boot delay aside: see `step`)."""
     return {
         address: route.holder
         for address, route in routes.items()
@@ -80,10 +135,62 @@ def answers(routes: Mapping[str, Route], observed: Observation) -> dict[str, str
     }
 
 
-def observe_moto(backend: Any) -> Observation:
+def track_boots(boots: Mapping[str, Boot], observed: Observation, *, now: float) -> dict[str, Boot]:
+    """A boot starts when an instance's boot count changes; instances gone are forgotten."""
+    out: dict[str, Boot] = {}
+    for instance, count in observed.boots.items():
+        known = boots.get(instance)
+        out[instance] = known if known is not None and known.count == count else Boot(count, now)
+    return out
+
+
+def booted_at_start(observed: Observation) -> dict[str, Boot]:
+    """The instances already there when the data plane starts: fresh, but booted."""
+    return {instance: Boot(count, float("-inf")) for instance, count in observed.boots.items()}
+
+
+def track_given_up(
+    state: PlaneState, observed: Observation, *, now: float, reuse_after: float | None
+) -> tuple[dict[str, float], frozenset[str]]:
+    """(addresses given up and since when, addresses the stranger holds after this step)."""
+    held = observed.held
+    given_up = {a: t for a, t in state.given_up.items() if a not in held}
+    for address in observed.handed_out - held - state.stranger:
+        given_up.setdefault(address, now)
+    if reuse_after is None:
+        return given_up, state.stranger
+    taken = {a for a, t in given_up.items() if now - t >= reuse_after}
+    return {a: t for a, t in given_up.items() if a not in taken}, state.stranger | taken
+
+
+def step(
+    state: PlaneState, observed: Observation, *, now: float, timing: Timing
+) -> tuple[PlaneState, Decision]:
+    routes = advance(state.routes, observed, now=now, delay=timing.association_delay)
+    boots = track_boots(state.boots, observed, now=now)
+    booting = frozenset(
+        instance
+        for instance, boot in boots.items()
+        if instance in observed.answering and now - boot.since < timing.boot_delay
+    )
+    ready = replace(observed, answering=observed.answering - booting)
+    answered: dict[str, str] = answers(routes, ready)
+    given_up, stranger = track_given_up(state, observed, now=now, reuse_after=timing.reuse_after)
+    held = observed.held
+    # The account's hold wins over the stranger's; `fixes` makes sure that cannot happen.
+    answered.update({address: STRANGER for address in stranger if address not in held})
+    known = held | observed.handed_out | stranger
+    new_state = PlaneState(routes=routes, boots=boots, given_up=given_up, stranger=stranger)
+    decision = Decision(answers=answered, silent=frozenset(known - set(answered)), booting=booting)
+    return new_state, decision
+
+
+def observe_moto(backend: Any, *, handed_out: frozenset[str] = frozenset()) -> Observation:
     """Read moto's EC2 backend (untyped). Runs beside moto's request threads: snapshot first."""
     holders: dict[str, str] = {}
     answering: set[str] = set()
+    boots: dict[str, int] = {}
+    queue_tags: dict[str, str] = {}
     for reservation in list(backend.reservations.values()):
         for instance in list(reservation.instances):
             state = instance.state
@@ -95,144 +202,15 @@ def observe_moto(backend: Any) -> Observation:
             tags = backend.tags.get(instance.id, {})
             if state == "running" and str(tags.get(ANSWER_TAG, "yes")).lower() != "no":
                 answering.add(instance.id)
+            boots[instance.id] = int(getattr(instance, BOOT_ATTRIBUTE, 1))
+            if QUEUE_TAG in tags:
+                queue_tags[instance.id] = str(tags[QUEUE_TAG])
     elastic = frozenset(eip.public_ip for eip in list(backend.addresses))
-    return Observation(holders=holders, elastic=elastic, answering=frozenset(answering))
-
-
-@dataclass
-class _Listener:
-    server: asyncio.Server
-    holder: str
-    sessions: dict[asyncio.StreamWriter, str] = field(default_factory=dict)
-
-    def drop_sessions(self, *, keep: str | None = None) -> None:
-        for writer, holder in list(self.sessions.items()):
-            if holder != keep:
-                writer.close()
-                del self.sessions[writer]
-
-
-class DataPlane:
-    """Runs the listeners in a thread of its own with its own event loop."""
-
-    def __init__(
-        self,
-        *,
-        observe: Callable[[], Observation],
-        port: int,
-        association_delay: float,
-        interval: float = 0.1,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._observe = observe
-        self._port = port
-        self._delay = association_delay
-        self._interval = interval
-        self._clock = clock
-        self._routes: dict[str, Route] = {}
-        self._listeners: dict[str, _Listener] = {}
-        self._retry_at: dict[str, float] = {}
-        self._answers: dict[str, str] = {}
-        self._sessions: set[asyncio.Task[Any]] = set()
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._ready = threading.Event()
-
-    @property
-    def port(self) -> int:
-        return self._port
-
-    def answers(self) -> dict[str, str]:
-        """Address -> instance that has a listener now (a copy, for logs and tests)."""
-        return dict(self._answers)
-
-    def start(self) -> None:
-        self._thread = threading.Thread(
-            target=lambda: asyncio.run(self._run()), name="sandbox-dataplane", daemon=True
-        )
-        self._thread.start()
-        self._ready.wait()
-
-    def stop(self) -> None:
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        if self._thread is not None:
-            self._thread.join()
-        self._thread = None
-
-    async def _run(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        self._ready.set()
-        try:
-            while not self._stop.is_set():
-                await self._tick()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), self._interval)
-        finally:
-            for address in list(self._listeners):
-                self._close(address)
-            # Let closed sessions end on their own: asyncio.run would cancel them, and asyncio
-            # 3.11 reports a cancelled connection callback as an error.
-            if self._sessions:
-                await asyncio.wait(self._sessions, timeout=1.0)
-
-    async def _tick(self) -> None:
-        try:
-            observed = self._observe()
-        except RuntimeError:
-            return  # moto changed a dict under us; the next tick reads it again
-        now = self._clock()
-        self._routes = advance(self._routes, observed, now=now, delay=self._delay)
-        wanted = answers(self._routes, observed)
-        for address in set(self._listeners) - set(wanted):
-            self._close(address)
-        for address, holder in wanted.items():
-            listener = self._listeners.get(address)
-            if listener is None:
-                await self._open(address, holder, now=now)
-            elif listener.holder != holder:
-                log.info(
-                    "sandbox.address_switched", address=address, old=listener.holder, new=holder
-                )
-                listener.holder = holder
-                listener.drop_sessions(keep=holder)  # the old instance no longer gets packets
-        self._answers = {a: listener.holder for a, listener in self._listeners.items()}
-
-    async def _open(self, address: str, holder: str, *, now: float) -> None:
-        if self._retry_at.get(address, 0.0) > now:
-            return
-        listener: _Listener | None = None
-
-        async def session(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            assert listener is not None
-            instance_id = listener.holder
-            listener.sessions[writer] = instance_id
-            task = asyncio.current_task()
-            if task is not None:
-                self._sessions.add(task)
-            try:
-                await serve_session(reader, writer, instance_id=instance_id)
-            finally:
-                listener.sessions.pop(writer, None)
-                if task is not None:
-                    self._sessions.discard(task)
-
-        try:
-            server = await asyncio.start_server(session, host=address, port=self._port)
-        except OSError as exc:
-            # Another process may hold this address:port; say so once a second, not per tick.
-            self._retry_at[address] = now + 1.0
-            log.warning("sandbox.listen_failed", address=address, port=self._port, error=str(exc))
-            return
-        self._retry_at.pop(address, None)
-        listener = _Listener(server=server, holder=holder)
-        self._listeners[address] = listener
-        log.info("sandbox.answering", address=address, port=self._port, instance_id=holder)
-
-    def _close(self, address: str) -> None:
-        listener = self._listeners.pop(address)
-        listener.server.close()
-        listener.drop_sessions()
-        log.info("sandbox.silent", address=address, instance_id=listener.holder)
+    return Observation(
+        holders=holders,
+        elastic=elastic,
+        answering=frozenset(answering),
+        boots=boots,
+        handed_out=handed_out,
+        queue_tags=queue_tags,
+    )

@@ -24,7 +24,7 @@ from moto.ec2.models.elastic_ip_addresses import ElasticAddressBackend
 from moto.ec2.models.elastic_network_interfaces import NetworkInterface
 from moto.ec2.models.instances import InstanceBackend
 
-from eipkeeper.sandbox import statechanges
+from eipkeeper.sandbox import ptr, statechanges
 from eipkeeper.sandbox.addresses import AddressPool
 
 Method = Callable[..., Any]
@@ -235,16 +235,50 @@ def name_the_interface_instance(associate: Method) -> Method:
     return wrapper
 
 
-def refuse_release_in_use(release: Method) -> Method:
-    """ReleaseAddress on an associated address fails in a VPC with InvalidIPAddress.InUse
-    (EC2 API reference, ReleaseAddress); moto disassociates and releases."""
+def _in_default_vpc(backend: Any, eip: Any) -> bool:
+    eni = eip.eni if eip.eni is not None else None
+    if eni is None and eip.instance is not None and eip.instance.nics:
+        eni = eip.instance.nics[0]
+    subnet = getattr(eni, "subnet", None)
+    vpc = backend.vpcs.get(getattr(subnet, "vpc_id", None)) if subnet is not None else None
+    return bool(getattr(vpc, "is_default", False))
+
+
+def release_in_use_by_vpc(release: Method) -> Method:
+    """ReleaseAddress of an associated address: in the default VPC EC2 disassociates and
+    releases it; in a nondefault VPC it fails with InvalidIPAddress.InUse (EC2 API reference,
+    ReleaseAddress). moto disassociates and releases everywhere."""
 
     @functools.wraps(release)
     def wrapper(backend: Any, address: str | None = None, allocation_id: str | None = None) -> Any:
         eip = _find_eip(backend, address, allocation_id)
-        if eip is not None and eip.domain == "vpc" and (eip.eni or eip.instance):
+        associated = eip is not None and (eip.eni or eip.instance)
+        if associated and eip.domain == "vpc" and not _in_default_vpc(backend, eip):
             raise AddressInUse(eip.allocation_id)
         return release(backend, address=address, allocation_id=allocation_id)
+
+    return wrapper
+
+
+class AddressTaken(EC2ClientError):
+    def __init__(self, address: str) -> None:
+        super().__init__(
+            "InvalidAddress.NotFound",
+            f"Address '{address}' cannot be recovered: it is in use elsewhere.",
+        )
+
+
+def recover_only_free_addresses(allocate: Method) -> Method:
+    """AllocateAddress(Address=...) recovers a released address only if nobody else took it
+    (EC2 user guide, "Recover an Elastic IP address"). moto hands out any address, even one the
+    stranger took or the account holds. The error code for this case is not documented; the
+    sandbox answers InvalidAddress.NotFound."""
+
+    @functools.wraps(allocate)
+    def wrapper(backend: Any, domain: str, address: str | None = None, **kwargs: Any) -> Any:
+        if address and (POOL.is_taken(address) or address in set(_addresses_in_use())):
+            raise AddressTaken(address)
+        return allocate(backend, domain, address=address, **kwargs)
 
     return wrapper
 
@@ -313,7 +347,14 @@ _METHOD_FIXES: tuple[tuple[type, str, tuple[Callable[[Method], Method], ...]], .
             refuse_dead_instances,
         ),
     ),
-    (ElasticAddressBackend, "release_address", (refuse_release_in_use,)),
+    (
+        ElasticAddressBackend,
+        "release_address",
+        (release_in_use_by_vpc, ptr.refuse_release_with_ptr),
+    ),
+    (ElasticAddressBackend, "allocate_address", (recover_only_free_addresses,)),
+    (InstanceBackend, "run_instances", (statechanges.count_launches,)),
+    (InstanceBackend, "start_instances", (statechanges.count_starts,)),
     (InstanceBackend, "terminate_instances", (free_addresses_on_terminate,)),
     (NetworkInterface, "stop", (keep_eip_on_stop,)),
     (NetworkInterface, "start", (keep_eip_on_start,)),
@@ -345,3 +386,4 @@ def install() -> None:
         for owner, name, fixes in _METHOD_FIXES:
             for fix in fixes:
                 _apply(owner, name, fix)
+        ptr.install()

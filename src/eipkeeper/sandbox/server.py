@@ -31,14 +31,18 @@ from werkzeug.serving import make_server
 from eipkeeper.config import ENV_VAR
 from eipkeeper.errors import OperationError
 from eipkeeper.logs import get_logger
-from eipkeeper.sandbox import fixes, route53_fixes, sampleconfig, statechanges
-from eipkeeper.sandbox.dataplane import DataPlane, Observation, observe_moto
+from eipkeeper.sandbox import fixes, ptr, route53_fixes, sampleconfig, statechanges
+from eipkeeper.sandbox.dataplane import Observation, observe_moto
 from eipkeeper.sandbox.fleet import Clients, create_event_route, create_sample_fleet
+from eipkeeper.sandbox.listeners import DataPlane, Unanswered
+from eipkeeper.sandbox.smtp import Message
 
 HOST = "127.0.0.1"
 # Dummy credentials: moto accepts any; fixed values keep boto3 off the user's real ones.
 ACCESS_KEY_ID = "sandbox"
 SECRET_ACCESS_KEY = "sandbox"  # noqa: S105 -- not a secret, the sandbox accepts anything
+MAIL_ENV_VAR = "EIPKEEPER_SANDBOX_MAIL"
+"""Where another process finds the mailboxes' JSON endpoint."""
 
 log = get_logger(__name__)
 
@@ -102,7 +106,12 @@ class _MotoServer(ThreadedMotoServer):
 
 
 class Sandbox:
-    """The embedded cloud of SPEC.md section 7. Use as a context manager, or start()/stop()."""
+    """The embedded cloud of SPEC.md section 7. Use as a context manager, or start()/stop().
+
+    The constructor's defaults are the quick ones tests want (instances answer at once,
+    unanswered addresses refuse, no stranger); `eipkeeper sandbox` passes SPEC.md's faithful
+    ones (`boot_delay=20`, `unanswered="drop"`, `reuse_after=2`).
+    """
 
     # moto's backends are process-wide: this is the one sandbox that owns them, if any.
     _running: ClassVar[Sandbox | None] = None
@@ -119,9 +128,28 @@ class Sandbox:
         owner: str = "sandbox",
         data_plane: bool = True,
         events: bool = True,
+        boot_delay: float = 0.0,
+        unanswered: Unanswered = "refuse",
+        reuse_after: float | None = None,
+        queue_port: int | None = 8025,
+        queue_drain_rate: float = 10.0,
+        mail_port: int | None = 0,
+        forward_dns: tuple[tuple[str, int], ...] = (),
+        ptr_delay: float = 0.0,
     ) -> None:
         """DATA_PLANE False runs no SMTP listeners and EVENTS False publishes no state-change
-        events: for benchmarks with thousands of instances."""
+        events: for benchmarks with thousands of instances.
+
+        BOOT_DELAY: seconds from a launch or start to answering. UNANSWERED: what a connection
+        to an address nobody answers gets, `drop` (a timeout, as on EC2) or `refuse`.
+        REUSE_AFTER: seconds after which the stranger takes an address the account gave up
+        (None: no stranger). QUEUE_PORT: where each instance answers `GET /queue-empty` (None:
+        nowhere); its queue empties at QUEUE_DRAIN_RATE messages a second. MAIL_PORT: the
+        mailboxes' JSON endpoint on 127.0.0.1 (0: a free port; None: none). FORWARD_DNS:
+        (host, port) of DNS servers, besides moto's Route 53, that ModifyAddressAttribute
+        checks forward names against (the local BIND of `--bind`); PTR_DELAY: seconds a reverse
+        DNS change stays pending.
+        """
         self._requested_port = port
         self.data_plane = data_plane
         self.events = events
@@ -130,6 +158,14 @@ class Sandbox:
         self.empty = empty
         self.region = region
         self.owner = owner
+        self.boot_delay = boot_delay
+        self.unanswered: Unanswered = unanswered
+        self.reuse_after = reuse_after
+        self.queue_port = queue_port
+        self.queue_drain_rate = queue_drain_rate
+        self.mail_port = mail_port
+        self.forward_dns = forward_dns
+        self.ptr_delay = ptr_delay
         self._server: _MotoServer | None = None
         self._dataplane: DataPlane | None = None
         self._port: int | None = None
@@ -172,7 +208,18 @@ class Sandbox:
         }
         if self.config_path is not None:
             env[ENV_VAR] = str(self.config_path)
+        if self._dataplane is not None and self.mail_port is not None:
+            env[MAIL_ENV_VAR] = self._dataplane.mail_url
         return env
+
+    def mailboxes(self) -> dict[str, list[Message]]:
+        """Holder (instance id, or `stranger`) -> the messages it accepted, oldest first."""
+        return self.dataplane.mailboxes.snapshot()
+
+    @property
+    def mail_url(self) -> str:
+        """The mailboxes as JSON over HTTP, for another process (EIPKEEPER_SANDBOX_MAIL)."""
+        return self.dataplane.mail_url
 
     def export_lines(self) -> list[str]:
         """The lines to paste into a POSIX shell."""
@@ -223,6 +270,9 @@ class Sandbox:
 
     def _start(self) -> None:
         statechanges.Switch.on = self.events
+        fixes.POOL.begin_run()
+        ptr.Settings.delay = self.ptr_delay
+        ptr.Settings.forward_servers = self.forward_dns
         fixes.install()
         route53_fixes.install()
         # werkzeug logs every request at INFO on stderr; the sandbox's own events say enough.
@@ -250,6 +300,13 @@ class Sandbox:
                 observe=self._observe,
                 port=self.smtp_port,
                 association_delay=self.association_delay,
+                boot_delay=self.boot_delay,
+                reuse_after=self.reuse_after,
+                unanswered=self.unanswered,
+                queue_port=self.queue_port,
+                queue_drain_rate=self.queue_drain_rate,
+                mail_port=self.mail_port,
+                stranger_took=fixes.POOL.taken_by_stranger,
             )
             self._dataplane.start()
         log.info(
@@ -257,6 +314,9 @@ class Sandbox:
             endpoint=self.endpoint,
             smtp_port=self.smtp_port,
             association_delay=self.association_delay,
+            boot_delay=self.boot_delay,
+            unanswered=self.unanswered,
+            reuse_after=self.reuse_after,
             empty=self.empty,
         )
 
@@ -269,7 +329,7 @@ class Sandbox:
     def _observe(self) -> Observation:
         # moto serves the account MOTO_ACCOUNT_ID names, if set, as it does for requests.
         account = os.environ.get("MOTO_ACCOUNT_ID") or DEFAULT_ACCOUNT_ID
-        return observe_moto(ec2_backends[account][self.region])
+        return observe_moto(ec2_backends[account][self.region], handed_out=fixes.POOL.handed_out())
 
     def stop(self) -> None:
         if self._dataplane is not None:

@@ -8,6 +8,9 @@ delivers them exactly as it would deliver a real event.
 
 moto moves instances between states at once, so each call publishes both the transitional and
 the final state (`stopping` then `stopped`), in the order EC2 would.
+
+Each launch or start also counts as a boot on moto's instance object, which the data plane
+reads to keep a new instance quiet for the boot delay.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any
 from moto.events.models import events_backends
 
 from eipkeeper.logs import get_logger
+from eipkeeper.sandbox.dataplane import BOOT_ATTRIBUTE
 
 SOURCE = "aws.ec2"
 DETAIL_TYPE = "EC2 Instance State-change Notification"
@@ -92,6 +96,34 @@ def publish_transitions(change: Method) -> Method:
             final = instance.state
             if previous.name != final:
                 _publish(backend, instance.id, _PATH.get(final, (final,)))
+        return result
+
+    return wrapper
+
+
+def count_launches(run_instances: Method) -> Method:
+    """RunInstances starts a boot: the data plane lets a new instance answer only after the
+    boot delay (EC2 instances take tens of seconds from `pending` to a running service)."""
+
+    @functools.wraps(run_instances)
+    def wrapper(backend: Any, *args: Any, **kwargs: Any) -> Any:
+        reservation = run_instances(backend, *args, **kwargs)
+        for instance in reservation.instances:
+            setattr(instance, BOOT_ATTRIBUTE, 1)
+        return reservation
+
+    return wrapper
+
+
+def count_starts(start_instances: Method) -> Method:
+    """StartInstances of a stopped instance starts another boot (see `count_launches`)."""
+
+    @functools.wraps(start_instances)
+    def wrapper(backend: Any, *args: Any, **kwargs: Any) -> Any:
+        result = start_instances(backend, *args, **kwargs)
+        for instance, previous in result:
+            if previous.name != instance.state:
+                setattr(instance, BOOT_ATTRIBUTE, getattr(instance, BOOT_ATTRIBUTE, 1) + 1)
         return result
 
     return wrapper
