@@ -138,6 +138,13 @@ class Ec2:
 
     # -- writes --------------------------------------------------------------------------
 
+    def reset_reverse_name(self, allocation_id: str) -> None:
+        """ResetAddressAttribute: EC2 will not release an address whose PTR is set."""
+        with aws_errors(f"ResetAddressAttribute {allocation_id}"):
+            self._client.reset_address_attribute(
+                AllocationId=allocation_id, Attribute="domain-name"
+            )
+
     def set_reverse_name(self, allocation_id: str, hostname: str) -> None:
         """ModifyAddressAttribute: EC2 first checks that HOSTNAME resolves to the address."""
         with aws_errors(f"ModifyAddressAttribute {allocation_id} {hostname}"):

@@ -108,7 +108,8 @@ def policy(config: Config, *, events_queue: str = "", lease_table: str = "") -> 
     owned = {f"aws:ResourceTag/{TAG_OWNER}": config.owner}
     own_keys = {"ForAllValues:StringLike": {"aws:TagKeys": [OWN_TAG_KEYS]}}
     eip = arns.ec2("elastic-ip")
-    # Reverse DNS (`ptr = true`): read and set; eipkeeper never resets a PTR.
+    # Reverse DNS (`ptr = true`): read, set, and reset before a release (EC2 refuses to
+    # release an address whose PTR is set: InvalidAddress.PtrSet).
     ptr = any(s.ptr for s in config.services)
     statements = [
         _statement(
@@ -131,7 +132,7 @@ def policy(config: Config, *, events_queue: str = "", lease_table: str = "") -> 
         _statement(
             "ChangeOwnAddresses",
             ["ec2:AssociateAddress", "ec2:DisassociateAddress", "ec2:ReleaseAddress"]
-            + (["ec2:ModifyAddressAttribute"] if ptr else []),
+            + (["ec2:ModifyAddressAttribute", "ec2:ResetAddressAttribute"] if ptr else []),
             eip,
             Condition={"StringEquals": owned},
         ),

@@ -209,6 +209,9 @@ class Executor:
 
     def _release(self, action: Release, seen: Observation, report: Report) -> None:
         self.on_step(action.describe())
+        if seen.reverse.get(action.allocation_id):
+            # EC2 refuses to release an address whose PTR is set (InvalidAddress.PtrSet).
+            self.ec2.reset_reverse_name(action.allocation_id)
         self.ec2.release(self._address(seen, action.allocation_id, action.describe()))
         log.info("eip.release", public_ip=action.public_ip, allocation_id=action.allocation_id)
         report.record("release", action.describe())
