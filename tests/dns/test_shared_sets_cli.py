@@ -132,3 +132,18 @@ def test_an_old_marker_without_a_list_keeps_the_operators_value(bind_cloud: Clou
     assert texts == [
         '"owner=sandbox" "values=15 mx1.example.test.,15 mx2.example.test.,15 mx3.example.test."'
     ]
+
+
+def test_plan_says_what_it_left_alone_and_why(bind_cloud: Cloud) -> None:
+    """An MX set at the config's MX domain marked by nobody: the config's MX values are
+    refused (S4), and the plan must not say the zone agrees with the config."""
+    cloud = bind_cloud
+    nsupdate(cloud, f"update add {ZONE} 300 MX {ONPREM}")
+    publish(cloud)
+    ran = eipkeeper("-o", "table", "plan", "--detailed-exitcode", env=cloud.env)
+    assert ran.code == 0, "nothing apply could do: " + ran.stdout + ran.stderr
+    summary = ran.stdout.strip().splitlines()[-1]
+    assert summary.startswith("no changes; 1 thing left alone: ")
+    assert f"MX {ZONE} is marked by nobody, not sandbox (S4)" in summary
+    assert "agree with the config" not in ran.stdout
+    assert onprem_wire() in mx_rdata(cloud) and len(mx_rdata(cloud)) == 1

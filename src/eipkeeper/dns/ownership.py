@@ -219,7 +219,7 @@ def plan_rrset(
         holder = ", ".join(sorted({c.owner for c in others})) or (
             "an unreadable marker" if foreign else "nobody"
         )
-        raise SafetyRefusal("S4", f"{label} is not owned by {owner} (marked by {holder})", [label])
+        raise SafetyRefusal("S4", f"{label} is marked by {holder}, not {owner}", [label])
     if current is None:
         new = Record(name, rdtype, ttl, tuple(wanted))
         unit = (Change.create(new, reason=reason),)
