@@ -22,6 +22,8 @@ from tests.conftest import Cloud
 from tests.support.cli import eipkeeper
 
 ONPREM = "20 onprem.mail.example.org."
+OURS_AT_15 = [f"15 mx1.{ZONE}.", f"15 mx2.{ZONE}.", f"25 mx3.{ZONE}."]
+"""The sandbox's MX values once its preference is 15 (mx3, the burst reserve, goes 10 after)."""
 
 
 @pytest.fixture
@@ -96,13 +98,11 @@ def test_an_mx_value_added_by_hand_survives_apply_and_is_shown_with_owner_dash(
     after = mx_rdata(cloud)
     assert onprem_wire() in after, "the operator's value was deleted"
     ours = [dns.rdata.from_wire("IN", "MX", w, 0, len(w)).to_text() for w in after]
-    assert sorted(v for v in ours if v != ONPREM) == [f"15 mx{i}.{ZONE}." for i in (1, 2, 3)], (
-        "eipkeeper's own values did move"
-    )
+    assert sorted(v for v in ours if v != ONPREM) == OURS_AT_15, "eipkeeper's own values did move"
 
     rows = [r for r in records(cloud) if (r["name"], r["type"]) == (ZONE, "MX")]
     assert [(r["owner"], r["values"]) for r in rows] == [
-        ("sandbox", [f"15 mx{i}.{ZONE}." for i in (1, 2, 3)]),
+        ("sandbox", OURS_AT_15),
         ("-", [ONPREM]),
     ]
     assert rows[1]["points_at"] == ["unknown"]  # outside the zone: not followed
@@ -130,7 +130,7 @@ def test_an_old_marker_without_a_list_keeps_the_operators_value(bind_cloud: Clou
     reply = dns.query.udp(query, "127.0.0.1", port=port, timeout=2)
     texts = [r.to_text() for rrset in reply.answer for r in rrset]
     assert texts == [
-        '"owner=sandbox" "values=15 mx1.example.test.,15 mx2.example.test.,15 mx3.example.test."'
+        '"owner=sandbox" "values=15 mx1.example.test.,15 mx2.example.test.,25 mx3.example.test."'
     ]
 
 
