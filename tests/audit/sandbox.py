@@ -20,8 +20,11 @@ from tests.conftest import Cloud
 from tests.support.cli import eipkeeper
 
 ZONE = "example.test"
-OUTSIDE = "127.0.0.99"
-"""In the sandbox's cloud range (127/8) but never handed out (it skips 127.0.x.x): not held."""
+OUTSIDE = "127.9.9.0"
+"""In the sandbox's cloud range (127.1.0.0-127.254.255.255) but never handed out (its draws
+skip the last octets 0 and 255): an address the account does not hold."""
+OUTSIDE_SPF = "127.9.9.255"
+"""Another such address, for an SPF `ip4:` entry."""
 
 
 @contextmanager

@@ -11,6 +11,7 @@ from eipkeeper.dns.records import Record
 from eipkeeper.sandbox import fleet
 from tests.audit.sandbox import (
     OUTSIDE,
+    OUTSIDE_SPF,
     ZONE,
     addresses_by_hostname,
     answered_by_holders,
@@ -18,6 +19,7 @@ from tests.audit.sandbox import (
     plant,
     publish,
     wait_until,
+    zone_in,
 )
 from tests.conftest import Cloud
 from tests.support.cli import Ran, eipkeeper
@@ -86,7 +88,7 @@ def test_each_planted_case_is_found_once_and_nothing_else(cloud: Cloud) -> None:
         cloud,
         Record(f"old.{ZONE}", "A", 300, [OUTSIDE]),
         Record(f"www.{ZONE}", "A", 300, ["192.0.2.80"]),
-        Record(ZONE, "TXT", 300, [f"v=spf1 ip4:{mx1['PublicIp']} ip4:127.0.0.98 -all"]),
+        Record(ZONE, "TXT", 300, [f"v=spf1 ip4:{mx1['PublicIp']} ip4:{OUTSIDE_SPF} -all"]),
         Record(f"lists.{ZONE}", "MX", 300, [f"10 scan.{ZONE}."]),
         Record(f"legacy.{ZONE}", "A", 3600, [scan_a]),
     )
@@ -145,7 +147,7 @@ def test_a_local_copy_of_the_ranges_is_used_first(cloud: Cloud, tmp_path: Path) 
     hold_the_burst_reserve(cloud)
     answered_by_holders(cloud)
     plant(cloud, Record(f"old.{ZONE}", "A", 300, [OUTSIDE]))
-    # A copy that makes only 127.128.0.0/9 the cloud's: OUTSIDE (127.0.0.99) is external now.
+    # A copy that makes only 127.128.0.0/9 the cloud's: OUTSIDE (127.9.9.0) is external now.
     copy = tmp_path / "ranges.json"
     prefixes = [
         {"ip_prefix": "127.128.0.0/9", "region": "us-east-1", "service": "EC2"},
@@ -165,3 +167,18 @@ def test_a_local_copy_of_the_ranges_is_used_first(cloud: Cloud, tmp_path: Path) 
     missing = audit(cloud, env=env)
     assert missing.code == 2
     assert "ranges.toml:" in missing.stderr and "cannot read" in missing.stderr
+
+
+def test_a_fresh_sandbox_with_bind_audits_clean(cloud: Cloud, tmp_path: Path) -> None:
+    """`eipkeeper sandbox --bind`: the zone's own `ns1` (127.0.0.1, the BIND server itself) is
+    no address the cloud hands out, so it cannot dangle: info, not critical; exit 0."""
+    with zone_in(cloud, "bind", tmp_path) as bound:
+        ran = audit(bound)
+        assert ran.code == 0, ran.stdout + ran.stderr
+        found = {(f["kind"], f["subject"]): f["severity"] for f in ran.json()}
+        assert found[("external-address", f"A ns1.{ZONE}")] == "info"
+        assert "dangling-record" not in {kind for kind, _ in found}
+        assert "127.1.0.0-127.254.255.255" in ran.stderr, "the audit says which ranges it used"
+
+        publish(bound)
+        assert audit(bound).code == 0, "and after the first apply"

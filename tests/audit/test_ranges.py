@@ -8,6 +8,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import random
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ import pytest
 from eipkeeper.cloud import ranges
 from eipkeeper.cloud.ranges import CloudRanges, Unavailable
 from eipkeeper.errors import ConfigError
+from eipkeeper.sandbox.addresses import AddressPool
 
 REAL = "https://ec2.eu-west-1.amazonaws.com"
 NOW = 2_000_000_000.0
@@ -100,10 +102,23 @@ def test_a_missing_local_copy_is_a_config_error(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "endpoint", ["http://127.0.0.1:5000", "http://localhost:5000/", "http://[::1]:1"]
 )
-def test_the_sandbox_is_127_slash_8(tmp_path: Path, endpoint: str) -> None:
+def test_the_sandbox_is_what_it_hands_out(tmp_path: Path, endpoint: str) -> None:
     found = ranges.load(local_copy=None, endpoint=endpoint, cache=tmp_path / "c", fetch=never)
     assert isinstance(found, CloudRanges) and found.contains("127.201.3.4")
     assert not found.contains("198.51.100.1")
+    # This machine's own addresses (the sandbox BIND's ns1, resolvers): never a customer's.
+    for own in ("127.0.0.1", "127.0.0.53", "127.0.1.1", "127.255.255.255"):
+        assert not found.contains(own), own
+
+
+def test_the_sandbox_ranges_cover_every_address_the_sandbox_draws() -> None:
+    found = ranges.sandbox_ranges("http://127.0.0.1:5000")
+    pool = AddressPool(in_use=list, rng=random.Random(7))
+    assert all(found.contains(pool.draw()) for _ in range(2000))
+    for inside in ("127.1.0.1", "127.254.255.254"):
+        assert found.contains(inside), inside
+    for outside in ("127.0.255.255", "127.255.0.1"):
+        assert not found.contains(outside), outside
 
 
 def test_a_download_is_cached_and_the_cache_used_for_a_day(tmp_path: Path) -> None:

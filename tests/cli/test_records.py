@@ -58,7 +58,7 @@ def test_records_say_whose_each_record_is_and_what_each_value_points_at(zone_clo
         }
     foreign = rows[(f"mx3.{ZONE}", "A")]
     assert (foreign["owner"], foreign["values"], foreign["points_at"]) == (
-        "",
+        "-",
         [OUTSIDE],
         ["unknown"],
     )
@@ -81,7 +81,7 @@ def test_records_say_whose_each_record_is_and_what_each_value_points_at(zone_clo
     assert dict(zip(mx["values"], mx["points_at"], strict=True)) == expected
 
     legacy = rows[(f"legacy.{ZONE}", "A")]
-    assert (legacy["owner"], legacy["points_at"]) == ("", [f"instance:{scan_a['InstanceId']}"])
+    assert (legacy["owner"], legacy["points_at"]) == ("-", [f"instance:{scan_a['InstanceId']}"])
     assert (f"www.{ZONE}", "A") not in rows
     assert not any(name.startswith("_eipkeeper.") for name, _ in rows), "markers are not listed"
 

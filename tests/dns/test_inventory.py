@@ -69,7 +69,7 @@ def test_managed_configured_and_on_our_addresses_are_listed_nothing_else() -> No
         (f"owned.{ZONE}", "TXT"),
     ]
     assert found[(f"owned.{ZONE}", "TXT")].points_at == ()
-    assert found[(f"legacy.{ZONE}", "A")].owner == ""
+    assert found[(f"legacy.{ZONE}", "A")].owner == "-", "nobody's"
 
 
 def test_an_mx_value_points_at_what_its_target_address_is() -> None:
@@ -86,10 +86,30 @@ def test_an_mx_value_points_at_what_its_target_address_is() -> None:
     )
 
 
-def test_owners_of_a_shared_rrset_and_an_unreadable_marker() -> None:
-    mx = Record(ZONE, "MX", 300, [f"10 mx1.{ZONE}.", "20 onprem.example.net."])
-    shared = marker(ZONE, "MX", Claim("mail-prod", (f"10 mx1.{ZONE}.",)), Claim("corp"))
-    assert rows(mx, shared)[(ZONE, "MX")].owner == "corp,mail-prod"
+def test_a_shared_rrset_is_one_row_per_owner_and_nobodys_values_show_a_dash() -> None:
+    mx = Record(
+        ZONE, "MX", 300, [f"10 mx1.{ZONE}.", "20 onprem.example.net.", "30 byhand.example.net."]
+    )
+    shared = marker(
+        ZONE,
+        "MX",
+        Claim("mail-prod", (f"10 mx1.{ZONE}.",)),
+        Claim("corp", ("20 onprem.example.net.",)),
+    )
+    zone = OwnedZone.of(
+        Zone(ZONE, 1, (mx, shared, Record(f"mx1.{ZONE}", "A", 300, [EIP.public_ip])))
+    )
+    found = [
+        (r.owner, r.values, r.points_at) for r in inventory(CONFIG, zone, ACCOUNT) if r.type == "MX"
+    ]
+    assert found == [
+        ("corp", ("20 onprem.example.net.",), ("unknown",)),
+        ("mail-prod", (f"10 mx1.{ZONE}.",), ("eip:eipalloc-1",)),
+        ("-", ("30 byhand.example.net.",), ("unknown",)),
+    ]
+
+
+def test_an_unreadable_marker() -> None:
     broken = marker(f"mx1.{ZONE}", "A", "not a claim")
     a = Record(f"mx1.{ZONE}", "A", 300, ["127.1.0.1"])
     assert rows(a, broken)[(f"mx1.{ZONE}", "A")].owner == "(unreadable marker)"

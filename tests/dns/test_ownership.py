@@ -44,7 +44,9 @@ def test_a_create_writes_the_record_and_its_marker_in_one_message(
     assert owned is not None
     assert (owned.owner, owned.managed, owned.shared) == (OWNER, ("127.0.0.10",), False)
     marker = provider.read_zone().get(f"_eipkeeper.a.mx1.{ZONE}", "TXT")
-    assert marker == Record(f"_eipkeeper.a.mx1.{ZONE}", "TXT", 300, ['"owner=mail-prod"'])
+    assert marker is not None
+    # Even a set eipkeeper created alone lists its values: one added later is someone else's.
+    assert marker == Record(marker.name, "TXT", 300, ['"owner=mail-prod" "values=127.0.0.10"'])
     assert after.get(marker.name, "TXT") is None  # markers are not records of the view
 
 
@@ -191,3 +193,34 @@ def test_an_unreadable_marker_makes_the_rrset_someone_elses() -> None:
 
     with pytest.raises(SafetyRefusal):
         plan_rrset(zone, owner="mail-prod", name=record.name, rdtype="A", ttl=300, values=[])
+
+
+def test_an_old_claim_without_a_list_is_read_whole_for_a_and_by_its_hosts_for_mx() -> None:
+    """Old versions wrote `owner=<id>` alone on the sets they created (see legacy_reading)."""
+    old = '"owner=mail-prod"'
+    mx1 = Record(f"mx1.{ZONE}", "A", 300, ["127.0.0.10", "192.0.2.9"])
+    mx = Record(ZONE, "MX", 300, [f"10 mx1.{ZONE}.", f"10 gone.{ZONE}.", "20 onprem.example.org."])
+    markers = [Record(marker_name(r.name, r.type), "TXT", 300, [old]) for r in (mx1, mx)]
+    zone = OwnedZone.of(Zone(ZONE, 1, (mx1, mx, *markers)))
+    a, m = zone.get(mx1.name, "A"), zone.get(ZONE, "MX")
+    assert a is not None and m is not None
+    # A: every value (one of ours read as someone else's would dangle: S1).
+    assert a.managed_by(OWNER) == mx1.values
+    # MX: the values whose target is a host of ours; an on-premises host is kept.
+    assert m.managed_by(OWNER) == (f"10 mx1.{ZONE}.",)
+    assert m.owner_of("20 onprem.example.org.") == "" and m.shared
+
+    from eipkeeper.dns.ownership import plan_rrset
+
+    unit = plan_rrset(
+        zone, owner=OWNER, name=ZONE, rdtype="MX", ttl=300, values=[f"10 gone.{ZONE}."]
+    )
+    record, marker = unit
+    # A wanted value is ours all along; the first write lists what is ours.
+    assert record.new is not None and set(record.new.values) == set(mx.values) - {f"10 mx1.{ZONE}."}
+    assert marker.new is not None and parse_claim(marker.new.values[0]) == Claim(
+        OWNER, (f"10 gone.{ZONE}.",)
+    )
+    # Nothing to change, nothing written: an upgrade alone makes no plan.
+    same = plan_rrset(zone, owner=OWNER, name=mx1.name, rdtype="A", ttl=300, values=mx1.values)
+    assert same == ()

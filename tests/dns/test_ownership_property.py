@@ -112,3 +112,127 @@ def check_change(
             assert change.new is not None
             assert theirs <= set(change.new.values)  # the others' values stay
             assert change.new.ttl == change.old.ttl  # and so does their TTL
+
+
+# -- sequences: foreign values survive every plan, byte for byte --------------------------------
+
+MX_NAME = ZONE
+MX_POOL = [f"10 h{i}.{ZONE}." for i in range(3)] + ["20 onprem.mail.example.org."]
+HAND_A = ["192.0.2.7", "198.51.100.9", *POOL[:2]]
+"""What an operator adds by hand: addresses of their own, or one of ours (then it stays ours
+only if our claim already lists it)."""
+
+
+@st.composite
+def sequences(draw: st.DrawFn) -> tuple[Zone, list[tuple[str, str, tuple[str, ...], int]]]:
+    """A starting zone (as `zones`, with markers eipkeeper writes today: lists) and steps:
+    ("plan", name, wanted values, ttl) or ("hand", name, (value,), 0)."""
+    start = draw(zones())
+    records = [_listed(r, start) if is_marker(r) else r for r in start.records]
+    steps = []
+    for _ in range(draw(st.integers(min_value=1, max_value=12))):
+        name = draw(st.sampled_from([*NAMES, MX_NAME]))
+        pool = MX_POOL if name == MX_NAME else POOL
+        if draw(st.booleans()):
+            wanted = draw(st.lists(st.sampled_from(pool), max_size=3, unique=True))
+            steps.append(("plan", name, tuple(wanted), draw(st.sampled_from([60, 300]))))
+        else:
+            hand = MX_POOL if name == MX_NAME else HAND_A
+            steps.append(("hand", name, (draw(st.sampled_from(hand)),), 0))
+    return Zone(ZONE, 1, tuple(records)), steps
+
+
+def _listed(marker: Record, zone: Zone) -> Record:
+    """MARKER with a claim of mine that has no list rewritten as eipkeeper writes it today,
+    listing the values present (old claims are read by `legacy_reading`, tested on its own)."""
+    name = marker.name.split(".", 2)[2]
+    record = zone.get(name, "A")
+    texts = []
+    for text in marker.values:
+        claim = parse_claim(text)
+        legacy = claim is not None and claim.owner == ME and claim.values is None
+        texts.append(Claim(ME, record.values if record else ()).text() if legacy else text)
+    return Record(marker.name, "TXT", marker.ttl, texts)
+
+
+def rrtype(name: str) -> str:
+    return "MX" if name == MX_NAME else "A"
+
+
+def apply_strictly(zone: Zone, unit: tuple[Change, ...]) -> Zone:
+    """Apply UNIT as a server does with RFC 2136 prerequisites: all of it, or a conflict."""
+    index = {r.key: r for r in zone.records}
+    for change in unit:
+        assert index.get(change.key) == change.old, f"compare-and-swap failed: {change}"
+        if change.new is None:
+            del index[change.key]
+        else:
+            index[change.key] = change.new
+    return Zone(zone.name, zone.serial + 1, tuple(sorted(index.values(), key=lambda r: r.key)))
+
+
+def add_by_hand(zone: Zone, name: str, value: str) -> Zone:
+    """`nsupdate`: `update add NAME TTL TYPE VALUE`: the RRset's TTL stays, markers untouched."""
+    index = {r.key: r for r in zone.records}
+    current = index.get((name, rrtype(name)))
+    ttl = current.ttl if current else 300
+    index[(name, rrtype(name))] = Record(
+        name, rrtype(name), ttl, [*(current.values if current else ()), value]
+    )
+    return Zone(zone.name, zone.serial + 1, tuple(sorted(index.values(), key=lambda r: r.key)))
+
+
+def foreign_values(zone: Zone) -> dict[tuple[str, str], set[str]]:
+    """Every value of the zone this owner does not manage, by RRset."""
+    owned = OwnedZone.of(zone)
+    return {
+        o.record.key: {v for v in o.record.values if o.foreign_marker or o.owner_of(v) != ME}
+        for o in owned.records
+    }
+
+
+def others_claims(zone: Zone) -> dict[str, list[str]]:
+    """The claim texts of other owners (and unreadable ones), marker by marker."""
+    found = {}
+    for record in zone.records:
+        if is_marker(record):
+            texts = [v for v in record.values if (c := parse_claim(v)) is None or c.owner != ME]
+            found[record.name] = texts
+    return found
+
+
+@settings(max_examples=300, deadline=None)
+@given(sequences())
+def test_foreign_values_are_byte_identical_after_any_sequence_of_plans(
+    case: tuple[Zone, list[tuple[str, str, tuple[str, ...], int]]],
+) -> None:
+    zone, steps = case
+    for kind, name, values, ttl in steps:
+        before = foreign_values(zone)
+        claims_before = others_claims(zone)
+        if kind == "hand":
+            zone = add_by_hand(zone, name, values[0])
+            continue
+        try:
+            unit = plan_rrset(
+                OwnedZone.of(zone), owner=ME, name=name, rdtype=rrtype(name), ttl=ttl, values=values
+            )
+        except SafetyRefusal as refusal:
+            assert refusal.rule == "S4"
+            continue
+        after_zone = apply_strictly(zone, unit)
+        after = foreign_values(after_zone)
+        for key, theirs in before.items():
+            if not theirs:
+                continue
+            record = after_zone.get(*key)
+            assert record is not None, f"{key} with values of others was deleted"
+            # Byte-identical: the same canonical text, and the RRset's TTL is theirs too.
+            assert theirs <= set(record.values), f"{key} lost {theirs - set(record.values)}"
+            assert theirs <= after.get(key, set()), f"{key}: {theirs} became ours"
+            assert record.ttl == zone.get(*key).ttl  # type: ignore[union-attr]
+        for marker, texts in claims_before.items():
+            kept = others_claims(after_zone).get(marker)
+            if texts:
+                assert kept == texts, f"another owner's claim at {marker} was edited"
+        zone = after_zone

@@ -258,8 +258,10 @@ def test_a_hostname_left_without_address_leaves_the_mx_set(config: Config) -> No
 
 def test_withdrawing_a_hostname_from_mx_keeps_the_rest(config: Config) -> None:
     mx = Record("example.test", "MX", 300, ["10 mx1.example.test.", "10 mx2.example.test."])
+    # The hosts' own A records, ours: what makes an old MX claim's values read as ours.
+    hosts = [Record(f"mx{i}.example.test", "A", 300, [f"127.0.0.{20 + i}"]) for i in (1, 2)]
     out = withdraw_from_mx(
-        zone(mx), config=config, service=config.service("mx"), hostname="mx1.example.test"
+        zone(mx, *hosts), config=config, service=config.service("mx"), hostname="mx1.example.test"
     )
     assert out.changed == (
         "update MX example.test: 10 mx1.example.test. | 10 mx2.example.test. "

@@ -90,8 +90,9 @@ def audit_command(app: App, fail_on: str) -> None:
     idle addresses and their monthly cost, and more (SPEC.md section 4).
 
     A record is judged dangling only when its address lies in the cloud's published ranges
-    (`[audit] cloud_ranges`, else a cached download of AWS's ip-ranges.json; 127.0.0.0/8 in
-    the sandbox), so an on-premises address is never called dangling.
+    (`[audit] cloud_ranges`, else a cached download of AWS's ip-ranges.json; in the sandbox
+    127.1.0.0-127.254.255.255, what it hands out), so an on-premises address is never called
+    dangling.
     """
     report = audit(app.config, look(app, health=default_health(app)))
     render(report, app)

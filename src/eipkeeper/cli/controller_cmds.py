@@ -26,10 +26,26 @@ def make_round(app: App, *, health: HealthSource | None = None) -> Round:
 
 
 @click.command("plan")
-@click.option("--detailed-exitcode", is_flag=True, help="Exit 3 when there are pending changes.")
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 3 when apply would change something, 0 when it would change nothing (even "
+    "with things left alone); 1 and 2 keep their meaning.",
+)
 @pass_app
 def plan_command(app: App, detailed_exitcode: bool) -> None:
-    """What `apply` would do, grouped by service, with a summary line and a checksum."""
+    """What `apply` would do, grouped by service, with a summary line and a checksum.
+
+    The summary also names what the plan leaves alone and why, e.g. "no changes; 1 thing left
+    alone: MX example.com is marked by nobody, not mail-prod (S4)", and counts the other
+    findings (an unbacked MX host with no standby, a load metric that reported nothing).
+
+    With --detailed-exitcode, exit 3 means "apply has work to do", as terraform's does: things
+    left alone do not make it 3, since apply cannot change them, and a CI job that applies on
+    3 would never settle. Review them in the summary; `eipkeeper audit` lists them too
+    (foreign-owner, unbacked-mx). A plan that apply would refuse (S1, S6, S7) still exits 3
+    and says so on stderr.
+    """
     seen, plan = make_round(app).plan()
     show_plan(app, plan)
     try:

@@ -38,18 +38,22 @@ def read_account(app: App) -> AccountAddresses:
 def records(app: App) -> None:
     """DNS records this owner manages, and those at its names or on the account's addresses.
 
-    POINTS AT says, for each value, what it is in the account: eip:ALLOCATION_ID,
-    instance:INSTANCE_ID (a running instance's dynamic public IP) or unknown; for an MX value,
-    what its target's address is.
+    OWNER says who manages the values of the row: a record shared by several owners is one row
+    per owner, and `-` is a value nobody claims (one added by hand or by another tool), which
+    eipkeeper keeps and never changes. POINTS AT says, for each value, what it is in the
+    account: eip:ALLOCATION_ID, instance:INSTANCE_ID (a running instance's dynamic public IP)
+    or unknown; for an MX value, what its target's address is.
     """
     zone = read_zone(app)
     rows = inventory(app.config, zone, read_account(app))
-    managed = sum(app.config.owner in r.owner.split(",") for r in rows)
+    rrsets = {(r.name, r.type) for r in rows}
+    managed = {(r.name, r.type) for r in rows if app.config.owner in r.owner.split(",")}
     render_rows(
         [r.as_dict() for r in rows],
         RECORD_COLUMNS,
         app.output,
-        footer=f"{len(rows)} records in {zone.zone.name}, {managed} managed by {app.config.owner}",
+        footer=f"{len(rrsets)} records in {zone.zone.name}, {len(managed)} managed by "
+        f"{app.config.owner}",
     )
 
 

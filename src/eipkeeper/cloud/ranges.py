@@ -5,8 +5,11 @@ on-premises address is never called dangling. The ranges are the `EC2` entries o
 published ip-ranges.json, taken in this order:
 
 1. the local copy named in `[audit] cloud_ranges` (air-gapped hosts, reproducible CI);
-2. the sandbox's 127.0.0.0/8 when AWS_ENDPOINT_URL is a loopback URL (a download would be
-   about the real cloud, not the one being audited);
+2. the sandbox's addresses when AWS_ENDPOINT_URL is a loopback URL (a download would be
+   about the real cloud, not the one being audited): 127.1.0.0 to 127.254.255.255, the part
+   of 127.0.0.0/8 the sandbox hands out. Not 127.0.x.x: that is this machine's own
+   (127.0.0.1, where the sandbox's BIND and its `ns1` glue live; 127.0.0.53; 127.0.1.1), and
+   an address no customer can be handed cannot dangle;
 3. a cached download younger than a day, else a fresh download (cached), else a stale cache;
 4. otherwise `Unavailable`, with the reason: then nothing is judged dangling.
 """
@@ -32,7 +35,10 @@ URL = "https://ip-ranges.amazonaws.com/ip-ranges.json"
 CACHE_MAX_AGE = 24 * 3600.0
 """AWS changes the file several times a week; a day-old copy misses little."""
 DOWNLOAD_TIMEOUT = 10.0
-SANDBOX_RANGE = "127.0.0.0/8"
+SANDBOX_FIRST, SANDBOX_LAST = "127.1.0.0", "127.254.255.255"
+"""What the sandbox draws public addresses from (`sandbox/addresses.py`: 127/8 without
+127.0.x.x and 127.255.x.x); a test keeps the two in step."""
+SANDBOX_RANGE = f"{SANDBOX_FIRST}-{SANDBOX_LAST}"
 SERVICE = "EC2"
 """EC2's entries cover the addresses instances and Elastic IPs are drawn from."""
 
@@ -176,10 +182,7 @@ def load(
             ) from None
         return parse(text, source=f"local copy {local_copy}")
     if is_loopback_endpoint(endpoint):
-        return CloudRanges(
-            networks=(ipaddress.ip_network(SANDBOX_RANGE),),
-            source=f"sandbox {SANDBOX_RANGE} (AWS_ENDPOINT_URL is {endpoint})",
-        )
+        return sandbox_ranges(endpoint)
     cached = _read_cache(cache)
     if cached is not None and now() - cache.stat().st_mtime < CACHE_MAX_AGE:
         return cached
@@ -196,6 +199,14 @@ def load(
         )
     _write_cache(cache, body)
     return fresh
+
+
+def sandbox_ranges(endpoint: str) -> CloudRanges:
+    first, last = ipaddress.IPv4Address(SANDBOX_FIRST), ipaddress.IPv4Address(SANDBOX_LAST)
+    return CloudRanges(
+        networks=tuple(ipaddress.summarize_address_range(first, last)),
+        source=f"sandbox {SANDBOX_RANGE} (AWS_ENDPOINT_URL is {endpoint})",
+    )
 
 
 def _read_cache(cache: Path) -> CloudRanges | None:

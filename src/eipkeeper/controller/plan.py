@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -281,11 +282,49 @@ class Plan:
 
     @property
     def summary(self) -> str:
+        """One line: the changes, then what the plan leaves alone and why (a config value
+        refused by S4 must not read as "agrees with the config"), then other findings."""
+        said = findings_text(self.findings)
         if self.empty:
-            return "no changes: the fleet and the zone agree with the config"
+            if not said:
+                return "no changes: the fleet and the zone agree with the config"
+            return f"no changes; {said}"
         kinds = Counter(a["kind"] for a in self.to_data())
         counted = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
-        return f"{len(self.actions)} changes ({counted}); checksum {self.checksum}"
+        head = f"{len(self.actions)} changes ({counted}); checksum {self.checksum}"
+        return f"{head}; {said}" if said else head
+
+
+LEFT_ALONE = frozenset({"foreign-owner"})
+"""Finding kinds that are a refusal: something the config wants that the plan leaves alone."""
+_REFUSAL = re.compile(r"^refused by (S\d): (.*?)(?: \[[^\]]*\])?$", re.DOTALL)
+
+
+def left_alone_text(finding: Finding) -> str:
+    """FINDING as a short clause naming the rule: `MX example.com is marked by nobody, not
+    mail-prod (S4)`."""
+    match = _REFUSAL.match(finding.message)
+    if match:
+        return f"{match[2]} ({match[1]})"
+    return finding.message if "(S4)" in finding.message else f"{finding.message} (S4)"
+
+
+def findings_text(findings: tuple[Finding, ...]) -> str:
+    """What the summary says about FINDINGS: every refusal in full, the rest counted."""
+    parts = []
+    refused = [f for f in findings if f.kind in LEFT_ALONE]
+    if refused:
+        things = "thing" if len(refused) == 1 else "things"
+        clauses = "; ".join(left_alone_text(f) for f in refused)
+        parts.append(f"{len(refused)} {things} left alone: {clauses}")
+    rest = [f for f in findings if f.kind not in LEFT_ALONE]
+    for severity in ("critical", "warning", "info"):
+        same = [f for f in rest if f.severity == severity]
+        if same:
+            noun = severity if len(same) == 1 else f"{severity}s"
+            named = ", ".join(f"{f.kind} {f.subject}" for f in same)
+            parts.append(f"{len(same)} {noun}: {named}")
+    return "; ".join(parts)
 
 
 UNSTABLE = frozenset({"reason", "token"})

@@ -11,8 +11,8 @@ ZONE = "example.test"
 def chapter_audit(stage: Stage) -> None:
     story, look = stage.story, stage.look
     story.step("Audit: a dangling record someone left behind, and an idle address that costs money")
-    look.create_record(f"old.{ZONE}", "A", "127.0.0.99")
-    story.say(f"planted: old.{ZONE} -> 127.0.0.99, an address this account does not hold")
+    look.create_record(f"old.{ZONE}", "A", "127.9.9.0")
+    story.say(f"planted: old.{ZONE} -> 127.9.9.0, an address this account does not hold")
     idle = story.run("-o", "json", "allocate", "--tag", "Purpose=forgotten", show=False).json()
     story.say(f"planted: {idle['public_ip']}, allocated and forgotten")
     audited = story.run("audit")

@@ -1,5 +1,7 @@
-"""What `records` lists: the managed and the relevant RRsets of the zone, and what each value
-points at in the account (`eip:<allocation id>`, `instance:<instance id>`, `unknown`).
+"""What `records` lists: the managed and the relevant RRsets of the zone, whose each value is
+(a row per owner; `-` for a value nobody claims, such as one added by hand to a set eipkeeper
+manages), and what each value points at in the account (`eip:<allocation id>`,
+`instance:<instance id>`, `unknown`).
 
 Relevant beyond the managed ones: every RRset at a hostname or MX domain of the config (the
 places eipkeeper would write), and every A/AAAA RRset pointing at an address of the account
@@ -63,7 +65,8 @@ class RecordRow:
     ttl: int
     values: tuple[str, ...]
     owner: str
-    """The owners that claim the RRset, `,`-joined; empty when nobody marked it."""
+    """Who manages these values: one owner, `-` for nobody, or (an unreadable marker) the
+    owners `,`-joined beside `(unreadable marker)`. A shared RRset is one row per owner."""
     points_at: tuple[str, ...]
     """One entry per value for A, AAAA and MX (an MX value: what its target's address is)."""
 
@@ -106,11 +109,30 @@ def points_at(record: Record, zone: Zone, account: AccountAddresses) -> tuple[st
     return ()
 
 
+NOBODY = "-"
+"""The owner shown for a value no ownership record claims (SPEC S4)."""
+
+
 def owner_text(owned: OwnedRecord) -> str:
     owners = ",".join(sorted({c.owner for c in owned.claims}))
     if owned.foreign_marker:
         return ",".join(filter(None, (owners, "(unreadable marker)")))
-    return owners
+    return owners or NOBODY
+
+
+def by_owner(owned: OwnedRecord) -> list[tuple[str, tuple[str, ...]]]:
+    """The RRset's values grouped by who manages them, owners by name and nobody's (`-`) last.
+
+    In a shared RRset (an MX set with an on-premises host added by hand) each owner's values
+    are a row of their own, so that `records` says which values eipkeeper would change.
+    """
+    if owned.foreign_marker or not owned.claims:
+        return [(owner_text(owned), owned.record.values)]
+    groups: dict[str, list[str]] = {}
+    for value in owned.record.values:
+        groups.setdefault(owned.owner_of(value) or NOBODY, []).append(value)
+    order = sorted(groups, key=lambda o: (o == NOBODY, o))
+    return [(owner, tuple(groups[owner])) for owner in order]
 
 
 def configured_names(config: Config) -> frozenset[str]:
@@ -134,16 +156,22 @@ def relevant(
 def inventory(config: Config, zone: OwnedZone, account: AccountAddresses) -> list[RecordRow]:
     """The rows of `records`, by name and type."""
     names = configured_names(config)
-    rows = [
-        RecordRow(
-            name=owned.record.name,
-            type=owned.record.type,
-            ttl=owned.record.ttl,
-            values=owned.record.values,
-            owner=owner_text(owned),
-            points_at=points_at(owned.record, zone.zone, account),
-        )
-        for owned in zone.records
-        if relevant(owned, owner=config.owner, names=names, account=account)
-    ]
+    rows = []
+    for owned in zone.records:
+        if not relevant(owned, owner=config.owner, names=names, account=account):
+            continue
+        record = owned.record
+        pointing = dict(zip(record.values, points_at(record, zone.zone, account), strict=False))
+        rows += [
+            RecordRow(
+                name=record.name,
+                type=record.type,
+                ttl=record.ttl,
+                values=values,
+                owner=owner,
+                points_at=tuple(pointing[v] for v in values if v in pointing),
+            )
+            for owner, values in by_owner(owned)
+        ]
+    # Stable: within one RRset the owners keep by_owner's order.
     return sorted(rows, key=lambda r: (r.name, r.type))

@@ -3,13 +3,14 @@
 The marker of the RRset (NAME, TYPE) is a TXT RRset at `_eipkeeper.<type>.<name>`; each of its
 values is one owner's claim, written as character-strings:
 
-    _eipkeeper.a.mx1.example.com  TXT "owner=mail-prod"
+    _eipkeeper.a.mx1.example.com  TXT "owner=mail-prod" "values=192.0.2.1"
     _eipkeeper.mx.example.com     TXT "owner=mail-prod" "values=10 mx1.example.com.,10 mx2.ex..."
 
-A claim without `values=` is the whole RRset. A claim with `values=` (possibly empty) is a
-share of an RRset that also holds values of others, e.g. an MX set listing on-premises hosts;
-the values are canonical text, `,` and `%` escaped as `%2C` and `%25`, spread over as many
-`values=` strings as the 255-byte limit of a character-string needs.
+A claim lists the values its owner manages (possibly none): every other value of the RRset is
+someone else's, e.g. an on-premises MX host added by hand. The values are canonical text, `,`
+and `%` escaped as `%2C` and `%25`, spread over as many `values=` strings as the 255-byte
+limit of a character-string needs. A claim without `values=` was written by an older version
+(it meant the whole RRset); `ownership.legacy_reading` says how it is read now.
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
 """Ownership (SPEC S4), in the manner of external-dns's TXT registry, on any provider.
 
-Each RRset's ownership record (its marker, see `markers.py`) says who claims it: wholly, or
-the listed values of an RRset shared with others. The rules: an RRset is changed only when
-this owner claims it; in a shared RRset only the claimed values change, everything else
-(values, TTL) stays as found; a marker that cannot be read is someone else's. Every write
+Each RRset's ownership record (its marker, see `markers.py`) says who claims which values.
+Every marker eipkeeper writes lists the values it manages, even on an RRset it created alone,
+so a value someone adds later (by hand, by another tool) is theirs. The rules: an RRset is
+changed only when this owner claims it; only the listed values change, everything else
+(values, and then the TTL) stays as found; a marker that cannot be read is someone else's; an
+old claim without a list is read as `legacy_reading` says, and listed at the next write. Every write
 carries the marker's change in the same atomic unit (a create or an exact compare-and-swap of
 the marker), so ownership is checked by the server at the moment of writing, not only when
 the zone was read.
@@ -37,12 +39,18 @@ __all__ = [
 
 @dataclass(frozen=True)
 class OwnedRecord:
-    """An RRset with the claims on it (none: unowned)."""
+    """An RRset with the claims on it (none: unowned).
+
+    `claims` are as written in the marker (a claim without a value list is an old marker's:
+    see `legacy_reading`); `legacy` holds, for each such claim, the values it is read to cover.
+    """
 
     record: Record
     claims: tuple[Claim, ...] = ()
     foreign_marker: bool = False
     """The marker holds something that is not a claim: treat the RRset as someone else's."""
+    legacy: tuple[Claim, ...] = ()
+    """Old claims without a value list, each with the values it is read to cover."""
 
     @property
     def owner(self) -> str:
@@ -51,25 +59,34 @@ class OwnedRecord:
 
     @property
     def shared(self) -> bool:
-        return any(claim.values is not None for claim in self.claims)
+        """Values of more than one owner, or of an owner and nobody, are in the RRset."""
+        return len({self.owner_of(v) for v in self.record.values}) > 1
 
     @property
     def managed(self) -> tuple[str, ...]:
         """The values `owner` manages."""
         return self.managed_by(self.owner) if self.claims else ()
 
-    def managed_by(self, owner: str) -> tuple[str, ...]:
+    def listed_by(self, owner: str) -> tuple[str, ...] | None:
+        """The values OWNER's claim covers (present or not); None when OWNER has no claim."""
         for claim in self.claims:
             if claim.owner == owner:
-                if claim.values is None:
-                    return self.record.values
-                return tuple(v for v in self.record.values if v in claim.values)
-        return ()
+                if claim.values is not None:
+                    return claim.values
+                read = next((c.values for c in self.legacy if c.owner == owner), None)
+                return self.record.values if read is None else read
+        return None
+
+    def managed_by(self, owner: str) -> tuple[str, ...]:
+        listed = self.listed_by(owner)
+        if listed is None:
+            return ()
+        return tuple(v for v in self.record.values if v in listed)
 
     def owner_of(self, value: str) -> str:
         """Who manages VALUE of this RRset ("" for nobody)."""
         for claim in self.claims:
-            if claim.values is None or value in claim.values:
+            if value in (self.listed_by(claim.owner) or ()):
                 return claim.owner
         return ""
 
@@ -90,7 +107,12 @@ class OwnedZone:
                 continue
             marker = zone.get(marker_name(record.name, record.type), "TXT")
             claims, foreign = _claims(marker)
-            owned.append(OwnedRecord(record, claims, foreign))
+            legacy = tuple(
+                Claim(c.owner, legacy_reading(zone, record, c.owner))
+                for c in claims
+                if c.values is None
+            )
+            owned.append(OwnedRecord(record, claims, foreign, legacy))
         return cls(zone=zone, records=tuple(owned))
 
     @cached_property
@@ -119,6 +141,43 @@ def _claims(marker: Record | None) -> tuple[tuple[Claim, ...], bool]:
     return tuple(claims), any(c is None for c in parsed)
 
 
+def legacy_reading(zone: Zone, record: Record, owner: str) -> tuple[str, ...]:
+    """The values an old claim (`owner=<id>` and no value list) of OWNER covers.
+
+    Old versions wrote such claims only on RRsets they created, and every value was theirs
+    then; a value added since, by hand, cannot be told apart from theirs by the marker alone.
+    The two ways to be wrong are not equally bad, so the reading differs by type:
+
+    - A/AAAA (and any other type): every value. An address of ours left behind because it was
+      read as someone else's would be a dangling record (S1), the use-after-free eipkeeper
+      exists to prevent; its RRsets sit at its own hostnames, where nobody was meant to add
+      values by hand.
+    - MX: the values whose target has an A/AAAA RRset OWNER claims in this zone, i.e. OWNER's
+      own hostnames. An on-premises host added by hand (`20 onprem.mail.example.org.`) is
+      kept; an MX value of OWNER's wrongly read as foreign would point at a name, not at an
+      address, and is shown by `records` with owner `-`.
+
+    The first write rewrites the claim with the values listed, so the reading is needed once.
+    """
+    if record.type != "MX":
+        return record.values
+    return tuple(v for v in record.values if _host_claimed(zone, _mx_host(v), owner))
+
+
+def _mx_host(value: str) -> str:
+    return normalize_name(value.split(" ", 1)[-1] or ".")
+
+
+def _host_claimed(zone: Zone, host: str, owner: str) -> bool:
+    for rdtype in ("A", "AAAA"):
+        if zone.get(host, rdtype) is None:
+            continue
+        claims, _ = _claims(zone.get(marker_name(host, rdtype), "TXT"))
+        if any(c.owner == owner for c in claims):
+            return True
+    return False
+
+
 # -- planning: pure functions -----------------------------------------------------------------
 
 
@@ -134,8 +193,9 @@ def plan_rrset(
 ) -> Unit:
     """The atomic unit that makes OWNER's values of (NAME, RDTYPE) be VALUES (none: remove).
 
-    Raises SafetyRefusal("S4") when the RRset belongs to someone else or to nobody. Returns ()
-    when nothing needs to change.
+    Values of the RRset that OWNER's claim does not list are someone else's and stay, with the
+    TTL they were found with. Raises SafetyRefusal("S4") when the RRset belongs to someone
+    else or to nobody. Returns () when nothing needs to change.
     """
     name, rdtype = normalize_name(name), rdtype.upper()
     if not in_zone(name, zone.zone.name):
@@ -159,90 +219,63 @@ def plan_rrset(
         holder = ", ".join(sorted({c.owner for c in others})) or (
             "an unreadable marker" if foreign else "nobody"
         )
-        raise SafetyRefusal("S4", f"{label} is not owned by {owner} (marked by {holder})", [label])
+        raise SafetyRefusal("S4", f"{label} is marked by {holder}, not {owner}", [label])
     if current is None:
         new = Record(name, rdtype, ttl, tuple(wanted))
         unit = (Change.create(new, reason=reason),)
+        claim = Claim(owner, new.values)
         return unit + _marker_change_at(
-            name, rdtype, marker=marker, claims=[Claim(owner)], ttl=ttl, reason=reason
+            name, rdtype, marker=marker, claims=[claim], ttl=ttl, reason=reason
         )
-    claim = mine[0]
-    if claim.values is None:
-        if others:
-            holders = ", ".join(c.owner for c in others)
-            raise SafetyRefusal("S4", f"{label} is also claimed by {holders}", [label])
-        return _whole(
-            current.record, marker=marker, claims=claims, wanted=wanted, ttl=ttl, reason=reason
-        )
-    return _share(
-        current.record,
-        marker=marker,
-        claims=claims,
-        owner=owner,
-        wanted=wanted,
-        ttl=ttl,
-        reason=reason,
-    )
+    if mine[0].values is None and others:
+        # An old whole-set claim beside other claims: whose values are whose is unclear.
+        holders = ", ".join(c.owner for c in others)
+        raise SafetyRefusal("S4", f"{label} is also claimed by {holders}", [label])
+    return _rewrite(current, marker=marker, owner=owner, wanted=wanted, ttl=ttl, reason=reason)
 
 
-def _whole(
-    current: Record,
+def _rewrite(
+    current: OwnedRecord,
     *,
     marker: Record | None,
-    claims: tuple[Claim, ...],
-    wanted: set[str],
-    ttl: int,
-    reason: str,
-) -> Unit:
-    if not wanted:
-        return (
-            Change.delete(current, reason=reason),
-            *_marker_change_at(
-                current.name, current.type, marker=marker, claims=[], ttl=ttl, reason=reason
-            ),
-        )
-    new = Record(current.name, current.type, ttl, tuple(wanted))
-    if new == current:
-        return ()
-    marker_unit = _marker_change_at(
-        current.name, current.type, marker=marker, claims=list(claims), ttl=ttl, reason=reason
-    )
-    return (Change.update(current, new, reason=reason), *marker_unit)
-
-
-def _share(
-    current: Record,
-    *,
-    marker: Record | None,
-    claims: tuple[Claim, ...],
     owner: str,
     wanted: set[str],
     ttl: int,
     reason: str,
 ) -> Unit:
-    """A shared RRset: only OWNER's values move; the others' values and the TTL stay."""
-    claim = next(c for c in claims if c.owner == owner)
-    present = set(current.values)
-    theirs = present - set(claim.values or ())
+    """Only OWNER's values move; the others' values (and then the TTL) stay as found."""
+    record = current.record
+    listed = current.listed_by(owner) or ()
+    present = set(record.values)
+    theirs = present - set(listed)
+    if current.legacy and any(c.owner == owner for c in current.legacy):
+        # Reading an old claim: a value the config wants now was ours all along.
+        theirs -= wanted
     # A wanted value someone else already publishes stays theirs: taking it over would let
     # a later removal of ours delete their record.
     mine = wanted - theirs
     values = theirs | mine
-    keep_ttl = current.ttl if theirs else ttl
-    new_claims = [c for c in claims if c.owner != owner]
+    keep_ttl = record.ttl if theirs else ttl
+    claim = Claim(owner, tuple(sorted(mine)))
+    old_claim = next(c for c in current.claims if c.owner == owner)
+    # The common no-op, decided without building any text. An old claim is listed at the
+    # next change of the RRset, not by a plan of its own: upgrading must not make every `plan`
+    # after it report changes.
+    unchanged = values == present and keep_ttl == record.ttl
+    if unchanged and (old_claim == claim or old_claim.values is None):
+        return ()
+    new_claims = [c for c in current.claims if c.owner != owner]
     if values:
-        new_claims.append(Claim(owner, tuple(sorted(mine))))
+        new_claims.append(claim)
     record_change: tuple[Change, ...] = ()
     if not values:
-        record_change = (Change.delete(current, reason=reason),)
-    elif values != present or keep_ttl != current.ttl:
-        new = Record(current.name, current.type, keep_ttl, tuple(values))
-        record_change = (Change.update(current, new, reason=reason),)
+        record_change = (Change.delete(record, reason=reason),)
+    elif values != present or keep_ttl != record.ttl:
+        new = Record(record.name, record.type, keep_ttl, tuple(values))
+        record_change = (Change.update(record, new, reason=reason),)
     marker_unit = _marker_change_at(
-        current.name, current.type, marker=marker, claims=new_claims, ttl=keep_ttl, reason=reason
+        record.name, record.type, marker=marker, claims=new_claims, ttl=keep_ttl, reason=reason
     )
-    if not record_change and all(c.kind == "update" and c.old == c.new for c in marker_unit):
-        return ()
     return record_change + marker_unit
 
 
@@ -276,7 +309,7 @@ def adopt_rrset(
     values: Iterable[str] | None = None,
     reason: str = "adopted",
 ) -> Unit:
-    """Mark an existing RRset as OWNER's: whole (VALUES None) or a share of the VALUES listed.
+    """Mark an existing RRset as OWNER's: all its values now (VALUES None) or those listed.
 
     The operator's deliberate act, never the planner's: it writes the ownership record only,
     and refuses (S4) values or RRsets that another owner claims.
@@ -286,19 +319,20 @@ def adopt_rrset(
     if current is None:
         raise NotFoundError(f"no {rdtype} record at {name} to adopt")
     marker = zone.marker(name, rdtype)
-    claims, foreign = _claims(marker)
+    claims, foreign = current.claims, current.foreign_marker
     label = f"{rdtype} {name}"
     if any(c.owner == owner for c in claims):
         return ()
     listed = None if values is None else {canonical_value(rdtype, v) for v in values}
-    taken = {v for c in claims for v in (c.values or current.record.values)}
+    taken = {v for c in claims for v in (current.listed_by(c.owner) or ())}
     if foreign or (claims and listed is None) or (listed and listed & taken):
         holders = ", ".join(c.owner for c in claims) or "an unreadable marker"
         raise SafetyRefusal("S4", f"{label} is already claimed by {holders}", [label])
     if listed is not None and not listed <= set(current.record.values):
         missing = ", ".join(sorted(listed - set(current.record.values)))
         raise NotFoundError(f"{label} has no value {missing} to adopt")
-    claim = Claim(owner, None if listed is None else tuple(sorted(listed)))
+    # Adopting the whole RRset lists the values it holds now: one added later is not ours.
+    claim = Claim(owner, current.record.values if listed is None else tuple(sorted(listed)))
     ttl = current.record.ttl
     return _marker_change_at(
         name, rdtype, marker=marker, claims=[*claims, claim], ttl=ttl, reason=reason
