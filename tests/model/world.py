@@ -8,6 +8,7 @@ hit eipkeeper alone and what the test sees is the truth.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 import sys
@@ -155,8 +156,8 @@ class World:
         assert reply.rcode() == 0, f"UPDATE refused: {reply.rcode()}"
 
     def set_delay(self, seconds: float) -> None:
-        # The data plane reads its delay at every tick; there is no public setter.
-        self.sandbox.dataplane._delay = seconds
+        plane = self.sandbox.dataplane
+        plane.configure(timing=dataclasses.replace(plane.timing, association_delay=seconds))
 
 
 def _watching_proxy(upstream: str, world_calls: list[OnCall]) -> Any:
