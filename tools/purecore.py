@@ -20,6 +20,7 @@ PURE = (
     "eipkeeper.tagtime",
     "eipkeeper.fleet",
     "eipkeeper.audit",
+    "eipkeeper.audit_reverse",
     "eipkeeper.controller.observation",
     "eipkeeper.controller.plan",
     "eipkeeper.controller.planner",

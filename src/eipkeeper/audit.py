@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
+from eipkeeper.audit_reverse import reverse_findings
 from eipkeeper.cloud.ranges import CloudRanges, Network, Ranges, Unavailable
 from eipkeeper.config import Config
 from eipkeeper.controller.observation import Observation
@@ -106,6 +107,10 @@ def audit(config: Config, scene: Scene) -> Report:
     account = AccountAddresses.of(seen.addresses, scene.instances)
     findings = [*_idle(config, seen.addresses), *_on_stopped(config, seen.addresses, scene)]
     findings += _unbacked_mx(config, seen)
+    findings += [
+        Finding(f.kind, "warning", f.subject, f.detail, f.why, f.fix)
+        for f in reverse_findings(config, seen)
+    ]
     if seen.zone is not None:
         findings += _zone_findings(config, seen.zone, account, scene.ranges)
     if isinstance(scene.ranges, Unavailable):
