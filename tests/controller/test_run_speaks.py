@@ -110,5 +110,5 @@ def test_a_failed_round_says_what_it_attempted_why_it_failed_and_how_long(cloud:
     assert events(ran.stderr)[:2] == ["run.started", "round.failed"]
     failed = line_of(ran.stderr, "round.failed")
     assert "no, not today" in failed and "seconds=" in failed and "trigger=start" in failed
-    assert "attempted=\"claim " in failed
+    assert 'attempted="claim ' in failed
     assert ran.stderr.splitlines()[-1].startswith("eipkeeper: "), "then the one error line"
