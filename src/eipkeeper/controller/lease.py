@@ -1,7 +1,8 @@
 """A DynamoDB lease so that only one of several `run` replicas acts, fenced by its version.
 
-One item per lease name: `holder`, `expires` (epoch seconds) and `version`. Every write is
-conditional, so two replicas never both hold an unexpired lease:
+One item per lease name: `holder`, `expires` (epoch seconds) and `version`. Every write is a
+conditional UpdateItem (the only DynamoDB permission the lease needs), so two replicas never
+both hold an unexpired lease:
 
 - taking it (free, expired, or already ours) bumps `version`: each tenure has its own number;
 - a heartbeat thread renews it every third of the TTL, independent of the rounds, which can
@@ -107,29 +108,35 @@ class Lease:
     def fence(self, token: int) -> None:
         """Raise LeaseLost unless this replica still holds the tenure TOKEN, renewing it on
         that condition (a conditional write: DynamoDB answers for the present, not a cache)."""
-        if not token or token != self.version or not self.held:
-            self._lose(f"not held since tenure {token}")
+        if not self.held:
+            self._lose("not renewed within its TTL")  # a no-op unless it lapsed while held
             raise LeaseLost(self._lost_message(token))
+        if not token or token != self.version:
+            raise LeaseLost(self._lost_message(token))  # a later tenure: that one is fine
         self._renew(token)
 
     def release(self) -> None:
-        """Give the lease up at once (on a clean stop), so another replica need not wait."""
+        """Give the lease up at once (on a clean stop), so another replica need not wait.
+
+        The item stays, expired and without a holder: deleting it would restart the version
+        at 1, and a version seen twice is no fencing token."""
         with self._lock:
             was_held, self._held = self._held, False
         if not was_held:
             return
         try:
-            with aws_errors(f"DeleteItem {self.table}"):
-                self._client.delete_item(
-                    TableName=self.table,
-                    Key={"name": {"S": self.name}},
-                    ConditionExpression="holder = :me AND version = :v",
-                    ExpressionAttributeValues={
-                        ":me": {"S": self.holder},
-                        ":v": {"N": str(self.version)},
-                    },
-                )
+            self._write(
+                UpdateExpression="SET expires = :zero REMOVE holder",
+                ConditionExpression="holder = :me AND version = :v",
+                ExpressionAttributeValues={
+                    ":me": {"S": self.holder},
+                    ":v": {"N": str(self.version)},
+                    ":zero": {"N": "0"},
+                },
+            )
             log.info("lease.released", lease=self.name, holder=self.holder, version=self.version)
+        except _ConditionFailed:
+            pass  # someone else holds it already
         except Exception as exc:  # it expires by itself anyway
             log.warning("lease.release_failed", lease=self.name, error=str(exc))
 
