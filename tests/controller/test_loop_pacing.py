@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+import pytest
 
 from eipkeeper.config import Config
 from eipkeeper.controller.executor import Report
@@ -139,3 +142,15 @@ def test_the_rounds_say_what_woke_them() -> None:
     starts = run_until(loop, 40.0)
     assert reasons == ["start", "event,health", "interval"]
     assert starts == [0.0, 1.3, 31.6]
+
+
+def test_a_quiet_controller_says_it_is_alive_every_fifteen_minutes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="eipkeeper.run")
+    run_until(controller(interval=60.0), 2000.0)
+    alive = [r for r in caplog.records if r.getMessage() == "run.alive"]
+    assert len(alive) == 2, "at 15 and 30 minutes of fake time"
+    assert [r.getMessage() for r in caplog.records] == ["run.alive", "run.alive"], (
+        "rounds that change nothing say nothing"
+    )

@@ -183,11 +183,8 @@ class Controller:
         while not self.stop.is_set():
             trigger = self._take_reasons(trigger)
             delay = self.interval
-            if self._may_act():
-                if self.one_round(trigger=trigger, raise_errors=once) == "retry":
-                    delay = self._backoff()
-            elif once:
-                say.info("run.follower", lease=self._lease_text(), holder=self._holder())
+            if self._may_act() and self.one_round(trigger=trigger, raise_errors=once) == "retry":
+                delay = self._backoff()
             if once:
                 return
             ended = self.clock.monotonic()
