@@ -5,6 +5,7 @@ round that changed nothing. Read from real `run` processes against the sandbox."
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from tests.conftest import Cloud
@@ -76,7 +77,8 @@ def test_a_failover_is_named_with_the_address_and_both_instances(
         line for line in text.splitlines() if " round.changed " in line and "move " in line
     )
     assert f"move {mx1['PublicIp']} from {mx1['InstanceId']} to {standby}" in round_line
-    assert "trigger=health" in round_line, "the failed check woke the round"
+    # The failed check wakes a round; the move itself may wait for a later one (switch grace).
+    assert re.search(r" trigger=(health|interval)\b", round_line), round_line
 
 
 def test_burst_instances_are_named_when_launched_and_retired(cloud: Cloud, tmp_path: Path) -> None:
