@@ -1,5 +1,5 @@
 """The lease against the sandbox's DynamoDB (moto's server, real conditional writes), with fake
-clocks: one holder at a time, each tenure its own version, and a fence that fails for good
+clocks: one holder at a time, each tenure its own id, and a fence that fails for good
 once the tenure a round started with is over."""
 
 from __future__ import annotations
@@ -50,16 +50,22 @@ def test_one_holder_at_a_time_and_a_renewal_keeps_the_tenure(
 ) -> None:
     wall, mono = Clock(1000.0), Clock(0.0)
     a, b = lease(session, "a", wall, mono), lease(session, "b", wall, mono)
-    assert a.acquire() and a.version == 1 and a.token() == 1
-    assert not b.acquire() and b.token() == 0
+    assert a.acquire() and a.token() == a.tenure != ""
+    tenure = a.tenure
+    assert not b.acquire() and b.token() == ""
     wall.now, mono.now = 1010.0, 10.0
-    assert a.acquire() and a.version == 1, "a renewal is the same tenure"
-    assert stored(cloud) == {"name": "fleet", "holder": "a", "version": "1", "expires": "1040.000"}
-    a.fence(1)  # still held: no error, and the expiry moves on
+    assert a.acquire() and a.tenure == tenure, "a renewal is the same tenure"
+    assert stored(cloud) == {
+        "name": "fleet",
+        "holder": "a",
+        "tenure": tenure,
+        "expires": "1040.000",
+    }
+    a.fence(tenure)  # still held: no error, and the expiry moves on
     assert not b.acquire()
 
 
-def test_a_takeover_bumps_the_version_and_fences_the_old_holder_for_good(
+def test_a_takeover_is_a_new_tenure_and_fences_the_old_holder_for_good(
     session: AwsSession,
 ) -> None:
     wall_a, wall_b, mono = Clock(1000.0), Clock(1000.0), Clock(0.0)
@@ -67,13 +73,13 @@ def test_a_takeover_bumps_the_version_and_fences_the_old_holder_for_good(
     assert a.acquire()
     token = a.token()
     wall_b.now = 1031.0  # a's lease expired by b's clock: a froze, or lost its network
-    assert b.acquire() and b.version == 2
+    assert b.acquire() and b.tenure != token
     with pytest.raises(LeaseLost, match="lost"):
         a.fence(token)
     assert not a.held and a.losses == 1
     # b lets it go; a takes it back: a new tenure, and the old round's token stays dead.
     b.release()
-    assert a.acquire() and a.version == 3
+    assert a.acquire() and a.tenure not in (token, b.tenure)
     with pytest.raises(LeaseLost):
         a.fence(token)
     a.fence(a.token())
@@ -100,8 +106,8 @@ def test_release_frees_the_lease_at_once(cloud: Cloud, session: AwsSession) -> N
     a, b = lease(session, "a", wall, mono), lease(session, "b", wall, mono)
     assert a.acquire()
     a.release()
-    assert stored(cloud) == {"name": "fleet", "version": "1", "expires": "0"}, "kept, expired"
-    assert b.acquire() and b.version == 2
+    assert stored(cloud) == {}, "DeleteItem removed it"
+    assert b.acquire() and b.tenure != a.tenure
 
 
 def test_a_missing_table_is_a_configuration_error(session: AwsSession) -> None:

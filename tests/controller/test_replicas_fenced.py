@@ -119,11 +119,11 @@ def test_a_replica_whose_lease_was_taken_mid_round_writes_nothing_more(
         cloud.client("dynamodb").update_item(
             TableName=TABLE,
             Key={"name": {"S": "sandbox"}},
-            UpdateExpression="SET holder = :other, expires = :later, version = version + :one",
+            UpdateExpression="SET holder = :other, expires = :later, tenure = :new",
             ExpressionAttributeValues={
                 ":other": {"S": "another-replica"},
                 ":later": {"N": f"{time.time() + 600:.3f}"},
-                ":one": {"N": "1"},
+                ":new": {"S": "another-tenure"},
             },
         )
         wait_for("a's heartbeat notices", lambda: a.said("lease.lost"))

@@ -1,14 +1,16 @@
-"""A DynamoDB lease so that only one of several `run` replicas acts, fenced by its version.
+"""A DynamoDB lease so that only one of several `run` replicas acts, fenced by its tenure.
 
-One item per lease name: `holder`, `expires` (epoch seconds) and `version`. Every write is a
-conditional UpdateItem (the only DynamoDB permission the lease needs), so two replicas never
-both hold an unexpired lease:
+One item per lease name: `holder`, `expires` (epoch seconds) and `tenure`. Every write is a
+conditional PutItem (release: a conditional DeleteItem), so two replicas never both hold an
+unexpired lease:
 
-- taking it (free, expired, or already ours) bumps `version`: each tenure has its own number;
+- taking it (free, expired, or already ours) writes a new random `tenure`; no two tenures
+  share one, so it serves as the fencing token (only equality is ever checked, against the
+  item itself, so it need not be ordered like a counter, and a deleted item restarts nothing);
 - a heartbeat thread renews it every third of the TTL, independent of the rounds, which can
   block for minutes (an association to show, a lagging DNS server);
 - the fence: before each mutating step a round renews the lease once more on condition that
-  `holder` and `version` are still the ones it started with. A replica whose lease expired,
+  `holder` and `tenure` are still the ones it started with. A replica whose lease expired,
   or was taken over and perhaps taken back since, gets `LeaseLost` and writes nothing more.
   Between the fence and the step there is one API call of time; EC2 and DNS take no fencing
   token themselves, so that window is the floor (the S5 prerequisites of DNS updates and
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -69,8 +72,9 @@ class Lease:
         self.ttl = ttl
         self.clock = clock
         self.monotonic = monotonic
-        self.version = 0
-        """The version of this replica's current (or last) tenure: the fencing token."""
+        self.tenure = ""
+        """This replica's current (or last) tenure, a random id written with the lease: the
+        fencing token."""
         self.losses = 0
         """How many times a held lease was lost (metrics)."""
         self._held = False
@@ -85,9 +89,9 @@ class Lease:
         with self._lock:
             return self._held and self.monotonic() < self._valid_until
 
-    def token(self) -> int:
-        """The fencing token a round starts with (0 when the lease is not held)."""
-        return self.version if self.held else 0
+    def token(self) -> str:
+        """The fencing token a round starts with ("" when the lease is not held)."""
+        return self.tenure if self.held else ""
 
     # -- writes -----------------------------------------------------------------------------
 
@@ -98,112 +102,103 @@ class Lease:
         not answer (the lease then lapses locally after its TTL)."""
         if self.held:
             try:
-                self._renew(self.version)
+                self._renew(self.tenure)
                 return True
             except LeaseLost:
                 return False
         self._lose("not renewed within its TTL")  # a no-op unless it lapsed while held
         return self._take()
 
-    def fence(self, token: int) -> None:
+    def fence(self, token: str) -> None:
         """Raise LeaseLost unless this replica still holds the tenure TOKEN, renewing it on
         that condition (a conditional write: DynamoDB answers for the present, not a cache)."""
         if not self.held:
             self._lose("not renewed within its TTL")  # a no-op unless it lapsed while held
             raise LeaseLost(self._lost_message(token))
-        if not token or token != self.version:
+        if not token or token != self.tenure:
             raise LeaseLost(self._lost_message(token))  # a later tenure: that one is fine
         self._renew(token)
 
     def release(self) -> None:
-        """Give the lease up at once (on a clean stop), so another replica need not wait.
-
-        The item stays, expired and without a holder: deleting it would restart the version
-        at 1, and a version seen twice is no fencing token."""
+        """Give the lease up at once (on a clean stop), so another replica need not wait."""
         with self._lock:
             was_held, self._held = self._held, False
         if not was_held:
             return
         try:
-            self._write(
-                UpdateExpression="SET expires = :zero REMOVE holder",
-                ConditionExpression="holder = :me AND version = :v",
-                ExpressionAttributeValues={
-                    ":me": {"S": self.holder},
-                    ":v": {"N": str(self.version)},
-                    ":zero": {"N": "0"},
-                },
-            )
-            log.info("lease.released", lease=self.name, holder=self.holder, version=self.version)
-        except _ConditionFailed:
-            pass  # someone else holds it already
-        except Exception as exc:  # it expires by itself anyway
+            with aws_errors(f"DeleteItem {self.table}"):
+                self._client.delete_item(
+                    TableName=self.table,
+                    Key={"name": {"S": self.name}},
+                    ConditionExpression="holder = :me AND tenure = :t",
+                    ExpressionAttributeValues={
+                        ":me": {"S": self.holder},
+                        ":t": {"S": self.tenure},
+                    },
+                )
+            log.info("lease.released", lease=self.name, holder=self.holder, tenure=self.tenure)
+        except Exception as exc:  # someone else holds it already, or it expires by itself
             log.warning("lease.release_failed", lease=self.name, error=str(exc))
 
     def _take(self) -> bool:
+        tenure = uuid.uuid4().hex
         sent = self.monotonic()
         now = self.clock()
         try:
-            reply = self._write(
-                UpdateExpression=(
-                    "SET holder = :me, expires = :exp, "
-                    "version = if_not_exists(version, :zero) + :one"
-                ),
+            self._put(
+                tenure=tenure,
+                expires=now + self.ttl,
                 ConditionExpression="attribute_not_exists(#n) OR expires < :now OR holder = :me",
                 ExpressionAttributeNames={"#n": "name"},
                 ExpressionAttributeValues={
                     ":me": {"S": self.holder},
-                    ":exp": {"N": f"{now + self.ttl:.3f}"},
                     ":now": {"N": f"{now:.3f}"},
-                    ":zero": {"N": "0"},
-                    ":one": {"N": "1"},
                 },
-                ReturnValues="ALL_NEW",
             )
         except _ConditionFailed:
             return False
-        version = int(reply["Attributes"]["version"]["N"])
         with self._lock:
-            self.version = version
+            self.tenure = tenure
             self._held = True
             self._valid_until = sent + self.ttl * (1 - SAFETY_MARGIN)
         log.info(
             "lease.acquired",
             lease=self.name,
             holder=self.holder,
-            version=version,
+            tenure=tenure,
             ttl=f"{self.ttl:g}s",
         )
         return True
 
-    def _renew(self, token: int) -> None:
+    def _renew(self, token: str) -> None:
         sent = self.monotonic()
         now = self.clock()
         try:
-            self._write(
-                UpdateExpression="SET expires = :exp",
-                ConditionExpression="holder = :me AND version = :v",
-                ExpressionAttributeValues={
-                    ":me": {"S": self.holder},
-                    ":v": {"N": str(token)},
-                    ":exp": {"N": f"{now + self.ttl:.3f}"},
-                },
+            self._put(
+                tenure=token,
+                expires=now + self.ttl,
+                ConditionExpression="holder = :me AND tenure = :t",
+                ExpressionAttributeValues={":me": {"S": self.holder}, ":t": {"S": token}},
             )
         except _ConditionFailed:
             self._lose("another replica took it")
             raise LeaseLost(self._lost_message(token)) from None
         with self._lock:
-            if self._held and self.version == token:
+            if self._held and self.tenure == token:
                 self._valid_until = max(self._valid_until, sent + self.ttl * (1 - SAFETY_MARGIN))
 
-    def _write(self, **request: Any) -> Any:
-        """One conditional UpdateItem. A reply that never came leaves the outcome unknown:
-        the lease then lapses locally when its TTL runs out (see `held`)."""
-        with aws_errors(f"UpdateItem {self.table}"):
+    def _put(self, *, tenure: str, expires: float, **condition: Any) -> None:
+        """One conditional PutItem of the whole lease. A reply that never came leaves the
+        outcome unknown: the lease then lapses locally when its TTL runs out (see `held`)."""
+        item = {
+            "name": {"S": self.name},
+            "holder": {"S": self.holder},
+            "tenure": {"S": tenure},
+            "expires": {"N": f"{expires:.3f}"},
+        }
+        with aws_errors(f"PutItem {self.table}"):
             try:
-                return self._client.update_item(
-                    TableName=self.table, Key={"name": {"S": self.name}}, **request
-                )
+                self._client.put_item(TableName=self.table, Item=item, **condition)
             except botocore.exceptions.ClientError as exc:
                 code = error_code(exc)
                 if code == "ConditionalCheckFailedException":
@@ -221,13 +216,13 @@ class Lease:
         if was_held:
             self.losses += 1
             log.warning(
-                "lease.lost", lease=self.name, holder=self.holder, version=self.version, why=why
+                "lease.lost", lease=self.name, holder=self.holder, tenure=self.tenure, why=why
             )
 
-    def _lost_message(self, token: int) -> str:
+    def _lost_message(self, token: str) -> str:
         return (
-            f"lease {self.name} in {self.table} lost (tenure {token}): this replica makes no "
-            "further change; the replica holding the lease carries on"
+            f"lease {self.name} in {self.table} lost (tenure {token or '-'}): this replica "
+            "makes no further change; the replica holding the lease carries on"
         )
 
 
