@@ -202,6 +202,8 @@ class Engine:
     on_tick: Callable[[float], None] = lambda elapsed: None
     stop: threading.Event | None = None
     on_associated: Callable[[str, str], None] = lambda instance_id, public_ip: None
+    fence: Callable[[], None] = lambda: None
+    """Called by the executor before each mutating step (`run --lease-table`: the lease)."""
     timeout: float = 300.0
     """Longest wait for an association to show and answer, or DNS to confirm."""
     probe_every: float = DEFAULT_EVERY
@@ -270,6 +272,7 @@ class Engine:
             on_step=self.on_step,
             stop=self.stop,
             on_associated=self.on_associated,
+            fence=self.fence,
             association_timeout=self.timeout,
             wait_visible=wait_visible,
             on_tick=self.on_tick,

@@ -50,7 +50,7 @@ def test_one_replica_acts_and_the_other_takes_over(cloud: Cloud, tmp_path: Path)
         wait_for("the fleet published", lambda: len(scan_values(cloud)) == 2)
         time.sleep(3)  # several rounds of both replicas
         texts = [log.read_text() for log in logs]
-        acting = [n for n, text in enumerate(texts) if "round.applied" in text]
+        acting = [n for n, text in enumerate(texts) if "round.changed" in text]
         assert len(acting) == 1, "exactly one replica applied changes"
         leader = [first, second][acting[0]]
         follower_log = logs[1 - acting[0]]

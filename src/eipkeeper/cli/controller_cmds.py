@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
+import signal
 import sys
+import threading
 
 import click
 
@@ -12,9 +15,12 @@ from eipkeeper.cli.plans import health_source, plan_data, show_plan, step_line
 from eipkeeper.controller import safety
 from eipkeeper.controller.observation import HealthSource, RunningIsHealthy
 from eipkeeper.controller.round import Round
-from eipkeeper.durations import parse_duration
+from eipkeeper.durations import format_duration, parse_duration
 from eipkeeper.errors import SafetyRefusal, UsageError
 from eipkeeper.health.monitor import HealthMonitor
+from eipkeeper.logs import get_logger
+
+say = get_logger("eipkeeper.run")
 
 
 def make_round(app: App, *, health: HealthSource | None = None) -> Round:
@@ -81,11 +87,37 @@ def apply_command(app: App, yes: bool, force: bool, checksum: str) -> None:
         click.echo(f"applied: {plan.summary}" if not plan.empty else plan.summary)
 
 
+def _seconds(option: str, text: str) -> float:
+    """A command-line duration: a bare number of seconds (`30`) or the config's form (`30s`)."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            seconds = parse_duration(text)
+        except ValueError as exc:
+            raise UsageError(f"{option}: {exc}") from None
+    if not seconds > 0 or seconds == float("inf"):
+        raise UsageError(f"{option}: {text!r} must be a positive duration")
+    return seconds
+
+
 @click.command("run")
 @click.option("--interval", default="30s", show_default=True, help="Time between full rounds.")
+@click.option(
+    "--min-interval",
+    default="1s",
+    show_default=True,
+    help="Least time between the end of a round and the start of the next: events and health "
+    "changes that arrive meanwhile are served by one round.",
+)
 @click.option("--once", is_flag=True, help="Run one round and exit with its outcome.")
 @click.option("--events-queue", default="", help="SQS queue URL fed by EC2 state-change events.")
-@click.option("--metrics-port", type=int, default=0, help="Serve Prometheus metrics on this port.")
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    help="Serve Prometheus metrics on this port.",
+)
 @click.option("--metrics-address", default="127.0.0.1", show_default=True)
 @click.option("--lease-table", default="", help="DynamoDB table for the replicas' lease.")
 @click.option("--lease-ttl", default="30s", show_default=True, help="How long a lease lasts.")
@@ -100,6 +132,7 @@ def apply_command(app: App, yes: bool, force: bool, checksum: str) -> None:
 def run_command(
     app: App,
     interval: str,
+    min_interval: str,
     once: bool,
     events_queue: str,
     metrics_port: int,
@@ -108,35 +141,80 @@ def run_command(
     lease_ttl: str,
     switch_grace: str,
 ) -> None:
-    """The controller: reconcile every interval and on EC2 events; with a lease, one acts."""
+    """The controller: reconcile every interval and on EC2 events; with a lease, one acts.
+
+    It says on stderr (in --log-format, without -v) when it starts, each round that changed
+    something or failed, and each failover and burst instance by name."""
     from eipkeeper.controller.events import EventQueue
     from eipkeeper.controller.lease import Lease
     from eipkeeper.controller.loop import Controller, replica_name
 
-    try:
-        every, ttl = parse_duration(interval), parse_duration(lease_ttl)
-        grace = parse_duration(switch_grace) if switch_grace else None
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    every = _seconds("--interval", interval)
+    least = _seconds("--min-interval", min_interval)
+    ttl = _seconds("--lease-ttl", lease_ttl)
+    grace = _seconds("--switch-grace", switch_grace) if switch_grace else None
+    if least > every:
+        raise UsageError(f"--min-interval {min_interval} is longer than --interval {interval}")
     if grace is not None:
         # One grace for the monitor (in memory) and the planner (the EIP's associated-at tag).
         app.use_config(app.config.with_switch_grace(grace))
     else:
         grace = max((s.check.switch_grace for s in app.config.services if s.check), default=60.0)
-    controller = Controller(round=make_round(app, health=RunningIsHealthy()), interval=every)
+    speak()
+    controller = Controller(
+        round=make_round(app, health=RunningIsHealthy()),
+        interval=every,
+        min_interval=least,
+        calls=app.session.counter,
+    )
     health = health_source(app.config, on_change=controller.on_health_change, switch_grace=grace)
+    assert isinstance(controller.round, Round)
     controller.round.health = health
     if isinstance(health, HealthMonitor):
         controller.monitor = health
     if events_queue:
         controller.events = EventQueue(app.session, events_queue)
+    replica = replica_name()
     if lease_table:
         controller.lease = Lease(
-            app.session, table=lease_table, name=app.config.owner, holder=replica_name(), ttl=ttl
+            app.session, table=lease_table, name=app.config.owner, holder=replica, ttl=ttl
         )
     if metrics_port:
-        controller.metrics.serve(metrics_port, metrics_address)
+        try:
+            controller.metrics.serve(metrics_port, metrics_address)
+        except OSError as exc:
+            raise UsageError(
+                f"--metrics-port {metrics_port}: cannot listen on {metrics_address}:"
+                f"{metrics_port} ({exc.strerror or exc})"
+            ) from None
+    dns = app.config.dns
+    say.info(
+        "run.started",
+        config=str(app.config_path),
+        owner=app.config.owner,
+        once=once,
+        interval=format_duration(every),
+        min_interval=format_duration(least),
+        lease=f"{lease_table} ttl={format_duration(ttl)} replica={replica}"
+        if lease_table
+        else "off",
+        events=events_queue or "off",
+        metrics=f"{metrics_address}:{metrics_port}" if metrics_port else "off",
+        health="probes" if isinstance(health, HealthMonitor) else "running-state",
+        dns=f"{dns.provider} {dns.zone}" if dns else "off",
+    )
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, controller.request_stop)
+        signal.signal(signal.SIGINT, controller.request_stop)
     controller.run(once=once)
+    say.info("run.stopped", owner=app.config.owner)
+
+
+def speak() -> None:
+    """`run` talks without -v: its own lines (logger `eipkeeper.run`) at info level."""
+    run_logger = logging.getLogger("eipkeeper.run")
+    if logging.getLogger("eipkeeper").getEffectiveLevel() > logging.INFO:
+        run_logger.setLevel(logging.INFO)
 
 
 COMMANDS = [plan_command, apply_command, run_command]

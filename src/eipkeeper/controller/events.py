@@ -12,11 +12,15 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from eipkeeper.cloud.aws import AwsSession, aws_errors
+import botocore.exceptions
+
+from eipkeeper.cloud.aws import AwsSession, aws_errors, error_code
+from eipkeeper.errors import ConfigError
 from eipkeeper.logs import get_logger
 
 log = get_logger(__name__)
 DETAIL_TYPE = "EC2 Instance State-change Notification"
+NO_QUEUE = {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}
 
 
 @dataclass(frozen=True)
@@ -49,11 +53,19 @@ class EventQueue:
 
     def receive(self, *, wait: float = 1.0) -> list[StateChange]:
         with aws_errors("ReceiveMessage"):
-            reply = self._client.receive_message(
-                QueueUrl=self.queue_url,
-                MaxNumberOfMessages=10,
-                WaitTimeSeconds=max(0, min(20, round(wait))),
-            )
+            try:
+                reply = self._client.receive_message(
+                    QueueUrl=self.queue_url,
+                    MaxNumberOfMessages=10,
+                    WaitTimeSeconds=max(0, min(20, round(wait))),
+                )
+            except botocore.exceptions.ClientError as exc:
+                if error_code(exc) in NO_QUEUE:
+                    raise ConfigError(
+                        f"--events-queue {self.queue_url}: no such SQS queue; create it "
+                        "(README: Events) or leave the option out"
+                    ) from None
+                raise
         messages = reply.get("Messages", [])
         if not messages:
             return []

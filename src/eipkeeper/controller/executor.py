@@ -83,6 +83,9 @@ class Executor:
     on_associated: Callable[[str, str], None] = lambda instance_id, public_ip: None
     """Told (instance id, address) right after each AssociateAddress call: health probes
     must follow the address at once, since the instance's dynamic address is gone."""
+    fence: Callable[[], None] = lambda: None
+    """Called before each mutating step; raises (LeaseLost) when this replica may no longer
+    write (`run --lease-table`, controller/lease.py)."""
 
     wait_visible: bool = True
     """Wait until DescribeAddresses shows each association (`associate --no-wait`: not)."""
@@ -130,6 +133,7 @@ class Executor:
         if self.run_drain is None:
             raise OperationError(f"{action.describe()}: no drain runner given")
         self.on_step(action.describe())
+        self.fence()
         report.drains.append(self.run_drain(action))
         report.record("drain", action.describe())
 
@@ -139,6 +143,7 @@ class Executor:
         self.on_step(action.describe())
         service = self.config.service(action.service)
         tags = {**service.select.tags, TAG_OWNER: self.config.owner}
+        self.fence()
         if action.successor_of:
             tags |= {"Name": f"{action.service}-successor", TAG_SUCCESSOR_OF: action.successor_of}
         elif action.burst:
@@ -159,6 +164,7 @@ class Executor:
     def _ec2_action(self, action: Action, seen: Observation, report: Report) -> None:
         assert isinstance(action, Bind | Claim | Move)
         self.on_step(action.describe())
+        self.fence()
         if isinstance(action, Bind):
             self.ec2.tag(action.allocation_id, {TAG_HOSTNAME: action.hostname})
             report.record("bind", action.describe())
@@ -197,18 +203,21 @@ class Executor:
 
     def _disassociate(self, action: Disassociate, seen: Observation, report: Report) -> None:
         self.on_step(action.describe())
+        self.fence()
         self.ec2.disassociate(self._address(seen, action.allocation_id, action.describe()))
         log.info("eip.disassociate", public_ip=action.public_ip, instance_id=action.from_instance)
         report.record("disassociate", action.describe())
 
     def _set_reverse(self, action: SetReverse, report: Report) -> None:
         self.on_step(action.describe())
+        self.fence()
         self.ec2.set_reverse_name(action.allocation_id, action.hostname)
         log.info("eip.ptr", public_ip=action.public_ip, hostname=action.hostname)
         report.record("ptr", action.describe())
 
     def _release(self, action: Release, seen: Observation, report: Report) -> None:
         self.on_step(action.describe())
+        self.fence()
         if seen.reverse.get(action.allocation_id):
             # EC2 refuses to release an address whose PTR is set (InvalidAddress.PtrSet).
             self.ec2.reset_reverse_name(action.allocation_id)
@@ -220,6 +229,7 @@ class Executor:
         """Off its reserved EIP, then gone. The EIP stays allocated and in MX; the instance's
         own address after the disassociate is a new dynamic one that no record names (S2)."""
         self.on_step(action.describe())
+        self.fence()
         self.ec2.tag(action.stamp, {TAG_BURST_AT: utc_stamp(self.clock())})
         self.ec2.tag(action.instance_id, {TAG_DRAIN: "retiring"})
         address = next((a for a in seen.addresses if a.allocation_id == action.allocation_id), None)
@@ -235,12 +245,15 @@ class Executor:
         if self.registry is None:
             raise OperationError("the plan changes DNS but the config has no [dns]")
         leaving = self._eips(seen, {ip for u in units for ip in u.removed_addresses})
+        if leaving:
+            self.fence()
         for allocation_id in leaving:
             # Marked before the record goes, so a crash in between is settled later (S8).
             self.ec2.tag(allocation_id, {TAG_LEAVING_DNS: utc_stamp(self.clock())})
         for unit in units:
             self.on_step(unit.describe())
         provider = self.registry.provider
+        self.fence()
         result = provider.apply([u.changes for u in units])
         propagation = provider.confirm(result, timeout=self.confirm_timeout)
         if not propagation.complete:
@@ -250,6 +263,8 @@ class Executor:
                 f"{self.confirm_timeout:g}s; the next round checks again"
             )
         confirmed = propagation.confirmed_at or self.clock()
+        if leaving:
+            self.fence()
         for allocation_id in leaving:
             self.ec2.tag(allocation_id, {TAG_LEFT_DNS_AT: utc_stamp(confirmed)})
             self.ec2.untag(allocation_id, [TAG_LEAVING_DNS])
@@ -263,6 +278,7 @@ class Executor:
 
     def _settle(self, action: SettleLeaving, report: Report) -> None:
         self.on_step(action.describe())
+        self.fence()
         if action.left:
             self.ec2.tag(action.allocation_id, {TAG_LEFT_DNS_AT: utc_stamp(self.clock())})
         self.ec2.untag(action.allocation_id, [TAG_LEAVING_DNS])

@@ -1,28 +1,37 @@
-"""`eipkeeper run`: a round every interval and within a second of an EC2 state-change event.
+"""`eipkeeper run`: a round every interval, and soon after an EC2 event or a change of health.
+
+Wake-ups are batched: a round never starts sooner than `min_interval` after the previous one
+ended, and every wake-up that arrives in the meantime (an event storm, a flapping check) is
+served by that one round. An event that finds the controller idle starts a round at once.
 
 Errors are sorted by what to do next (as in kopf): transient ones (throttling, timeouts, a
 failed compare-and-swap) back off with jitter and the next round tries again; a safety
 refusal is logged and nothing is applied; configuration and permission errors stop the
-controller with their message. SIGTERM and SIGINT stop it between steps.
+controller with their message. With a lease, a heartbeat thread keeps it independent of the
+rounds, and every mutating step of a round is fenced by it (controller/lease.py).
 """
 
 from __future__ import annotations
 
 import os
 import random
-import signal
 import socket
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import FrameType
+from typing import Protocol
 
+from eipkeeper.cloud.aws import CallCounter
+from eipkeeper.config import Config
+from eipkeeper.controller import narration
 from eipkeeper.controller.events import EventQueue
 from eipkeeper.controller.executor import Report
-from eipkeeper.controller.lease import Lease
+from eipkeeper.controller.lease import Lease, LeaseLost
 from eipkeeper.controller.metrics import Metrics
-from eipkeeper.controller.round import Round
+from eipkeeper.controller.observation import Observation
+from eipkeeper.controller.plan import Plan
 from eipkeeper.errors import (
     ConfigError,
     ConflictError,
@@ -36,120 +45,322 @@ from eipkeeper.health.monitor import HealthChange, HealthMonitor
 from eipkeeper.logs import get_logger
 
 log = get_logger(__name__)
+say = get_logger("eipkeeper.run")
+
+ALIVE_EVERY = 900.0
+"""Seconds between `run.alive` lines: rounds that change nothing are silent, so this line is
+how a log reader tells a quiet controller from a stuck one (and a follower from a leader)."""
 
 
 def replica_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+class Reconciler(Protocol):
+    """One round (controller/round.py's Round): observe, plan, check, apply."""
+
+    config: Config
+    last_seen: Observation | None
+
+    def apply(
+        self,
+        *,
+        on_step: Callable[[str], None],
+        stop: threading.Event | None,
+        on_associated: Callable[[str, str], None],
+        fence: Callable[[], None],
+    ) -> tuple[Plan, Report]: ...
+
+
+class LoopClock(Protocol):
+    def monotonic(self) -> float: ...
+
+    def wait(self, event: threading.Event, timeout: float) -> bool:
+        """Wait up to TIMEOUT for EVENT; True when it was set."""
+        ...
+
+
+class SystemClock:
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def wait(self, event: threading.Event, timeout: float) -> bool:
+        return event.wait(timeout=max(0.0, timeout))
+
+
 @dataclass
 class Controller:
-    round: Round
+    round: Reconciler
     interval: float
+    min_interval: float = 1.0
     metrics: Metrics = field(default_factory=Metrics)
     events: EventQueue | None = None
     lease: Lease | None = None
+    calls: CallCounter | None = None
+    monitor: HealthMonitor | None = None
+    clock: LoopClock = field(default_factory=SystemClock)
     stop: threading.Event = field(default_factory=threading.Event)
     wake: threading.Event = field(default_factory=threading.Event)
     max_backoff: float = 60.0
-    monitor: HealthMonitor | None = None
+    rounds_started: list[float] = field(default_factory=list)
+    """clock.monotonic() at the start of each round (tests and the alive line read it)."""
     _failures: int = 0
+    _fatal: EipkeeperError | None = None
+    _reasons: set[str] = field(default_factory=set)
+    _reasons_lock: threading.Lock = field(default_factory=threading.Lock)
     _failing_since: dict[str, float] = field(default_factory=dict)
     _awaiting_answer: dict[str, tuple[float, float]] = field(default_factory=dict)
+    _tally: Counter[str] = field(default_factory=Counter)
+    _lease_losses_seen: int = 0
+
+    # -- wake-ups -----------------------------------------------------------------------------
+
+    def wake_up(self, reason: str) -> None:
+        """Ask for a round soon (thread-safe): REASON is named in the round's line."""
+        with self._reasons_lock:
+            self._reasons.add(reason)
+        self.wake.set()
 
     def on_health_change(self, change: HealthChange) -> None:
-        """Called from the monitor's thread: a change of health triggers a round at once."""
+        """Called from the monitor's thread: a change of health asks for a round."""
         if change.healthy:
             self._failing_since.pop(change.instance_id, None)
         elif change.first_failure_at is not None:
             self._failing_since[change.instance_id] = change.first_failure_at
-        self.wake.set()
+        self.wake_up("health")
 
-    def request_stop(self, signum: int = 0, frame: FrameType | None = None) -> None:
-        log.info("controller.stopping", signal=signum)
+    def request_stop(self, signum: int = 0, frame: object = None) -> None:
+        if signum:
+            say.info("run.stopping", signal=signum)
         self.stop.set()
         self.wake.set()
 
+    def _take_reasons(self, default: str) -> str:
+        with self._reasons_lock:
+            reasons, self._reasons = self._reasons, set()
+            self.wake.clear()
+        return ",".join(sorted(reasons)) or default
+
+    def _wait_for_next_round(self, *, due: float, earliest: float) -> None:
+        """Until DUE, or a wake-up; in either case no sooner than EARLIEST."""
+        while not self.stop.is_set():
+            remaining = due - self.clock.monotonic()
+            if remaining <= 0 or self.clock.wait(self.wake, remaining):
+                break
+        remaining = earliest - self.clock.monotonic()
+        if remaining > 0 and not self.stop.is_set():
+            self.clock.wait(self.stop, remaining)
+
+    # -- the loop -----------------------------------------------------------------------------
+
     def run(self, *, once: bool = False) -> None:
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGTERM, self.request_stop)
-            signal.signal(signal.SIGINT, self.request_stop)
-        if self.events is not None and not once:
-            threading.Thread(target=self._listen, name="events", daemon=True).start()
-        if self.monitor is not None:
-            self.monitor.start()
+        """Rounds until stopped (or one with ONCE); re-raises what stopped it for good."""
+        self._start_threads(once=once)
         try:
-            while not self.stop.is_set():
-                delay = self.interval
-                if self._may_act():
-                    outcome = self.one_round(raise_errors=once)
-                    if outcome == "retry":
-                        delay = self._backoff()
-                if once:
-                    return
-                self.wake.wait(timeout=delay)
-                self.wake.clear()
+            self._rounds(once=once)
         finally:
             if self.monitor is not None:
                 self.monitor.stop()
             if self.lease is not None:
                 self.lease.release()
                 self.metrics.leader.set(0)
+        if self._fatal is not None:
+            raise self._fatal
+
+    def _start_threads(self, *, once: bool) -> None:
+        if self.lease is not None:
+            self._first_acquire()
+            if not once:
+                threading.Thread(target=self._heartbeat, name="lease", daemon=True).start()
+        if self.events is not None and not once:
+            threading.Thread(target=self._listen, name="events", daemon=True).start()
+        if self.monitor is not None:
+            self.monitor.start()
+
+    def _rounds(self, *, once: bool) -> None:
+        trigger = "start"
+        alive_at = self.clock.monotonic() + ALIVE_EVERY
+        while not self.stop.is_set():
+            trigger = self._take_reasons(trigger)
+            delay = self.interval
+            if self._may_act() and self.one_round(trigger=trigger, raise_errors=once) == "retry":
+                delay = self._backoff()
+            if once:
+                return
+            ended = self.clock.monotonic()
+            if ended >= alive_at:
+                self._say_alive()
+                alive_at = ended + ALIVE_EVERY
+            self._wait_for_next_round(due=ended + delay, earliest=ended + self.min_interval)
+            trigger = "interval" if delay == self.interval else "retry"
 
     def _may_act(self) -> bool:
         if self.lease is None:
             return True
-        try:
-            held = self.lease.acquire()
-        except TransientError as exc:
-            log.warning("lease.unreachable", error=exc.message)
-            held = False
+        held = self.lease.held
         self.metrics.leader.set(1 if held else 0)
         return held
 
-    def one_round(self, *, raise_errors: bool = False) -> str:
-        """One round; returns `ok`, `retry` or `refused`. Stops the loop on permanent errors."""
-        started = time.monotonic()
+    def one_round(self, *, trigger: str = "interval", raise_errors: bool = False) -> str:
+        """One round; returns `ok`, `retry`, `refused` or `fenced`. Stops the loop on
+        permanent errors."""
+        started = self.clock.monotonic()
+        self.rounds_started.append(started)
+        attempted: list[str] = []
+        fence = self._fence()
         try:
             plan, report = self.round.apply(
-                on_step=lambda text: None, stop=self.stop, on_associated=self._retarget
+                on_step=attempted.append,
+                stop=self.stop,
+                on_associated=self._retarget,
+                fence=fence,
             )
+        except LeaseLost as lost:
+            self._count_round("fenced", started, attempted, trigger, lost.message, "round.fenced")
+            if raise_errors:
+                raise
+            return "fenced"
         except SafetyRefusal as refusal:
-            log.error("round.refused", rule=refusal.rule, reason=refusal.message)
-            self.metrics.rounds.labels("refused").inc()
+            self._count_round(
+                "refused", started, attempted, trigger, refusal.message, "round.refused"
+            )
             if raise_errors:
                 raise
             return "refused"
-        except (TransientError, ConflictError) as exc:
-            self._failures += 1
-            log.warning("round.retry", error=exc.message, failures=self._failures)
-            self.metrics.rounds.labels("retry").inc()
-            if raise_errors:
-                raise
-            return "retry"
         except (ConfigError, PermissionDeniedError):
             self.metrics.rounds.labels("error").inc()
-            raise
+            raise  # `run` stops; the CLI says it in one line
         except EipkeeperError as exc:
             self._failures += 1
-            log.error("round.failed", error=exc.message)
-            self.metrics.rounds.labels("error").inc()
+            outcome = "retry" if isinstance(exc, TransientError | ConflictError) else "error"
+            self._count_round(
+                outcome, started, attempted, trigger, exc.message, "round.failed",
+                failures=self._failures,
+            )  # fmt: skip
             if raise_errors:
                 raise
             return "retry"
+        seconds = self.clock.monotonic() - started
         self._failures = 0
+        self._tally["ok"] += 1
+        self._tally["changed"] += 1 if report.done else 0
         self.metrics.rounds.labels("ok").inc()
-        self.metrics.round_seconds.observe(time.monotonic() - started)
+        self.metrics.round_seconds.observe(seconds)
         self.metrics.last_success.set(time.time())
         for kind, count in report.counts.items():
             self.metrics.changes.labels(kind).inc(count)
+        narration.tell_applied(
+            plan, report, seconds=seconds, trigger=trigger, failing_since=self._failing_since
+        )
         self._failover_metrics(report)
         self._fleet_metrics()
-        for operation, count in self.round.ec2.session.counter.snapshot().items():
-            self.metrics.calls.labels(operation).set(count)
-        if not plan.empty:
-            log.info("round.applied", summary=plan.summary)
+        self._call_metrics()
         return "ok"
+
+    def _count_round(
+        self,
+        outcome: str,
+        started: float,
+        attempted: list[str],
+        trigger: str,
+        error: str,
+        event: str,
+        **fields: object,
+    ) -> None:
+        self._tally[outcome] += 1
+        self.metrics.rounds.labels(outcome).inc()
+        narration.tell_failed(
+            event,
+            seconds=self.clock.monotonic() - started,
+            trigger=trigger,
+            error=error,
+            attempted=attempted,
+            **fields,
+        )
+        self._call_metrics()
+
+    def _fence(self) -> Callable[[], None]:
+        lease = self.lease
+        if lease is None:
+            return lambda: None
+        token = lease.token()
+        return lambda: lease.fence(token)
+
+    # -- the lease ------------------------------------------------------------------------------
+
+    def _first_acquire(self) -> None:
+        """At start, so a missing table or a refused call stops `run` at once (exit 2)."""
+        assert self.lease is not None
+        try:
+            self.lease.acquire()
+        except TransientError as exc:
+            log.warning("lease.unreachable", error=exc.message)
+        self._lease_metrics()
+        if not self.lease.held:
+            say.info("run.follower", lease=self._lease_text(), holder=self._holder())
+
+    def _heartbeat(self) -> None:
+        """Renews (or takes) the lease every third of its TTL, whatever a round is doing."""
+        assert self.lease is not None
+        lease = self.lease
+        unreachable = False
+        while not self.clock.wait(self.stop, lease.ttl / 3):
+            was_held = lease.held
+            try:
+                lease.acquire()
+                if unreachable:
+                    say.info("lease.reachable", lease=self._lease_text())
+                unreachable = False
+            except (ConfigError, PermissionDeniedError) as exc:
+                self._fatal = exc
+                self.request_stop()
+                return
+            except EipkeeperError as exc:
+                if not unreachable:
+                    say.warning(
+                        "lease.unreachable",
+                        error=exc.message,
+                        held=lease.held,
+                        note="a held lease lapses here after its TTL; no step runs unfenced",
+                    )
+                unreachable = True
+            self._lease_metrics()
+            if lease.held and not was_held:
+                self.wake_up("lease")
+
+    def _lease_metrics(self) -> None:
+        assert self.lease is not None
+        self.metrics.leader.set(1 if self.lease.held else 0)
+        losses = self.lease.losses
+        if losses > self._lease_losses_seen:
+            self.metrics.lease_lost.inc(losses - self._lease_losses_seen)
+            self._lease_losses_seen = losses
+
+    def _lease_text(self) -> str:
+        return "" if self.lease is None else f"{self.lease.table}/{self.lease.name}"
+
+    def _holder(self) -> str:
+        return "" if self.lease is None else self.lease.holder
+
+    def _say_alive(self) -> None:
+        say.info(
+            "run.alive",
+            rounds=sum(self._tally[k] for k in ("ok", "retry", "error", "refused", "fenced")),
+            changed=self._tally["changed"],
+            failed=self._tally["retry"] + self._tally["error"],
+            refused=self._tally["refused"],
+            **({"leader": self.lease.held} if self.lease is not None else {}),
+            since=f"{ALIVE_EVERY / 60:g}m ago",
+        )
+        self._tally.clear()
+
+    # -- metrics --------------------------------------------------------------------------------
+
+    def _call_metrics(self) -> None:
+        if self.calls is None:
+            return
+        for operation, count in self.calls.snapshot().items():
+            self.metrics.calls.labels(operation).set(count)
 
     def _fleet_metrics(self) -> None:
         seen = self.round.last_seen
@@ -197,7 +408,7 @@ class Controller:
             ):
                 seconds = status.last_at - failed_at
                 self.metrics.failover_seconds.labels("answer").observe(seconds)
-                log.info("failover.answered", instance_id=instance_id, seconds=round(seconds, 3))
+                say.info("failover.answered", instance_id=instance_id, seconds=f"{seconds:.1f}")
                 del self._awaiting_answer[instance_id]
 
     def _backoff(self) -> float:
@@ -205,14 +416,27 @@ class Controller:
         ceiling = min(self.max_backoff, self.interval, 2.0 ** min(self._failures, 6))
         return random.uniform(0.1, max(0.2, ceiling))
 
+    # -- events ---------------------------------------------------------------------------------
+
     def _listen(self) -> None:
+        """Reads the queue; an unreachable queue is said once per outage, with back-off."""
         assert self.events is not None
+        pause = 1.0
         while not self.stop.is_set():
             try:
                 changes = self.events.receive(wait=1.0)
+            except (ConfigError, PermissionDeniedError) as exc:
+                self._fatal = exc
+                self.request_stop()
+                return
             except EipkeeperError as exc:
-                log.warning("events.unreachable", error=exc.message)
-                self.stop.wait(1.0)
+                if pause == 1.0:
+                    say.warning("events.unreachable", error=exc.message)
+                self.clock.wait(self.stop, pause)
+                pause = min(pause * 2, 30.0)
                 continue
+            if pause > 1.0:
+                say.info("events.reachable", queue=self.events.queue_url)
+                pause = 1.0
             if changes:
-                self.wake.set()
+                self.wake_up("event")

@@ -46,6 +46,11 @@ class Metrics:
         self.leader = Gauge(
             "eipkeeper_lease_held", "1 while this replica holds the lease", registry=r
         )
+        self.lease_lost = Counter(
+            "eipkeeper_lease_lost",
+            "Times this replica lost a lease it held (taken over, or not renewed in its TTL)",
+            registry=r,
+        )
 
     def serve(self, port: int, address: str = "127.0.0.1") -> None:
         start_http_server(port, addr=address, registry=self.registry)

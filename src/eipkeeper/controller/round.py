@@ -38,6 +38,7 @@ class Round:
         on_step: Callable[[str], None] = lambda text: None,
         stop: threading.Event | None = None,
         on_associated: Callable[[str, str], None] = lambda instance_id, public_ip: None,
+        fence: Callable[[], None] = lambda: None,
     ) -> Engine:
         return Engine(
             config=self.config,
@@ -48,6 +49,7 @@ class Round:
             on_step=on_step,
             stop=stop,
             on_associated=on_associated,
+            fence=fence,
         )
 
     def observe(self) -> Observation:
@@ -66,8 +68,9 @@ class Round:
         on_step: Callable[[str], None] = lambda text: None,
         stop: threading.Event | None = None,
         on_associated: Callable[[str, str], None] = lambda instance_id, public_ip: None,
+        fence: Callable[[], None] = lambda: None,
     ) -> tuple[Plan, Report]:
-        engine = self.engine(on_step=on_step, stop=stop, on_associated=on_associated)
+        engine = self.engine(on_step=on_step, stop=stop, on_associated=on_associated, fence=fence)
         try:
             outcome = engine.run(Reconcile(), force=force, checksum=checksum)
         finally:

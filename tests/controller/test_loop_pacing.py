@@ -1,0 +1,156 @@
+"""Wake-ups with a limit, on a fake clock: an event that finds the controller idle starts a
+round at once; a storm of events or a flapping check is served by rounds at most one per
+`min_interval`; with no wake-up, a round every `interval`."""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+
+from eipkeeper.config import Config
+from eipkeeper.controller.executor import Report
+from eipkeeper.controller.loop import Controller
+from eipkeeper.controller.observation import Observation
+from eipkeeper.controller.plan import Plan
+from tests.controller.world import make_config
+
+ROUND_SECONDS = 0.3
+
+
+@dataclass
+class FakeClock:
+    """Time moves only when the loop waits or a round works; scheduled acts (wake-ups, the
+    stop) happen at their fake time, in order."""
+
+    now: float = 0.0
+    _acts: list[tuple[float, int, Callable[[], None]]] = field(default_factory=list)
+
+    def at(self, when: float, act: Callable[[], None]) -> None:
+        heapq.heappush(self._acts, (when, len(self._acts), act))
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        until = self.now + seconds
+        while self._acts and self._acts[0][0] <= until:
+            when, _, act = heapq.heappop(self._acts)
+            self.now = max(self.now, when)
+            act()
+        self.now = until
+
+    def wait(self, event: threading.Event, timeout: float) -> bool:
+        until = self.now + timeout
+        while not event.is_set():
+            if not self._acts or self._acts[0][0] > until:
+                self.now = max(self.now, until)
+                return False
+            when, _, act = heapq.heappop(self._acts)
+            self.now = max(self.now, when)
+            act()
+        return True
+
+
+@dataclass
+class CountedRounds:
+    """A reconciler that changes nothing and takes ROUND_SECONDS of fake time."""
+
+    clock: FakeClock
+    config: Config = field(default_factory=make_config)
+    last_seen: Observation | None = None
+    starts: list[float] = field(default_factory=list)
+
+    def apply(self, **_: object) -> tuple[Plan, Report]:
+        self.starts.append(self.clock.now)
+        self.clock.advance(ROUND_SECONDS)
+        return Plan(actions=()), Report()
+
+
+def controller(*, interval: float = 30.0, min_interval: float = 1.0) -> Controller:
+    clock = FakeClock()
+    return Controller(
+        round=CountedRounds(clock), interval=interval, min_interval=min_interval, clock=clock
+    )
+
+
+def fake(loop: Controller) -> FakeClock:
+    assert isinstance(loop.clock, FakeClock)
+    return loop.clock
+
+
+def run_until(loop: Controller, end: float) -> list[float]:
+    fake(loop).at(end, loop.request_stop)
+    loop.run()
+    rounds = loop.round
+    assert isinstance(rounds, CountedRounds)
+    return rounds.starts
+
+
+def test_without_wake_ups_a_round_runs_every_interval() -> None:
+    assert run_until(controller(interval=30.0), 95.0) == [0.0, 30.3, 60.6, 90.9]
+
+
+def test_an_event_that_finds_the_controller_idle_starts_a_round_at_once() -> None:
+    loop = controller()
+    fake(loop).at(10.0, lambda: loop.wake_up("event"))
+    starts = run_until(loop, 20.0)
+    assert starts == [0.0, 10.0]
+
+
+def test_an_event_just_after_a_round_waits_out_the_minimum_interval_only() -> None:
+    loop = controller()
+    fake(loop).at(10.5, lambda: loop.wake_up("event"))
+    fake(loop).at(10.9, lambda: loop.wake_up("health"))
+    starts = run_until(loop, 20.0)
+    assert starts == [0.0, 10.5, 11.8], "the second wake-up came 0.1 s after the round ended"
+
+
+def test_an_event_storm_is_batched_into_one_round_per_minimum_interval() -> None:
+    loop = controller()
+    storm = [5.0 + n * 0.01 for n in range(1000)]  # 100 events a second for 10 s
+    for when in storm:
+        fake(loop).at(when, lambda: loop.wake_up("event"))
+    starts = run_until(loop, 30.0)
+    during = [t for t in starts if 5.0 <= t <= 15.3]
+    # One round per (min_interval + the round's own time) at most: 10 s / 1.3 s.
+    assert len(during) <= 9
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    assert min(gaps) >= 1.0 + ROUND_SECONDS - 1e-9, "never two rounds closer than the limit"
+    assert max(during) >= storm[-1] - 1.0 - ROUND_SECONDS, "the last events were served"
+    assert starts[-1] - storm[-1] <= 1.0 + ROUND_SECONDS, "within a round and the limit"
+
+
+def test_the_rounds_say_what_woke_them() -> None:
+    loop = controller()
+    reasons: list[str] = []
+    original = loop.one_round
+
+    def spy(*, trigger: str = "interval", raise_errors: bool = False) -> str:
+        reasons.append(trigger)
+        return original(trigger=trigger, raise_errors=raise_errors)
+
+    loop.one_round = spy  # type: ignore[method-assign]
+    # Both arrive during the first round: one round after it serves both.
+    fake(loop).at(0.1, lambda: loop.wake_up("event"))
+    fake(loop).at(0.2, lambda: loop.wake_up("health"))
+    starts = run_until(loop, 40.0)
+    assert reasons == ["start", "event,health", "interval"]
+    assert starts == [0.0, 1.3, 31.6]
+
+
+def test_a_quiet_controller_says_it_is_alive_every_fifteen_minutes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="eipkeeper.run")
+    run_until(controller(interval=60.0), 2000.0)
+    alive = [r for r in caplog.records if r.getMessage() == "run.alive"]
+    assert len(alive) == 2, "at 15 and 30 minutes of fake time"
+    assert [r.getMessage() for r in caplog.records] == ["run.alive", "run.alive"], (
+        "rounds that change nothing say nothing"
+    )
