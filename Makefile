@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 SYSTEM_PACKAGES := bind9 bind9-utils bind9-dnsutils spamd spamc
 SYSTEM_COMMANDS := named tsig-keygen nsupdate dig spamd spamc
 
-.PHONY: demo test lint typecheck pytest system-deps bench soak clean
+.PHONY: demo test lint typecheck pytest system-deps bench soak clean sandbox
 
 $(BIN)/eipkeeper: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,18 @@ $(BIN)/eipkeeper: pyproject.toml
 
 demo: $(BIN)/eipkeeper
 	$(BIN)/eipkeeper demo
+
+# The sandbox for trying commands by hand, until Ctrl-C. Its export lines also go to
+# sandbox.env, after a PATH line for .venv/bin, so that `. ./sandbox.env` in another shell is
+# all a newcomer types. SANDBOX_ARGS passes options on: make sandbox SANDBOX_ARGS='--port 5001'
+SANDBOX_ARGS ?=
+sandbox: SHELL := /bin/bash
+sandbox: .SHELLFLAGS := -o pipefail -c
+sandbox: $(BIN)/eipkeeper
+	@printf 'export PATH=%s:"$$PATH"\n' '$(CURDIR)/$(BIN)' > sandbox.env
+	@PYTHONUNBUFFERED=1 $(BIN)/eipkeeper sandbox $(SANDBOX_ARGS) | \
+	  while IFS= read -r line; do printf '%s\n' "$$line"; \
+	    case "$$line" in "export "*) printf '%s\n' "$$line" >> sandbox.env;; esac; done
 
 test: system-deps $(BIN)/eipkeeper lint typecheck pytest
 
