@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from eipkeeper.config import Config, ServiceConfig
 from eipkeeper.errors import NotFoundError, UsageError
-from eipkeeper.model import TAG_BURST, TAG_DRAIN, Address, Instance
+from eipkeeper.model import TAG_ASSOCIATED_AT, TAG_BURST, TAG_DRAIN, Address, Instance
+from eipkeeper.tagtime import parse_stamp
 
 HOURS_PER_MONTH = 730  # AWS prices a month as 730 hours
 
@@ -135,3 +136,48 @@ def standby_candidates(
         and (TAG_BURST in member.tags) == burst
         and not (member.public_ip and named(member.public_ip))
     ]
+
+
+def last_association(addresses: Iterable[Address], instance: Instance) -> float | None:
+    """When eipkeeper last associated one of INSTANCE's EIPs (its `associated-at` tag), if it
+    said so: the start of the switch grace (S6)."""
+    stamps = [
+        at
+        for a in addresses
+        if a.instance_id == instance.instance_id
+        and (at := parse_stamp(a.tags.get(TAG_ASSOCIATED_AT, ""))) is not None
+    ]
+    return max(stamps, default=None)
+
+
+def health_label(
+    instance: Instance,
+    *,
+    checked: bool,
+    ok: bool | None,
+    detail: str = "",
+    associated_at: float | None = None,
+    switch_grace: float = 0.0,
+    now: float,
+) -> str:
+    """What `instances` shows as HEALTH, most telling first.
+
+    A draining instance is out of service whatever its check says (`run` never puts it back),
+    so its drain phase comes first. A holder whose check fails within SWITCH_GRACE of its
+    EIP's last association is `switching`, not `unhealthy`: EC2's data plane may still send
+    the address to the old holder, and no command judges it failed yet (S6). OK is None when
+    the instance was not probed (not running).
+    """
+    phase = instance.tags.get(TAG_DRAIN, "").split()
+    if phase:
+        return "drained" if phase[0] == "done" else f"draining (phase: {phase[0]})"
+    if not checked:
+        return "no check"
+    if ok is None:
+        return f"unhealthy ({instance.state})"
+    if ok:
+        return "healthy"
+    if associated_at is not None and now - associated_at < switch_grace:
+        since = max(0.0, now - associated_at)
+        return f"switching (associated {since:.0f}s ago; {detail})"
+    return f"unhealthy ({detail})"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import click
@@ -16,7 +17,7 @@ from eipkeeper.controller.intents import AssociateAddress, DisassociateAddress, 
 from eipkeeper.controller.observation import RunningIsHealthy
 from eipkeeper.controller.plan import Claim, Disassociate, Plan, Release
 from eipkeeper.errors import OperationError, UsageError
-from eipkeeper.fleet import FleetView, monthly_cost, service_of
+from eipkeeper.fleet import FleetView, health_label, last_association, monthly_cost, service_of
 from eipkeeper.health.runner import check_of, check_once, instance_target
 from eipkeeper.health.tls import TlsContexts
 from eipkeeper.model import TAG_HOSTNAME, TAG_OWNER, TAG_SERVICE, Address, Instance
@@ -114,13 +115,20 @@ def instances(app: App) -> None:
         tls=TlsContexts(relative=config.relative),
     )
 
+    now = time.time()
+
     def health(instance: Instance) -> str:
-        if targets[instance.instance_id] is None:
-            return "no check"
         result = results.get(instance.instance_id)
-        if result is None:
-            return f"unhealthy ({instance.state})"
-        return "healthy" if result.ok else f"unhealthy ({result.detail})"
+        member = service_of(config, instance)
+        return health_label(
+            instance,
+            checked=targets[instance.instance_id] is not None,
+            ok=None if result is None else result.ok,
+            detail=result.detail if result is not None else "",
+            associated_at=last_association(view.addresses, instance),
+            switch_grace=member.check.switch_grace if member and member.check else 0.0,
+            now=now,
+        )
 
     rows = []
     for instance in sorted(view.instances, key=lambda i: (i.name, i.instance_id)):
