@@ -10,12 +10,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import selectors
 import shlex
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,19 +97,14 @@ class Story:
         argv = (sys.executable, "-m", "eipkeeper", *(() if chosen else ("-o", "table")), *args)
         if show:
             self.console.print(f"[cyan]$ {escape(shown)}")
-        done = subprocess.run(
-            argv,
-            env={**os.environ, **self.env},
-            capture_output=True,
-            text=True,
-            input=stdin,
-            check=False,
-        )
+
+        def echo(stream: str, line: str) -> None:
+            if show:
+                style = "[yellow]" if stream == "stderr" else ""
+                self.console.print(f"  {style}{escape(line)}", soft_wrap=True)
+
+        done = run_interleaved(argv, env={**os.environ, **self.env}, stdin=stdin, on_line=echo)
         if show:
-            for line in done.stdout.rstrip("\n").splitlines():
-                self.console.print(f"  {escape(line)}", soft_wrap=True)
-            for line in done.stderr.rstrip("\n").splitlines():
-                self.console.print(f"  [yellow]{escape(line)}", soft_wrap=True)
             self.console.print(f"  [dim](exit {done.returncode})")
         return Result(
             argv=tuple(args), code=done.returncode, stdout=done.stdout, stderr=done.stderr
@@ -140,3 +136,61 @@ class Story:
             return 1
         self.console.print(f"[green bold]every step held ({self.step_number} steps)")
         return 0
+
+
+def run_interleaved(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str],
+    stdin: str | None,
+    on_line: Callable[[str, str], None],
+) -> subprocess.CompletedProcess[str]:
+    """Run ARGV with stdout and stderr kept apart (the checks read each) but handed to ON_LINE
+    (stream name, line) in the order the command wrote them: a warning before the result it
+    preceded. The child writes unbuffered, and both pipes are read as they fill. STDIN None
+    leaves the demo's own stdin to the command, as before."""
+    process = subprocess.Popen(
+        list(argv),
+        env={**env, "PYTHONUNBUFFERED": "1"},
+        stdin=subprocess.PIPE if stdin is not None else None,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    if stdin is not None and process.stdin is not None:
+        with contextlib.suppress(BrokenPipeError):  # a command may exit before reading it
+            process.stdin.write(stdin.encode())
+        with contextlib.suppress(BrokenPipeError):
+            process.stdin.close()
+    assert process.stdout is not None and process.stderr is not None
+    names = {process.stdout.fileno(): "stdout", process.stderr.fileno(): "stderr"}
+    whole = {"stdout": bytearray(), "stderr": bytearray()}
+    pending = {"stdout": bytearray(), "stderr": bytearray()}
+    with selectors.DefaultSelector() as selector:
+        for fd in names:
+            selector.register(fd, selectors.EVENT_READ)
+        while selector.get_map():
+            for key, _ in selector.select():
+                fd = int(key.fd)
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    selector.unregister(fd)
+                    continue
+                name = names[fd]
+                whole[name] += chunk
+                pending[name] += chunk
+                *complete, rest = pending[name].split(b"\n")
+                pending[name] = bytearray(rest)
+                for line in complete:
+                    on_line(name, line.decode("utf-8", errors="replace"))
+    for name, rest in pending.items():
+        if rest:
+            on_line(name, rest.decode("utf-8", errors="replace"))
+    code = process.wait()
+    process.stdout.close()
+    process.stderr.close()
+    return subprocess.CompletedProcess(
+        list(argv),
+        code,
+        stdout=whole["stdout"].decode("utf-8", errors="replace"),
+        stderr=whole["stderr"].decode("utf-8", errors="replace"),
+    )
