@@ -87,7 +87,7 @@ def render(report: Report, app: App) -> None:
 @pass_app
 def audit_command(app: App, fail_on: str) -> None:
     """Dangling records, SPF entries and MX hosts on addresses the account does not hold,
-    idle addresses and their monthly cost, and more (SPEC.md section 4).
+    idle addresses and their monthly cost, and more (every finding: docs/reference.md).
 
     A record is judged dangling only when its address lies in the cloud's published ranges
     (`[audit] cloud_ranges`, else a cached download of AWS's ip-ranges.json; in the sandbox

@@ -20,6 +20,9 @@ def cli(ctx: click.Context, /, **options: object) -> None:
     eipkeeper manages Elastic IPs and DNS records (RFC 2136 or Route 53) for EC2 instances,
     above all mail front-ends, without ever letting a record point at an address the account
     no longer holds. Try it without an AWS account: `eipkeeper demo`, or `eipkeeper sandbox`.
+
+    Every command, option, config key, exit code and safety rule: docs/reference.md in
+    eipkeeper's source (`eipkeeper COMMAND --help` for one command).
     """
     ctx.obj = App.from_options(**options)  # type: ignore[arg-type]
 
