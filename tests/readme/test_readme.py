@@ -63,7 +63,7 @@ def readme_lines(block: list[str]) -> list[Line]:
     lines = []
     for raw in block:
         command, comment = _split(raw)
-        if not command:
+        if not command or command.startswith("#"):
             continue
         claimed = re.search(r"\bexit (\d+)\b", comment)
         lines.append(Line(command=command, expected_exit=int(claimed.group(1)) if claimed else 0))
@@ -157,7 +157,7 @@ def transcript_script(lines: list[Line], exits: Path) -> str:
     eipkeeper, not `cut`, decides)."""
     out = ["set -o pipefail"]
     for number, line in enumerate(lines):
-        out.append(f"echo '$ {line.command}' >&2")
+        out.append(f"echo {shlex.quote('$ ' + line.command)} >&2")
         out.append(line.command)
         out.append(f'echo "{number} $?" >> {shlex.quote(str(exits))}')
     return "\n".join(out) + "\n"
