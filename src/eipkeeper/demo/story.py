@@ -106,13 +106,8 @@ Chapter = Callable[[Stage], None]
 def quicken(text: str) -> str:
     """The sandbox's config with the waits of a real fleet shortened so the story fits in two
     minutes: a 5 s TTL on the scanners' name, a 2 s drain margin, bursts judged on 10 s
-    periods with a 5 s cooldown, a 3 s switch grace (the data plane here follows a move in
-    1 s; the default 60 s would keep the failover chapter's holder, associated seconds before,
-    from being judged). The rules are the same; only the clock runs faster."""
+    periods with a 5 s cooldown. The rules are the same; only the clock runs faster."""
     text = text.replace("ttl = 60", "ttl = 5")
-    text = text.replace(
-        "fail_after = 3, pass_after = 2 }", 'fail_after = 3, pass_after = 2, switch_grace = "3s" }'
-    )
     text = text.replace('cooldown = "1m"', 'cooldown = "5s"')
     text = text.replace('{ Service = "mx" } }', '{ Service = "mx" }, period = "10s" }')
     return text.replace("\n[dns]", '\n[safety]\ndrain_margin = "2s"\n\n[dns]', 1)
