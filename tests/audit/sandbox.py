@@ -4,7 +4,6 @@ planted as someone else would write them, and the fleet published by `apply`."""
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +16,7 @@ from eipkeeper.dns.rfc2136 import Rfc2136Provider
 from eipkeeper.dns.route53 import Route53Provider
 from eipkeeper.sandbox.bind import LocalBind
 from tests.conftest import Cloud
+from tests.support import waiting
 from tests.support.cli import eipkeeper
 
 ZONE = "example.test"
@@ -58,12 +58,8 @@ def plant(cloud: Cloud, *records: Record) -> None:
 
 
 def wait_until(ready: Callable[[], bool], what: str, *, timeout: float = 15.0) -> None:
-    """Poll READY until it holds; fail naming WHAT if it never does."""
-    deadline = time.monotonic() + timeout
-    while not ready():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting: {what}")
-        time.sleep(0.05)
+    """Poll READY until it holds (the tests' one wait helper)."""
+    waiting.eventually(ready, what=what, deadline=timeout)
 
 
 def holders(cloud: Cloud) -> dict[str, str]:

@@ -5,7 +5,6 @@ once the tenure a round started with is over."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 
@@ -14,16 +13,9 @@ from eipkeeper.controller.lease import Lease, LeaseLost
 from eipkeeper.errors import ConfigError
 from tests.conftest import Cloud
 from tests.controller.test_replicas import TABLE, create_lease_table
+from tests.support.clock import FakeClock
 
 TTL = 30.0
-
-
-@dataclass
-class Clock:
-    now: float
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -34,7 +26,7 @@ def session(cloud: Cloud, monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsSessio
     yield AwsSession(region=cloud.env["AWS_DEFAULT_REGION"])
 
 
-def lease(session: AwsSession, holder: str, wall: Clock, mono: Clock) -> Lease:
+def lease(session: AwsSession, holder: str, wall: FakeClock, mono: FakeClock) -> Lease:
     return Lease(
         session, table=TABLE, name="fleet", holder=holder, ttl=TTL, clock=wall, monotonic=mono
     )
@@ -48,7 +40,7 @@ def stored(cloud: Cloud) -> dict[str, str]:
 def test_one_holder_at_a_time_and_a_renewal_keeps_the_tenure(
     cloud: Cloud, session: AwsSession
 ) -> None:
-    wall, mono = Clock(1000.0), Clock(0.0)
+    wall, mono = FakeClock(1000.0), FakeClock(0.0)
     a, b = lease(session, "a", wall, mono), lease(session, "b", wall, mono)
     assert a.acquire() and a.token() == a.tenure != ""
     tenure = a.tenure
@@ -68,7 +60,7 @@ def test_one_holder_at_a_time_and_a_renewal_keeps_the_tenure(
 def test_a_takeover_is_a_new_tenure_and_fences_the_old_holder_for_good(
     session: AwsSession,
 ) -> None:
-    wall_a, wall_b, mono = Clock(1000.0), Clock(1000.0), Clock(0.0)
+    wall_a, wall_b, mono = FakeClock(1000.0), FakeClock(1000.0), FakeClock(0.0)
     a, b = lease(session, "a", wall_a, mono), lease(session, "b", wall_b, mono)
     assert a.acquire()
     token = a.token()
@@ -88,7 +80,7 @@ def test_a_takeover_is_a_new_tenure_and_fences_the_old_holder_for_good(
 def test_a_lease_not_renewed_within_its_ttl_lapses_locally_without_asking(
     session: AwsSession,
 ) -> None:
-    wall, mono = Clock(1000.0), Clock(0.0)
+    wall, mono = FakeClock(1000.0), FakeClock(0.0)
     a = lease(session, "a", wall, mono)
     assert a.acquire()
     token = a.token()
@@ -102,7 +94,7 @@ def test_a_lease_not_renewed_within_its_ttl_lapses_locally_without_asking(
 
 
 def test_release_frees_the_lease_at_once(cloud: Cloud, session: AwsSession) -> None:
-    wall, mono = Clock(1000.0), Clock(0.0)
+    wall, mono = FakeClock(1000.0), FakeClock(0.0)
     a, b = lease(session, "a", wall, mono), lease(session, "b", wall, mono)
     assert a.acquire()
     a.release()

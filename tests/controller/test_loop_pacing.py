@@ -4,11 +4,8 @@ round at once; a storm of events or a flapping check is served by rounds at most
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import logging
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
@@ -19,42 +16,9 @@ from eipkeeper.controller.loop import Controller
 from eipkeeper.controller.observation import Observation
 from eipkeeper.controller.plan import Plan
 from tests.controller.world import make_config
+from tests.support.clock import FakeClock
 
 ROUND_SECONDS = 0.3
-
-
-@dataclass
-class FakeClock:
-    """Time moves only when the loop waits or a round works; scheduled acts (wake-ups, the
-    stop) happen at their fake time, in order."""
-
-    now: float = 0.0
-    _acts: list[tuple[float, int, Callable[[], None]]] = field(default_factory=list)
-
-    def at(self, when: float, act: Callable[[], None]) -> None:
-        heapq.heappush(self._acts, (when, len(self._acts), act))
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        until = self.now + seconds
-        while self._acts and self._acts[0][0] <= until:
-            when, _, act = heapq.heappop(self._acts)
-            self.now = max(self.now, when)
-            act()
-        self.now = until
-
-    def wait(self, event: threading.Event, timeout: float) -> bool:
-        until = self.now + timeout
-        while not event.is_set():
-            if not self._acts or self._acts[0][0] > until:
-                self.now = max(self.now, until)
-                return False
-            when, _, act = heapq.heappop(self._acts)
-            self.now = max(self.now, when)
-            act()
-        return True
 
 
 @dataclass
@@ -73,7 +37,7 @@ class CountedRounds:
 
 
 def controller(*, interval: float = 30.0, min_interval: float = 1.0) -> Controller:
-    clock = FakeClock()
+    clock = FakeClock(now=0.0)
     return Controller(
         round=CountedRounds(clock), interval=interval, min_interval=min_interval, clock=clock
     )

@@ -9,21 +9,9 @@ from eipkeeper.dns.records import Change, Record
 from eipkeeper.dns.rfc2136 import Rfc2136Provider
 from eipkeeper.errors import ConfigError
 from eipkeeper.sandbox.bind import LocalBind, free_port
+from tests.support.clock import FakeClock
 
 from .conftest import ZONE, rfc2136
-
-
-class FakeClock:
-    """Time that moves only when slept through: the test says how long, and takes no time."""
-
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def test_a_change_is_confirmed_on_the_primary_and_a_notified_secondary() -> None:

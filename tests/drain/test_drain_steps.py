@@ -3,7 +3,6 @@ every step and all through the TTL wait, which takes no real time."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 
 import pytest
@@ -15,23 +14,9 @@ from eipkeeper.dns.factory import registry_from_config
 from eipkeeper.drain.runner import Drainer
 from eipkeeper.health.tls import TlsContexts
 from tests.drain.support import Fleet
+from tests.support.clock import FakeClock
 
 SCAN = "scan.example.test"
-
-
-class FakeClock:
-    """Wall-clock time that moves only when the drain sleeps."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-        self.slept = 0.0
-
-    def time(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-        self.slept += seconds
 
 
 def drainer_for(fleet: Fleet, monkeypatch: pytest.MonkeyPatch, **kwargs: object) -> Drainer:

@@ -24,6 +24,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from tests.support import waiting
+
 SPAMD_START_DEADLINE = 60.0
 
 
@@ -298,13 +300,5 @@ T = TypeVar("T")
 
 
 def eventually(probe: Callable[[], T | None], *, what: str, deadline: float = 30.0) -> T:
-    """PROBE's first truthy answer, polled until DEADLINE seconds have passed (no test asserts
-    how long that took)."""
-    end = time.monotonic() + deadline
-    while True:
-        answer = probe()
-        if answer:
-            return answer
-        if time.monotonic() > end:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(0.05)
+    """PROBE's first truthy answer (the tests' one wait helper)."""
+    return waiting.eventually(probe, what=what, deadline=deadline)

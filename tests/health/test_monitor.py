@@ -14,6 +14,7 @@ from eipkeeper.model import Instance
 from tests.conftest import Cloud
 from tests.health.conftest import eventually
 from tests.health.monitor_support import from_cloud, tag_answer
+from tests.support.clock import FakeClock
 
 CONFIG = """
 owner = "test"
@@ -33,14 +34,6 @@ hostnames = ["www.example.test"]
 """
 PASS = ProbeResult(ok=True, detail="220 ok")
 FAIL = ProbeResult(ok=False, detail="connection refused")
-
-
-class FakeClock:
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def config() -> Config:

@@ -8,7 +8,6 @@ how long something took.
 from __future__ import annotations
 
 import socket
-import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -17,6 +16,7 @@ from mypy_boto3_ec2 import EC2Client
 
 from eipkeeper.sandbox import Sandbox
 from eipkeeper.sandbox.dataplane import Timing
+from tests.support import waiting
 
 T = TypeVar("T")
 DEADLINE = 30.0
@@ -75,15 +75,8 @@ def ec2(sandbox: Sandbox) -> EC2Client:
 
 
 def eventually(probe: Callable[[], T | None], *, what: str, deadline: float = DEADLINE) -> T:
-    """PROBE's first truthy answer, polled until DEADLINE seconds have passed."""
-    end = time.monotonic() + deadline
-    while True:
-        answer = probe()
-        if answer:
-            return answer
-        if time.monotonic() > end:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(0.05)
+    """PROBE's first truthy answer (the tests' one wait helper)."""
+    return waiting.eventually(probe, what=what, deadline=deadline)
 
 
 def launch(ec2: EC2Client, name: str, **tags: str) -> str:

@@ -7,12 +7,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from tests.support import waiting
 
 
 @dataclass(frozen=True)
@@ -62,9 +63,6 @@ def background(*args: str, env: Mapping[str, str], log: Path) -> Iterator[subpro
 
 
 def wait_for(what: str, probe: Callable[[], bool], *, within: float = 90.0) -> None:
-    """Poll PROBE until it holds; fail naming WHAT after WITHIN seconds (a generous deadline
-    for a machine under load, not a timing assertion)."""
-    deadline = time.monotonic() + within
-    while not probe():
-        assert time.monotonic() < deadline, f"gave up waiting for: {what}"
-        time.sleep(0.2)
+    """Poll PROBE until it holds (the tests' one wait helper, with a deadline for a machine
+    under load, not a timing assertion)."""
+    waiting.eventually(probe, what=what, deadline=within, every=0.2)

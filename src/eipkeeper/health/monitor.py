@@ -314,13 +314,18 @@ class HealthMonitor:
             self._sleep(max(0.0, pause - (self._clock() - at)))
 
     def _first_results(self, judged: frozenset[str] = frozenset()) -> None:
-        """Wait for (or, without the thread, take) a first result of every watched instance."""
+        """Wait for a first result of every watched instance; without the thread (a one-shot
+        command), probe every watched instance now: each call is a new look, and a command
+        that looks several times (`replace` while its successor boots) must see it change."""
+        if self._thread is None:
+            with self._lock:
+                targets = list(self._targets.values())
+            if targets:
+                self._decide(targets, judged)
+            return
         with self._lock:
             fresh = [t for k, t in self._targets.items() if k not in self._states]
         if not fresh:
-            return
-        if self._thread is None:
-            self._decide(fresh, judged)
             return
         wait = max(t.check.timeout for t in fresh) + FIRST_RESULT_MARGIN
         keys = {t.key for t in fresh}
