@@ -90,6 +90,14 @@ class World:
                 return item
         raise LookupError(f"no live instance named {name}")
 
+    def names(self) -> dict[str, str]:
+        """Instance id -> Name tag, for every instance the sandbox ever ran."""
+        names = {}
+        for item in self.instances():
+            tags = {t["Key"]: t["Value"] for t in item.get("Tags", [])}
+            names[str(item["InstanceId"])] = tags.get("Name", "")
+        return names
+
     def address_of(self, hostname: str) -> dict[str, Any]:
         for item in self.client("ec2").describe_addresses()["Addresses"]:
             tags = {t["Key"]: t["Value"] for t in item.get("Tags", [])}
@@ -219,9 +227,13 @@ def run_scenario(
     with world() as w:
         run = controller(w) if with_controller else contextlib.nullcontext(None)
         with run, Stream(w.postfix, scenario=name, rates=RATES) as stream:
+            started = time.monotonic()
             time.sleep(SETTLE_S)
             action(w)
             time.sleep(SETTLE_S)
+        w.facts["stream_s"] = round(time.monotonic() - started, 1)
+        w.facts["sent_by_domain"] = {domain: len(stream.ids(domain)) for domain in RATES}
+        w.facts["names"] = w.names()
         if stream.errors:
             raise RuntimeError(f"submitting failed: {stream.errors[:3]}")
         queued = wait_for_empty_queue(w.postfix)

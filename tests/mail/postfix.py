@@ -153,16 +153,17 @@ class Postfix:
 
     def start(self) -> None:
         if os.geteuid() != 0:
-            raise RuntimeError("a private Postfix must be started as root (its daemons drop to `postfix`)")
+            raise RuntimeError(
+                "a private Postfix must be started as root (its daemons drop to `postfix`)"
+            )
         program("postfix")
         self._write()
         # `check` creates the queue's subfolders with Postfix's own owners and modes.
         for args in (("check",), ("start",)):
             done = self._postfix(*args)
             if done.returncode != 0:
-                raise RuntimeError(
-                    f"postfix {args[0]} failed: {(done.stderr + done.stdout).strip()} {self.log_tail()}"
-                )
+                said = (done.stderr + done.stdout).strip()
+                raise RuntimeError(f"postfix {args[0]} failed: {said} {self.log_tail()}")
         self._started = True
         self._wait_for_master()
 

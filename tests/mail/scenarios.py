@@ -89,9 +89,7 @@ def failover(w: World) -> None:
     standby."""
     holder = _holder(w, MX1)
     w.facts["failed_holder"] = holder
-    w.client("ec2").create_tags(
-        Resources=[holder], Tags=[{"Key": "sandbox:answer", "Value": "no"}]
-    )
+    w.client("ec2").create_tags(Resources=[holder], Tags=[{"Key": "sandbox:answer", "Value": "no"}])
     took = wait_until(
         "mx1 moved off its failed holder",
         lambda: _holder(w, MX1) not in ("", holder),

@@ -68,7 +68,7 @@ class Stream:
             if self._stop.wait(max(0.0, due - time.monotonic())):
                 return
             due += period
-            label = domain.split(".")[0]
+            label = domain.split(".", maxsplit=1)[0]
             message_id = f"<{self.scenario}.{label}.{n}.{secrets.token_hex(4)}@sender.invalid>"
             recipient = f"user{n % 7}@{domain}"
             try:
