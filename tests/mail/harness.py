@@ -227,11 +227,11 @@ def run_scenario(
     with world() as w:
         run = controller(w) if with_controller else contextlib.nullcontext(None)
         with run, Stream(w.postfix, scenario=name, rates=RATES) as stream:
-            started = time.monotonic()
             time.sleep(SETTLE_S)
             action(w)
             time.sleep(SETTLE_S)
-        w.facts["stream_s"] = round(time.monotonic() - started, 1)
+            stream.stop()
+        w.facts["stream_s"] = round(stream.seconds, 1)
         w.facts["sent_by_domain"] = {domain: len(stream.ids(domain)) for domain in RATES}
         w.facts["names"] = w.names()
         if stream.errors:

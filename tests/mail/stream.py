@@ -1,17 +1,20 @@
 """A steady sender: messages handed to Postfix at a fixed rate for as long as a scenario runs.
 
 Each message has its own Message-ID (`<scenario.N.random@sender.invalid>`), which is what the
-sandbox's mailboxes and Postfix's log are matched on. The schedule is kept on the clock, so a
-slow `sendmail` makes the next one go sooner, not the rate drop.
+sandbox's mailboxes and Postfix's log are matched on. The schedule is kept on the clock and each
+`sendmail` runs in a small pool of threads, so that a slow submission on a loaded machine does
+not make the rate drop.
 """
 
 from __future__ import annotations
 
 import itertools
 import secrets
+import subprocess
 import threading
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -35,10 +38,16 @@ class Stream:
         self.rates = dict(rates)
         self.submitted: list[Submitted] = []
         self.errors: list[str] = []
+        self.started = 0.0
+        self.seconds = 0.0
+        """How long the stream ran, from start to stop (monotonic)."""
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="sendmail")
+        self._lock = threading.Lock()
 
     def __enter__(self) -> Stream:
+        self.started = time.monotonic()
         for domain, rate in self.rates.items():
             thread = threading.Thread(
                 target=self._send, args=(domain, rate), name=f"stream-{domain}", daemon=True
@@ -56,10 +65,13 @@ class Stream:
         self.stop()
 
     def stop(self) -> None:
+        if not self._stop.is_set():
+            self.seconds = time.monotonic() - self.started
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=60)
         self._threads = []
+        self._pool.shutdown(wait=True)
 
     def _send(self, domain: str, rate: float) -> None:
         period = 1.0 / rate
@@ -71,11 +83,16 @@ class Stream:
             label = domain.split(".", maxsplit=1)[0]
             message_id = f"<{self.scenario}.{label}.{n}.{secrets.token_hex(4)}@sender.invalid>"
             recipient = f"user{n % 7}@{domain}"
-            try:
-                self.postfix.submit(recipient=recipient, message_id=message_id)
-            except (RuntimeError, OSError) as exc:
+            self._pool.submit(self._submit, message_id, recipient)
+
+    def _submit(self, message_id: str, recipient: str) -> None:
+        try:
+            self.postfix.submit(recipient=recipient, message_id=message_id)
+        except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+            with self._lock:
                 self.errors.append(str(exc))
-                continue
+            return
+        with self._lock:
             self.submitted.append(Submitted(message_id, recipient, time.time()))
 
     def ids(self, domain: str | None = None) -> list[str]:
