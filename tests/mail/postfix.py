@@ -115,6 +115,16 @@ smtp      unix  -       -       y       -       -       smtp
 """
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class Postfix:
     """A private Postfix that delivers ROUTES (domain -> `smtp:host:port`) through the
     resolver at RESOLVER (an IPv4 address answering on port 53)."""
@@ -158,12 +168,12 @@ class Postfix:
             )
         program("postfix")
         self._write()
-        # `check` creates the queue's subfolders with Postfix's own owners and modes.
-        for args in (("check",), ("start",)):
-            done = self._postfix(*args)
-            if done.returncode != 0:
-                said = (done.stderr + done.stdout).strip()
-                raise RuntimeError(f"postfix {args[0]} failed: {said} {self.log_tail()}")
+        # `start` runs `postfix check` first, which creates the queue's subfolders with
+        # Postfix's own owners and modes.
+        done = self._postfix("start")
+        if done.returncode != 0:
+            said = (done.stderr + done.stdout).strip()
+            raise RuntimeError(f"postfix start failed: {said} {self.log_tail()}")
         self._started = True
         self._wait_for_master()
 
@@ -202,9 +212,20 @@ class Postfix:
 
     def stop(self) -> None:
         if self._started:
+            master = self._master_pid()
             self._postfix("stop")
             self._started = False
+            # `postfix stop` signals the master and returns; its folder goes once it is gone.
+            deadline = time.monotonic() + 15
+            while master and _alive(master) and time.monotonic() < deadline:
+                time.sleep(0.1)
         shutil.rmtree(self.base, ignore_errors=True)
+
+    def _master_pid(self) -> int:
+        try:
+            return int((self.queue_dir / "pid" / "master.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return 0
 
     def log_tail(self, lines: int = 10) -> str:
         try:
