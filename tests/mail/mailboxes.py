@@ -144,3 +144,24 @@ def tally(
         p50_delay_s=median(delays),
         connect_failures=sum(log.connect_failures.values()),
     )
+
+
+def disagreements(boxes: Mailboxes, logged: Mailboxes, *, submitted: Iterable[str]) -> list[str]:
+    """Messages of SUBMITTED whose taker per the sandbox differs from the taker per Postfix's
+    log (the reply to DATA names the instance): each side checks the other."""
+    ours = {normal_id(m) for m in submitted}
+
+    def takers(side: Mailboxes) -> dict[str, set[str]]:
+        found: dict[str, set[str]] = {}
+        for holder, messages in [*side.instances.items(), ("stranger", side.stranger)]:
+            for m in messages:
+                if m.message_id in ours:
+                    found.setdefault(m.message_id, set()).add(holder)
+        return found
+
+    kept, said = takers(boxes), takers(logged)
+    return sorted(
+        f"{m}: sandbox {sorted(kept.get(m, ()))}, postfix {sorted(said.get(m, ()))}"
+        for m in set(kept) | set(said)
+        if kept.get(m, set()) != said.get(m, set())
+    )

@@ -34,6 +34,12 @@ def _must(ran: Any, what: str) -> None:
         raise AssertionError(f"{what} exited {ran.code}: {ran.stderr.strip()[-600:]}")
 
 
+def _takes_mail(w: World, instance_id: str) -> None:
+    """Wait until INSTANCE_ID has accepted a message of the stream (the MX hosts of equal
+    preference are picked at random, so a few seconds may carry none to it)."""
+    wait_until(f"{instance_id} takes mail", lambda: w.received(instance_id) > 0, within=60)
+
+
 @contextmanager
 def _load_reporter(w: World, value: list[float]) -> Iterator[None]:
     """The MTA's queue length, reported every half second as a real exporter would; VALUE[0]
@@ -74,7 +80,7 @@ def burst(w: World) -> None:
         burst_id = _holder(w, MX3)
         w.facts["burst_instance"] = burst_id
         w.facts["burst_claimed_after_s"] = round(took, 1)
-        time.sleep(4.0)  # mail to mx3 now lands on the burst instance
+        _takes_mail(w, burst_id)
         load[0] = QUIET_LOAD
         wait_until(
             "the burst instance retired",
@@ -97,6 +103,7 @@ def failover(w: World) -> None:
     )
     w.facts["new_holder"] = _holder(w, MX1)
     w.facts["moved_after_s"] = round(took, 1)
+    _takes_mail(w, w.facts["new_holder"])
 
 
 def drain_mx_holder(w: World) -> None:
@@ -108,6 +115,7 @@ def drain_mx_holder(w: World) -> None:
     w.facts["drain_s"] = round(time.monotonic() - started, 1)
     w.facts["new_holder"] = _holder(w, MX1)
     w.facts["drained_state"] = _state(w, holder)
+    _takes_mail(w, w.facts["new_holder"])
 
 
 def _scanner(w: World, name: str) -> tuple[str, str]:
@@ -175,6 +183,7 @@ def replace_holder(w: World) -> None:
     w.facts["new_holder"] = _holder(w, MX1)
     w.facts["replaced_state"] = _state(w, holder)
     w.facts["mx3_holder_after"] = _holder(w, MX3)
+    _takes_mail(w, w.facts["new_holder"])
 
 
 SCENARIOS: dict[str, tuple[Callable[[World], None], bool]] = {

@@ -29,11 +29,19 @@ def assert_no_mail_lost(outcome: Outcome, *, stranger_allowed: bool = False) -> 
     assert t.lost == 0, "a message no instance and no stranger received"
     assert t.queued == 0, "Postfix still holds mail after the scenario"
     assert t.duplicates == 0
+    assert facts["log_disagrees"] == [], "the sandbox's mailboxes and Postfix's log differ"
     if not stranger_allowed:
         assert t.to_stranger == 0, "mail reached another customer's server"
         assert t.delivered == t.sent
     else:
         assert t.delivered + t.to_stranger == t.sent
+
+
+def assert_cache_forgets_within_the_ttl(outcome: Outcome) -> None:
+    """Once BIND no longer serves the given-up address, the sender's resolver answers it for at
+    most the record's TTL (plus 2 s of polling on a loaded machine)."""
+    facts = outcome.facts
+    assert facts["dns_kept_s"] - facts["dns_kept_authoritative_s"] <= TTL_S + 2
 
 
 def names(outcome: Outcome, prefix: str) -> dict[str, int]:
@@ -88,9 +96,9 @@ def test_scanner_terminated_behind_eipkeepers_back_leaves_dns_within_the_ttl(
 ) -> None:
     outcome = scenario("scanner-terminated-behind-back")
     assert_no_mail_lost(outcome, stranger_allowed=True)
-    # `run` hears the state change and removes the address; caches forget it within the TTL.
-    assert outcome.facts["dns_kept_authoritative_s"] < 5
-    assert outcome.facts["dns_kept_s"] < 5 + TTL_S + 1
+    # `run` hears the state change and removes the address from the zone (the scenario waits
+    # for that); the sender's resolver forgets it within the TTL after.
+    assert_cache_forgets_within_the_ttl(outcome)
 
 
 def test_eip_released_behind_eipkeepers_back_leaves_dns_within_the_ttl(
@@ -98,9 +106,9 @@ def test_eip_released_behind_eipkeepers_back_leaves_dns_within_the_ttl(
 ) -> None:
     outcome = scenario("eip-released-behind-back")
     assert_no_mail_lost(outcome, stranger_allowed=True)
-    # No event says an address was released: `run` finds it at its next round (every second).
-    assert outcome.facts["dns_kept_authoritative_s"] < 5
-    assert outcome.facts["dns_kept_s"] < 5 + TTL_S + 1
+    # No event says an address was released: `run` finds it at a round (every second) and
+    # takes mx1's A record out (the scenario waits for that); caches forget it within the TTL.
+    assert_cache_forgets_within_the_ttl(outcome)
 
 
 @pytest.mark.xfail(strict=True, reason="replace not built yet")
