@@ -18,7 +18,7 @@ Bars (SPEC.md section 8): lost 0 and to_stranger 0 on every eipkeeper path, defe
 prints a line with its `error`. Exits 0 whether or not the bars hold (the JSON says); 1 when
 the bench itself breaks. Needs root and Debian's postfix (`make system-deps`).
 
-Run: sudo .venv/bin/python bench/mail.py [--scenarios burst,failover,...]
+Run: sudo .venv/bin/python bench/mail.py [--scenarios burst,failover,...] [--boot-delay 20]
 """
 
 from __future__ import annotations
@@ -50,6 +50,12 @@ def _bars(name: str, line: dict[str, object]) -> list[str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated")
+    parser.add_argument(
+        "--boot-delay",
+        type=float,
+        default=20.0,
+        help="seconds from launch to answering (the sandbox's default, as EC2 instances boot)",
+    )
     args = parser.parse_args()
     names = [n for n in args.scenarios.split(",") if n]
     unknown = [n for n in names if n not in SCENARIOS]
@@ -63,13 +69,16 @@ def main() -> int:
         action, with_controller = SCENARIOS[name]
         started = time.monotonic()
         try:
-            outcome = run_scenario(name, action, with_controller=with_controller)
+            outcome = run_scenario(
+                name, action, with_controller=with_controller, boot_delay=args.boot_delay
+            )
         except (AssertionError, RuntimeError, TimeoutError, LookupError) as exc:
             print(json.dumps({"scenario": name, "error": str(exc)[:500]}), flush=True)
             continue
         line = outcome.json()
         line.pop("names", None)
         line["ttl_s"] = TTL_S
+        line["boot_delay_s"] = args.boot_delay
         line["wall_s"] = round(time.monotonic() - started, 1)
         line["bars_missed"] = _bars(name, line)
         print(json.dumps(line), flush=True)
