@@ -180,10 +180,18 @@ def replace_holder(w: World) -> None:
     started = time.monotonic()
     _must(w.eipkeeper("replace", holder, "--instance-type", "c5.xlarge", "--yes"), "replace")
     w.facts["replace_s"] = round(time.monotonic() - started, 1)
-    w.facts["new_holder"] = _holder(w, MX1)
-    w.facts["replaced_state"] = _state(w, holder)
+    successor = _holder(w, MX1)
+    w.facts["new_holder"] = successor
+    w.facts["new_holder_type"] = next(
+        (i["InstanceType"] for i in w.instances() if i["InstanceId"] == successor), ""
+    )
+    w.facts["replaced_holds"] = sorted(
+        a["PublicIp"]
+        for a in w.client("ec2").describe_addresses()["Addresses"]
+        if a.get("InstanceId") == holder
+    )
     w.facts["mx3_holder_after"] = _holder(w, MX3)
-    _takes_mail(w, w.facts["new_holder"])
+    _takes_mail(w, successor)
 
 
 SCENARIOS: dict[str, tuple[Callable[[World], None], bool]] = {
