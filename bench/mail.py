@@ -66,12 +66,9 @@ def main() -> int:
         return 1
     os.environ["PATH"] = os.environ.get("PATH", "") + ":/usr/sbin"
     for name in names:
-        action, with_controller = SCENARIOS[name]
         started = time.monotonic()
         try:
-            outcome = run_scenario(
-                name, action, with_controller=with_controller, boot_delay=args.boot_delay
-            )
+            outcome = run_scenario(SCENARIOS[name], boot_delay=args.boot_delay)
         except (AssertionError, RuntimeError, TimeoutError, LookupError) as exc:
             print(json.dumps({"scenario": name, "error": str(exc)[:500]}), flush=True)
             continue

@@ -19,8 +19,7 @@ def scenario(record_property: Callable[[str, object], None]) -> Callable[[str], 
     the test's report (`junitxml`) and shown when the test fails."""
 
     def run(name: str) -> Outcome:
-        action, with_controller = SCENARIOS[name]
-        outcome = run_scenario(name, action, with_controller=with_controller)
+        outcome = run_scenario(SCENARIOS[name])
         line = json.dumps(outcome.json(), sort_keys=True)
         record_property("mail", line)
         print(line)  # pytest shows captured output for a failed test

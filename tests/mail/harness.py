@@ -141,7 +141,7 @@ class World:
 
 
 @contextlib.contextmanager
-def world() -> Iterator[World]:
+def world(*, edit_config: Callable[[str], str] = lambda text: text) -> Iterator[World]:
     """The sample fleet applied to a BIND zone, a resolver and a Postfix pointed at it. The
     data plane is the faithful one: an address nobody answers drops connections (a sender
     waits out its connect timeout), the stranger takes what the account gives up, a launched
@@ -154,7 +154,8 @@ def world() -> Iterator[World]:
         ):
             config = workdir / "eipkeeper.toml"
             sandbox.write_config(config, dns=bind.config_toml())
-            config.write_text(_short_config(config.read_text(encoding="utf-8")), encoding="utf-8")
+            text = edit_config(_short_config(config.read_text(encoding="utf-8")))
+            config.write_text(text, encoding="utf-8")
             env = {
                 **sandbox.environment(),
                 "EIPKEEPER_CONFIG": str(config),
@@ -247,20 +248,24 @@ class Outcome:
         return {**self.tally.json(), **self.facts}
 
 
-def run_scenario(
-    name: str,
-    action: Callable[[World], None],
-    *,
-    with_controller: bool = True,
-    boot_delay: float = BOOT_DELAY_S,
-) -> Outcome:
-    """A fresh world; the stream throughout; ACTION in the middle; then the count."""
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    action: Callable[[World], None]
+    edit_config: Callable[[str], str] = lambda text: text
+    """A change to the world's eipkeeper config that this scenario needs."""
+
+
+def run_scenario(scenario: Scenario, *, boot_delay: float = BOOT_DELAY_S) -> Outcome:
+    """A fresh world with `eipkeeper run` watching, as in production (the controller is what
+    reacts to a failure, a burst and what is done behind eipkeeper's back); the stream
+    throughout; the scenario's action in the middle; then the count."""
+    name = scenario.name
     del boot_delay  # until the sandbox boots instances (branch `dataplane`)
-    with world() as w:
-        run = controller(w) if with_controller else contextlib.nullcontext(None)
-        with run, Stream(w.postfix, scenario=name, rates=RATES) as stream:
+    with world(edit_config=scenario.edit_config) as w:
+        with controller(w), Stream(w.postfix, scenario=name, rates=RATES) as stream:
             time.sleep(SETTLE_S)
-            action(w)
+            scenario.action(w)
             time.sleep(SETTLE_S)
             stream.stop()
         w.facts["stream_s"] = round(stream.seconds, 1)
