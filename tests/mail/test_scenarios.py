@@ -111,7 +111,6 @@ def test_eip_released_behind_eipkeepers_back_leaves_dns_within_the_ttl(
     assert_cache_forgets_within_the_ttl(outcome)
 
 
-@pytest.mark.xfail(strict=True, reason="replace not built yet")
 def test_replace_of_an_mx_holder_defers_nothing(scenario: Scenario) -> None:
     outcome = scenario("replace")
     assert_no_mail_lost(outcome)
