@@ -3,7 +3,8 @@ line per scenario.
 
 Each scenario runs in a fresh world (the sandbox with its BIND, a sender's caching resolver, a
 private Postfix and `eipkeeper run`) with a steady stream: 2 messages a second to example.test
-by its MX records and 1 a second to scan.example.test by its A records. The rig is
+by its MX records, and for the scanners' scenarios 1 a second to scan.example.test by its A
+records. The rig is
 tests/mail/harness.py and the scenarios tests/mail/scenarios.py, the very code the tests run.
 
 Fields: scenario, sent, delivered, deferred (messages Postfix queued for a later try at least

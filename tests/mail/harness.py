@@ -21,7 +21,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,9 +40,11 @@ ZONE = "example.test"
 SCAN = "scan.example.test"
 TTL_S = 3
 ASSOCIATION_DELAY_S = 1.0
-RATES = {ZONE: 2.0, SCAN: 1.0}
-"""Messages per second: to the MX hosts, and to the scanner pool by its A records (the relay
-from the MX hosts to the scanners, played by the same Postfix)."""
+MX_RATE = {ZONE: 2.0}
+"""Messages per second to example.test, delivered by its MX records."""
+MX_AND_SCAN_RATE = {ZONE: 2.0, SCAN: 1.0}
+"""The same, plus 1 a second to the scanner pool by its A records (the relay from the MX
+hosts to the scanners, played by the same Postfix): for the scanners' scenarios."""
 BOOT_DELAY_S = 5.0
 """Seconds from launch to answering in the tests (EC2: tens of seconds; the sandbox's default
 and bench/mail.py's is 20): a burst or a successor is still booting while mail flows."""
@@ -254,6 +256,8 @@ class Scenario:
     action: Callable[[World], None]
     edit_config: Callable[[str], str] = lambda text: text
     """A change to the world's eipkeeper config that this scenario needs."""
+    rates: Mapping[str, float] = field(default_factory=lambda: dict(MX_RATE))
+    """The stream: domain -> messages per second."""
 
 
 def run_scenario(scenario: Scenario, *, boot_delay: float = BOOT_DELAY_S) -> Outcome:
@@ -263,13 +267,13 @@ def run_scenario(scenario: Scenario, *, boot_delay: float = BOOT_DELAY_S) -> Out
     name = scenario.name
     del boot_delay  # until the sandbox boots instances (branch `dataplane`)
     with world(edit_config=scenario.edit_config) as w:
-        with controller(w), Stream(w.postfix, scenario=name, rates=RATES) as stream:
+        with controller(w), Stream(w.postfix, scenario=name, rates=scenario.rates) as stream:
             time.sleep(SETTLE_S)
             scenario.action(w)
             time.sleep(SETTLE_S)
             stream.stop()
         w.facts["stream_s"] = round(stream.seconds, 1)
-        w.facts["sent_by_domain"] = {domain: len(stream.ids(domain)) for domain in RATES}
+        w.facts["sent_by_domain"] = {domain: len(stream.ids(domain)) for domain in scenario.rates}
         w.facts["names"] = w.names()
         if stream.errors:
             raise RuntimeError(f"submitting failed: {stream.errors[:3]}")

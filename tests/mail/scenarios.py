@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from tests.mail.harness import SCAN, Scenario, World, wait_until
+from tests.mail.harness import MX_AND_SCAN_RATE, SCAN, Scenario, World, wait_until
 
 MX1, MX3 = "mx1.example.test", "mx3.example.test"
 BURST_LOAD, QUIET_LOAD = 1000.0, 10.0
@@ -208,8 +208,12 @@ SCENARIOS = {
         Scenario("burst", burst, edit_config=_burst_at_equal_preference),
         Scenario("failover", failover),
         Scenario("drain-mx-holder", drain_mx_holder),
-        Scenario("drain-scanner", drain_scanner),
-        Scenario("scanner-terminated-behind-back", scanner_terminated_behind_back),
+        Scenario("drain-scanner", drain_scanner, rates=MX_AND_SCAN_RATE),
+        Scenario(
+            "scanner-terminated-behind-back",
+            scanner_terminated_behind_back,
+            rates=MX_AND_SCAN_RATE,
+        ),
         Scenario("eip-released-behind-back", eip_released_behind_back),
         Scenario("replace", replace_holder),
     )
