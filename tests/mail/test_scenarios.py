@@ -11,6 +11,7 @@ reports the mail that went there.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import pytest
@@ -22,8 +23,18 @@ pytestmark = pytest.mark.postfix
 Scenario = Callable[[str], Outcome]
 
 
-def assert_no_mail_lost(outcome: Outcome, *, stranger_allowed: bool = False) -> None:
+def assert_no_mail_lost(
+    outcome: Outcome, *, stranger_allowed: bool = False, copies_on: str = ""
+) -> None:
+    """COPIES_ON: an instance that failed mid-session. A message it took but whose `250`
+    never reached Postfix is sent again to the next MX (RFC 5321 section 6.1 accepts the
+    duplicate rather than a loss): such copies, and only on it, are allowed."""
     t, facts = outcome.tally, outcome.facts
+    if copies_on:
+        assert all(copies_on in line.split("postfix")[0] for line in facts["log_disagrees"])
+        assert t.duplicates == len(facts["log_disagrees"])
+        t = dataclasses.replace(t, duplicates=0)
+        facts = {**facts, "log_disagrees": []}
     # The stream kept its rate: at least 2 a second to the MX hosts for the whole scenario.
     assert facts["sent_by_domain"][ZONE] >= MX_RATE[ZONE] * facts["stream_s"] - 2
     assert t.sent == sum(facts["sent_by_domain"].values())
@@ -67,7 +78,7 @@ def test_burst_out_and_in_takes_mail_on_the_reserved_mx_and_loses_none(
 
 def test_failover_of_an_mx_holder_loses_no_mail(scenario: Scenario) -> None:
     outcome = scenario("failover")
-    assert_no_mail_lost(outcome)
+    assert_no_mail_lost(outcome, copies_on=outcome.facts["failed_holder"])
     facts, by_instance = outcome.facts, outcome.tally.delivered_by_instance
     assert facts["new_holder"] not in ("", facts["failed_holder"])
     assert by_instance.get(facts["failed_holder"], 0) > 0, "mx1 took mail before it failed"
