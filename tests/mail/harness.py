@@ -16,11 +16,13 @@ margin to 1 s so that a scenario lasts seconds; the burst cooldown to 2 s.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,8 +129,10 @@ class World:
         return {r.to_text() for rrset in answer.answer if rrset.rdtype == wanted for r in rrset}
 
     def mailboxes(self) -> mailboxes.Mailboxes:
-        """Until the sandbox keeps mailboxes (branch `dataplane`): Postfix's log says whom."""
-        return mailboxes.Mailboxes.from_maillog(self.maillog())
+        """What every instance and the stranger accepted, from the sandbox's JSON endpoint."""
+        url = self.sandbox.mail_url  # http://127.0.0.1:PORT/mail, the sandbox's own
+        with urllib.request.urlopen(url, timeout=10) as reply:  # noqa: S310
+            return mailboxes.Mailboxes.from_json(json.load(reply))
 
     def received(self, instance_id: str) -> int:
         """Messages INSTANCE_ID has accepted so far."""
@@ -143,7 +147,9 @@ class World:
 
 
 @contextlib.contextmanager
-def world(*, edit_config: Callable[[str], str] = lambda text: text) -> Iterator[World]:
+def world(
+    *, edit_config: Callable[[str], str] = lambda text: text, boot_delay: float = BOOT_DELAY_S
+) -> Iterator[World]:
     """The sample fleet applied to a BIND zone, a resolver and a Postfix pointed at it. The
     data plane is the faithful one: an address nobody answers drops connections (a sender
     waits out its connect timeout), the stranger takes what the account gives up, a launched
@@ -151,7 +157,13 @@ def world(*, edit_config: Callable[[str], str] = lambda text: text) -> Iterator[
     workdir = Path(tempfile.mkdtemp(prefix="eipkeeper-mailworld-"))
     try:
         with (
-            Sandbox(port=0, association_delay=ASSOCIATION_DELAY_S) as sandbox,
+            Sandbox(
+                port=0,
+                association_delay=ASSOCIATION_DELAY_S,
+                boot_delay=boot_delay,
+                unanswered="drop",
+                reuse_after=REUSE_AFTER_S,
+            ) as sandbox,
             LocalBind(ZONE) as bind,
         ):
             config = workdir / "eipkeeper.toml"
@@ -265,8 +277,7 @@ def run_scenario(scenario: Scenario, *, boot_delay: float = BOOT_DELAY_S) -> Out
     reacts to a failure, a burst and what is done behind eipkeeper's back); the stream
     throughout; the scenario's action in the middle; then the count."""
     name = scenario.name
-    del boot_delay  # until the sandbox boots instances (branch `dataplane`)
-    with world(edit_config=scenario.edit_config) as w:
+    with world(edit_config=scenario.edit_config, boot_delay=boot_delay) as w:
         with controller(w), Stream(w.postfix, scenario=name, rates=scenario.rates) as stream:
             time.sleep(SETTLE_S)
             scenario.action(w)
