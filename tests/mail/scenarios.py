@@ -178,7 +178,8 @@ def replace_holder(w: World) -> None:
     holder = _holder(w, MX1)
     w.facts["replaced"] = holder
     started = time.monotonic()
-    _must(w.eipkeeper("replace", holder, "--instance-type", "c5.xlarge", "--yes"), "replace")
+    ran = w.eipkeeper("replace", holder, "--instance-type", "c5.xlarge", "--timeout", "90", "--yes")
+    _must(ran, "replace")
     w.facts["replace_s"] = round(time.monotonic() - started, 1)
     successor = _holder(w, MX1)
     w.facts["new_holder"] = successor
