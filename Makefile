@@ -2,9 +2,10 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-# Debian packages the tests talk to: BIND (named, tsig-keygen), nsupdate/dig, SpamAssassin's spamd.
-SYSTEM_PACKAGES := bind9 bind9-utils bind9-dnsutils spamd spamc
-SYSTEM_COMMANDS := named tsig-keygen nsupdate dig spamd spamc
+# Debian packages the tests talk to: BIND (named, tsig-keygen), nsupdate/dig, SpamAssassin's spamd,
+# Postfix (the real sender of tests/mail; debconf "Local only", preseeded) and swaks.
+SYSTEM_PACKAGES := bind9 bind9-utils bind9-dnsutils spamd spamc postfix swaks
+SYSTEM_COMMANDS := named tsig-keygen nsupdate dig spamd spamc postfix swaks
 
 .PHONY: demo test lint typecheck pytest system-deps bench soak clean sandbox
 
@@ -37,6 +38,7 @@ system-deps:
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing system packages for:$$missing"; \
+	    echo 'postfix postfix/main_mailer_type select Local only' | debconf-set-selections && \
 	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES) >/dev/null; \
 	  else \
