@@ -123,11 +123,6 @@ def test_eip_released_behind_eipkeepers_back_leaves_dns_within_the_ttl(
     assert_cache_forgets_within_the_ttl(outcome)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="replace waits forever for a successor that boots (sandbox boot_delay > 0): its "
-    "check is never judged passed; with boot_delay 0 this test passes",
-)
 def test_replace_of_an_mx_holder_defers_nothing(scenario: Scenario) -> None:
     outcome = scenario("replace")
     assert_no_mail_lost(outcome)
