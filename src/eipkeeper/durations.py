@@ -25,6 +25,19 @@ def parse_duration(text: str) -> float:
     return total
 
 
+def parse_seconds(text: str) -> float:
+    """Seconds in TEXT, which is a bare number of seconds (`30`, `1.5`, `-5`) or a duration
+    (`30s`, `5m`), as the command line takes them; the sign and range are the caller's."""
+    compact = text.strip()
+    try:
+        return float(compact)
+    except ValueError:
+        pass
+    if compact.startswith("-"):
+        return -parse_duration(compact[1:])
+    return parse_duration(compact)
+
+
 def format_duration(seconds: float) -> str:
     """The shortest readable form, e.g. 90 -> '1m30s', 0.25 -> '250ms'."""
     if seconds < 1:

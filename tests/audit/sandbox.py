@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from eipkeeper import config as config_module
+from eipkeeper.cloud.aws import AwsSession
 from eipkeeper.dns.provider import Provider
 from eipkeeper.dns.records import Change, Record
 from eipkeeper.dns.rfc2136 import Rfc2136Provider
@@ -49,7 +50,12 @@ def provider(cloud: Cloud) -> Provider[Any]:
     assert config.dns is not None
     if config.dns.provider == "rfc2136":
         return Rfc2136Provider.from_config(config)
-    return Route53Provider(ZONE, client=cloud.client("route53"))
+    session = AwsSession(
+        region=cloud.env["AWS_DEFAULT_REGION"],
+        endpoint_url=cloud.env["AWS_ENDPOINT_URL"],
+        credentials=(cloud.env["AWS_ACCESS_KEY_ID"], cloud.env["AWS_SECRET_ACCESS_KEY"]),
+    )
+    return Route53Provider(ZONE, session=session)
 
 
 def plant(cloud: Cloud, *records: Record) -> None:

@@ -14,6 +14,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
+from eipkeeper.cloud.aws import AwsSession
 from eipkeeper.dns.ownership import Registry
 from eipkeeper.dns.records import Change, Record
 from eipkeeper.dns.rfc2136 import Rfc2136Provider
@@ -98,8 +99,15 @@ def hosted_zone(route53_client: Route53Client) -> str:
     return answer["HostedZone"]["Id"].split("/")[-1]
 
 
+def aws_session(endpoint: str, **kwargs: Any) -> AwsSession:
+    """eipkeeper's AWS session for moto's server at ENDPOINT (or a fault proxy in front)."""
+    return AwsSession(
+        region="us-east-1", endpoint_url=endpoint, credentials=("testing", "testing"), **kwargs
+    )
+
+
 @pytest.fixture
-def route53(route53_client: Route53Client, hosted_zone: str) -> Route53Provider:
+def route53(moto_endpoint: str, hosted_zone: str) -> Route53Provider:
     """A provider that finds its zone by name (hosted_zone_id left empty), as configs may."""
     del hosted_zone
-    return Route53Provider(ZONE, client=route53_client, sleep=lambda _: None)
+    return Route53Provider(ZONE, session=aws_session(moto_endpoint), sleep=lambda _: None)

@@ -9,16 +9,19 @@ values as Route 53 does, so a lost race shows here as it would on AWS.
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from eipkeeper import config as config_module
 from eipkeeper.dns.ownership import Registry, marker_name
 from eipkeeper.dns.records import Change, Record
 from eipkeeper.dns.route53 import Route53Provider
-from eipkeeper.errors import ConflictError, NotFoundError, TransientError
+from eipkeeper.errors import ConflictError, NotFoundError, PermissionDeniedError, TransientError
+from tests.support.faultproxy import Fault, fault_proxy
 
-from .conftest import OWNER, ZONE, seed
+from .conftest import OWNER, ZONE, aws_session, seed
 
 if TYPE_CHECKING:
     from mypy_boto3_route53 import Route53Client
@@ -51,12 +54,10 @@ def test_a_aaaa_mx_txt_and_spf_read_back_as_written(route53: Route53Provider) ->
     assert zone.get(ZONE, "NS") is not None  # moto's delegation set
 
 
-def test_an_update_is_an_exact_delete_and_a_create_in_one_batch(
-    route53: Route53Provider, route53_client: Route53Client
-) -> None:
+def test_an_update_is_an_exact_delete_and_a_create_in_one_batch(route53: Route53Provider) -> None:
     old = Record(f"www.{ZONE}", "A", 300, ["127.0.0.5"])
     seed(route53, old)
-    batches = sent_batches(route53_client)
+    batches = sent_batches(route53.client)
     new = Record(old.name, "A", 60, ["127.0.0.6"])
     route53.apply([Change.update(old, new)])
     assert batches == [
@@ -94,10 +95,10 @@ def test_creating_an_rrset_that_exists_is_a_conflict(route53: Route53Provider) -
 
 
 def test_two_writers_on_one_rrset_exactly_one_wins(
-    route53: Route53Provider, route53_client: Route53Client
+    route53: Route53Provider, moto_endpoint: str
 ) -> None:
     seed(route53, Record(f"race.{ZONE}", "A", 300, ["127.0.0.1"]))
-    writers = [Route53Provider(ZONE, client=route53_client, sleep=lambda _: None) for _ in "ab"]
+    writers = [Route53Provider(ZONE, session=aws_session(moto_endpoint)) for _ in "ab"]
     snapshots = [w.read_zone() for w in writers]
     start = threading.Barrier(2)
     outcome: dict[int, str] = {}
@@ -159,10 +160,8 @@ def test_listing_pages_through_a_large_zone(route53: Route53Provider) -> None:
     assert all(zone.get(r.name, "A") == r for r in records)
 
 
-def test_batches_stay_within_route53_limits(
-    route53: Route53Provider, route53_client: Route53Client
-) -> None:
-    batches = sent_batches(route53_client)
+def test_batches_stay_within_route53_limits(route53: Route53Provider) -> None:
+    batches = sent_batches(route53.client)
     changes = [
         Change.create(Record(f"t{i:04}.{ZONE}", "TXT", 300, [f"{'v' * 40} {i}"]))
         for i in range(1500)
@@ -176,38 +175,52 @@ def test_batches_stay_within_route53_limits(
     assert len(route53.read_zone().records) >= 1500
 
 
-def test_throttling_and_a_pending_change_are_retried(
-    route53: Route53Provider, route53_client: Route53Client
+@pytest.mark.parametrize("code", ["Throttling", "PriorRequestNotComplete"])
+def test_a_busy_route53_is_retried_by_botocore_alone(
+    moto_endpoint: str, hosted_zone: str, code: str
 ) -> None:
-    codes = ["Throttling", "PriorRequestNotComplete"]
-    slept: list[float] = []
-    route53.sleep = slept.append
-
-    def busy(**_: Any) -> Any:
-        if codes:
-            code = codes.pop(0)
-            error = {"Error": {"Code": code, "Message": "slow down"}}
-            return _Http(400), {**error, "ResponseMetadata": {"HTTPStatusCode": 400}}
-        return None
-
-    route53_client.meta.events.register("before-call.route53.ChangeResourceRecordSets", busy)
-    route53.apply([Change.create(Record(f"x.{ZONE}", "A", 300, ["127.0.0.9"]))])
-    assert len(slept) == 2
-    assert route53.read_zone().get(f"x.{ZONE}", "A") is not None
+    del hosted_zone
+    with fault_proxy(moto_endpoint) as proxy:
+        proxy.fail("ChangeResourceRecordSets", Fault(code, status=400, times=2))
+        session = aws_session(proxy.url, max_attempts=3)
+        provider = Route53Provider(ZONE, session=session)
+        provider.apply([Change.create(Record(f"x.{ZONE}", "A", 300, ["127.0.0.9"]))])
+        assert proxy.seen["ChangeResourceRecordSets"] == 3, "two refused, then the one that passed"
+        assert provider.read_zone().get(f"x.{ZONE}", "A") is not None
+    # The session's counter sees Route 53 as it sees EC2: one call, whatever botocore retried.
+    assert session.counter.snapshot()["route53:ChangeResourceRecordSets"] == 1
 
 
-def test_throttling_that_does_not_end_is_transient(
-    route53: Route53Provider, route53_client: Route53Client
+def test_throttling_that_does_not_end_costs_the_configured_attempts_only(
+    moto_endpoint: str, hosted_zone: str
 ) -> None:
-    route53.max_attempts = 3
+    del hosted_zone
+    with fault_proxy(moto_endpoint) as proxy:
+        proxy.fail("ChangeResourceRecordSets", Fault("Throttling", status=400))
+        session = aws_session(proxy.url, max_attempts=3)
+        provider = Route53Provider(ZONE, session=session)
+        with pytest.raises(TransientError, match=r"throttling.*\(Throttling\)"):
+            provider.apply([Change.create(Record(f"x.{ZONE}", "A", 300, ["127.0.0.9"]))])
+        assert proxy.seen["ChangeResourceRecordSets"] == session.max_attempts == 3
 
-    def busy(**_: Any) -> Any:
-        error = {"Error": {"Code": "Throttling", "Message": "Rate exceeded"}}
-        return _Http(400), {**error, "ResponseMetadata": {"HTTPStatusCode": 400}}
 
-    route53_client.meta.events.register("before-call.route53.ChangeResourceRecordSets", busy)
-    with pytest.raises(TransientError, match="Throttling"):
-        route53.apply([Change.create(Record(f"x.{ZONE}", "A", 300, ["127.0.0.9"]))])
+def test_route53_5xx_are_retried_and_then_transient(moto_endpoint: str, hosted_zone: str) -> None:
+    del hosted_zone
+    with fault_proxy(moto_endpoint) as proxy:
+        proxy.fail("ListResourceRecordSets", Fault("ServiceUnavailable", status=503))
+        session = aws_session(proxy.url, max_attempts=2)
+        with pytest.raises(TransientError):
+            Route53Provider(ZONE, session=session).read_zone()
+        assert proxy.seen["ListResourceRecordSets"] == 2
+
+
+def test_route53_denied_is_a_permission_error(moto_endpoint: str, hosted_zone: str) -> None:
+    del hosted_zone
+    with fault_proxy(moto_endpoint) as proxy:
+        proxy.fail("ListHostedZonesByName", Fault("AccessDenied", status=403))
+        with pytest.raises(PermissionDeniedError, match="iam-policy"):
+            Route53Provider(ZONE, session=aws_session(proxy.url)).read_zone()
+        assert proxy.seen["ListHostedZonesByName"] == 1, "a refusal is not retried"
 
 
 def test_confirm_waits_for_insync(route53: Route53Provider) -> None:
@@ -219,8 +232,8 @@ def test_confirm_waits_for_insync(route53: Route53Provider) -> None:
     ]
 
 
-def test_a_zone_that_does_not_exist_is_not_found(route53_client: Route53Client) -> None:
-    provider = Route53Provider("nowhere.test", client=route53_client)
+def test_a_zone_that_does_not_exist_is_not_found(moto_endpoint: str) -> None:
+    provider = Route53Provider("nowhere.test", session=aws_session(moto_endpoint))
     with pytest.raises(NotFoundError, match=r"no Route 53 hosted zone named nowhere\.test"):
         provider.read_zone()
 
@@ -232,7 +245,13 @@ def test_aws_endpoint_url_is_honoured(
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    provider = Route53Provider(ZONE, hosted_zone_id=f"/hostedzone/{hosted_zone}")
+    provider = Route53Provider.from_config(
+        config_module.parse(
+            f'owner = "o"\n[dns]\nprovider = "route53"\nzone = "{ZONE}"\n'
+            f'hosted_zone_id = "/hostedzone/{hosted_zone}"\n',
+            Path("eipkeeper.toml"),
+        )
+    )
     assert provider.zone_id == hosted_zone
     assert provider.read_zone().name == ZONE
 
@@ -249,12 +268,3 @@ def test_ownership_works_the_same_on_route53(route53: Route53Provider) -> None:
     owned = registry.read().get(f"mx1.{ZONE}", "A")
     assert owned is not None and owned.owner == OWNER
     assert registry.read().get(f"legacy.{ZONE}", "A").owner == ""  # type: ignore[union-attr]
-
-
-class _Http:
-    """The HTTP response object botocore expects next to a parsed error."""
-
-    def __init__(self, status: int) -> None:
-        self.status_code = status
-        self.headers: dict[str, str] = {}
-        self.content = b""

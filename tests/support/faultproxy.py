@@ -7,6 +7,7 @@ translation and exit codes are tested as they behave against AWS; no part of bot
 from __future__ import annotations
 
 import random
+import re
 import socket
 import threading
 import urllib.error
@@ -80,6 +81,24 @@ class FaultProxy:
         return fault
 
 
+_ROUTE53_OPERATIONS = (
+    ("POST", re.compile(r"/hostedzone/[^/]+/rrset/?$"), "ChangeResourceRecordSets"),
+    ("GET", re.compile(r"/hostedzone/[^/]+/rrset/?$"), "ListResourceRecordSets"),
+    ("GET", re.compile(r"/hostedzonesbyname/?$"), "ListHostedZonesByName"),
+    ("GET", re.compile(r"/change/[^/]+$"), "GetChange"),
+)
+
+
+def _rest_operation(method: str, path: str) -> str:
+    """The Route 53 operation a REST request is (Route 53 names no Action in its body), so
+    faults can be aimed at it as at EC2's query actions; "" for any other request."""
+    bare = path.split("?", 1)[0]
+    for verb, pattern, operation in _ROUTE53_OPERATIONS:
+        if method == verb and pattern.search(bare):
+            return operation
+    return ""
+
+
 def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args: object) -> None:
@@ -88,20 +107,22 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
         def _relay(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
-            action = urllib.parse.parse_qs(body.decode("utf-8", "replace")).get("Action", [""])[0]
+            query = urllib.parse.parse_qs(body.decode("utf-8", "replace")).get("Action", [""])[0]
+            action = query or _rest_operation(self.command, self.path)
             proxy.seen[action] += 1
             fault = proxy._fault_for(action) if action else None
+            rest = not query
             mode = "" if fault else proxy._chaos_mode()
             if mode == "throttle":
-                fault = Fault("Throttling" if not action else "RequestLimitExceeded", status=400)
+                fault = Fault("Throttling" if rest else "RequestLimitExceeded", status=400)
             elif mode == "server-error":
-                fault = Fault("InternalError" if action else "InternalFailure", status=500)
+                fault = Fault("InternalFailure" if rest else "InternalError", status=500)
             elif mode == "drop-before":
                 self.close_connection = True
                 self.connection.shutdown(socket.SHUT_RDWR)
                 return
             if fault is not None:
-                template = ERROR_XML if action else ROUTE53_ERROR_XML
+                template = ROUTE53_ERROR_XML if rest else ERROR_XML
                 payload = template.format(code=fault.code, message=fault.message).encode()
                 self.send_response(fault.status)
                 self.send_header("Content-Type", "text/xml")

@@ -9,6 +9,7 @@ import click
 
 from eipkeeper.address_ops import local_connections
 from eipkeeper.cli.app import App, pass_app
+from eipkeeper.cli.params import DURATION
 from eipkeeper.cli.plans import make_engine
 from eipkeeper.cli.progress import progress
 from eipkeeper.cli.render import Column, render_object, render_rows
@@ -221,7 +222,9 @@ def allocate(app: App, service_name: str, hostname: str, extra_tags: tuple[str, 
 @click.argument("instance")
 @click.option("--yes", is_flag=True, help="Do not ask before taking away a dynamic public IP.")
 @click.option("--no-wait", is_flag=True, help="Return once AWS accepted the call.")
-@click.option("--timeout", default=300.0, show_default=True, help="Seconds to wait for it.")
+@click.option(
+    "--timeout", type=DURATION, default="300s", show_default=True, help="How long to wait for it."
+)
 @pass_app
 def associate(
     app: App, address: str, instance: str, yes: bool, no_wait: bool, timeout: float

@@ -8,19 +8,20 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from eipkeeper import config as config_module
-from eipkeeper import logs
-from eipkeeper.address_ops import DnsReferences, NoDns, ZoneReferences
-from eipkeeper.cli.render import OutputFormat, default_format
-from eipkeeper.cloud.aws import AwsSession
-from eipkeeper.cloud.ec2 import Ec2
-from eipkeeper.config import Config
-from eipkeeper.dns.ownership import Registry
 from eipkeeper.errors import UsageError
+
+if TYPE_CHECKING:
+    # Imported where used: `eipkeeper --help` must not pay for boto3, pydantic or rich.
+    from eipkeeper.address_ops import DnsReferences
+    from eipkeeper.cli.render import OutputFormat
+    from eipkeeper.cloud.aws import AwsSession
+    from eipkeeper.cloud.ec2 import Ec2
+    from eipkeeper.config import Config
+    from eipkeeper.dns.ownership import Registry
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -80,6 +81,10 @@ class App:
         verbose: int,
         log_format: str,
     ) -> App:
+        from eipkeeper import config as config_module
+        from eipkeeper import logs
+        from eipkeeper.cli.render import default_format
+
         logs.setup(verbose=verbose, fmt=log_format)
         explicit = config_path is not None or bool(os.environ.get(config_module.ENV_VAR))
         return cls(
@@ -94,6 +99,8 @@ class App:
     @property
     def config(self) -> Config:
         if self._config is None:
+            from eipkeeper import config as config_module
+
             self._config = config_module.load(self.config_path)
         return self._config
 
@@ -104,12 +111,17 @@ class App:
     @property
     def session(self) -> AwsSession:
         if self._session is None:
+            from eipkeeper.cloud.aws import AwsSession
+
+            # --region, then the config's `region`, then the AWS chain (None).
             self._session = AwsSession(region=self.region or self.config.region or None)
         return self._session
 
     @property
     def ec2(self) -> Ec2:
         if self._ec2 is None:
+            from eipkeeper.cloud.ec2 import Ec2
+
             self._ec2 = Ec2(self.session)
         return self._ec2
 
@@ -119,12 +131,17 @@ class App:
         if self._registry is None and self.config.dns is not None:
             from eipkeeper.dns.factory import registry_from_config
 
-            self._registry = registry_from_config(self.config)
+            route53 = self.config.dns.provider == "route53"
+            self._registry = registry_from_config(
+                self.config, session=self.session if route53 else None
+            )
         return self._registry
 
     def dns_references(self) -> DnsReferences:
         """The S2 seam: which records of the zone refer to an address (read once)."""
         if self._references is None:
+            from eipkeeper.address_ops import NoDns, ZoneReferences
+
             registry = self.registry
             self._references = NoDns() if registry is None else ZoneReferences(registry.read())
         return self._references

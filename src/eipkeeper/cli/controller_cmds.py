@@ -11,11 +11,12 @@ import threading
 import click
 
 from eipkeeper.cli.app import App, pass_app
+from eipkeeper.cli.params import DURATION, GRACE
 from eipkeeper.cli.plans import health_source, plan_data, show_plan, step_line
 from eipkeeper.controller import safety
 from eipkeeper.controller.observation import HealthSource, RunningIsHealthy
 from eipkeeper.controller.round import Round
-from eipkeeper.durations import format_duration, parse_duration
+from eipkeeper.durations import format_duration
 from eipkeeper.errors import SafetyRefusal, UsageError
 from eipkeeper.health.monitor import HealthMonitor
 from eipkeeper.logs import get_logger
@@ -87,24 +88,13 @@ def apply_command(app: App, yes: bool, force: bool, checksum: str) -> None:
         click.echo(f"applied: {plan.summary}" if not plan.empty else plan.summary)
 
 
-def _seconds(option: str, text: str) -> float:
-    """A command-line duration: a bare number of seconds (`30`) or the config's form (`30s`)."""
-    try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            seconds = parse_duration(text)
-        except ValueError as exc:
-            raise UsageError(f"{option}: {exc}") from None
-    if not seconds > 0 or seconds == float("inf"):
-        raise UsageError(f"{option}: {text!r} must be a positive duration")
-    return seconds
-
-
 @click.command("run")
-@click.option("--interval", default="30s", show_default=True, help="Time between full rounds.")
+@click.option(
+    "--interval", type=DURATION, default="30s", show_default=True, help="Time between full rounds."
+)
 @click.option(
     "--min-interval",
+    type=DURATION,
     default="1s",
     show_default=True,
     help="Least time between the end of a round and the start of the next: events and health "
@@ -120,10 +110,13 @@ def _seconds(option: str, text: str) -> float:
 )
 @click.option("--metrics-address", default="127.0.0.1", show_default=True)
 @click.option("--lease-table", default="", help="DynamoDB table for the replicas' lease.")
-@click.option("--lease-ttl", default="30s", show_default=True, help="How long a lease lasts.")
+@click.option(
+    "--lease-ttl", type=DURATION, default="30s", show_default=True, help="How long a lease lasts."
+)
 @click.option(
     "--switch-grace",
-    default="",
+    type=GRACE,
+    default=None,
     help="After an EIP moves onto an instance, failed probes of it do not count for this long "
     "(EC2's data plane follows a move in seconds to minutes); default: each check's "
     "switch_grace (60s).",
@@ -131,15 +124,15 @@ def _seconds(option: str, text: str) -> float:
 @pass_app
 def run_command(
     app: App,
-    interval: str,
-    min_interval: str,
+    interval: float,
+    min_interval: float,
     once: bool,
     events_queue: str,
     metrics_port: int,
     metrics_address: str,
     lease_table: str,
-    lease_ttl: str,
-    switch_grace: str,
+    lease_ttl: float,
+    switch_grace: float | None,
 ) -> None:
     """The controller: reconcile every interval and on EC2 events; with a lease, one acts.
 
@@ -149,12 +142,12 @@ def run_command(
     from eipkeeper.controller.lease import Lease
     from eipkeeper.controller.loop import Controller, replica_name
 
-    every = _seconds("--interval", interval)
-    least = _seconds("--min-interval", min_interval)
-    ttl = _seconds("--lease-ttl", lease_ttl)
-    grace = _seconds("--switch-grace", switch_grace) if switch_grace else None
+    every, least, ttl, grace = interval, min_interval, lease_ttl, switch_grace
     if least > every:
-        raise UsageError(f"--min-interval {min_interval} is longer than --interval {interval}")
+        raise UsageError(
+            f"--min-interval {format_duration(least)} is longer than "
+            f"--interval {format_duration(every)}"
+        )
     if grace is not None:
         # One grace for the monitor (in memory) and the planner (the EIP's associated-at tag).
         app.use_config(app.config.with_switch_grace(grace))

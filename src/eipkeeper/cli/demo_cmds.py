@@ -6,11 +6,14 @@ import sys
 
 import click
 
+from eipkeeper.cli.params import GRACE
+
 
 @click.command("demo")
 @click.option(
     "--association-delay",
-    default=1.0,
+    type=GRACE,
+    default="1s",
     show_default=True,
     help="Seconds before a new association reaches the sandbox's data plane.",
 )

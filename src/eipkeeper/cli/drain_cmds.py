@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from eipkeeper.cli.app import App, pass_app
+from eipkeeper.cli.params import DURATION
 from eipkeeper.cli.plans import make_engine, plan_data
 from eipkeeper.cli.progress import progress
 from eipkeeper.cli.render import cell
@@ -125,9 +126,10 @@ def _show(app: App, data: dict[str, Any], lines: list[str]) -> None:
 )
 @click.option(
     "--timeout",
-    default=300.0,
+    type=DURATION,
+    default="300s",
     show_default=True,
-    help="Seconds to wait for every DNS server to serve the removal, or for a moved EIP.",
+    help="How long to wait for every DNS server to serve the removal, or for a moved EIP.",
 )
 @pass_app
 def drain(

@@ -9,6 +9,7 @@ import json
 import click
 
 from eipkeeper.cli.app import App, pass_app
+from eipkeeper.cli.params import DURATION
 from eipkeeper.cli.plans import make_engine, plan_data
 from eipkeeper.cli.progress import progress
 from eipkeeper.cli.render import cell, render_object
@@ -25,7 +26,13 @@ from eipkeeper.moving import MovePreview, MoveReport
 @click.argument("address")
 @click.option("--to", "instance", required=True, help="The instance (id or Name) to move it to.")
 @click.option("--yes", is_flag=True, help="Do not ask before taking away a dynamic public IP.")
-@click.option("--timeout", default=300.0, show_default=True, help="Seconds to wait for the switch.")
+@click.option(
+    "--timeout",
+    type=DURATION,
+    default="300s",
+    show_default=True,
+    help="How long to wait for the switch.",
+)
 @pass_app
 def move(app: App, address: str, instance: str, yes: bool, timeout: float) -> None:
     """Move ADDRESS to a healthy INSTANCE in one call; report what a client saw meanwhile."""

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Literal
 import click
 
 from eipkeeper.cli.app import App
+from eipkeeper.cli.params import GRACE
 from eipkeeper.errors import UsageError
 
 if TYPE_CHECKING:  # the sandbox needs moto, an optional extra: import it only to run it
@@ -57,8 +58,8 @@ def _until_signalled() -> Iterator[threading.Event]:
 )
 @click.option(
     "--association-delay",
-    type=click.FloatRange(min=0),
-    default=2.0,
+    type=GRACE,
+    default="2s",
     show_default=True,
     help="Seconds before a new EIP association reaches the data plane (EC2 takes a while).",
 )

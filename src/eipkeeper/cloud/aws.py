@@ -16,6 +16,7 @@ from typing import Any
 
 import boto3
 import botocore.exceptions
+import botocore.parsers
 from botocore.config import Config as BotoConfig
 
 from eipkeeper.errors import (
@@ -89,9 +90,23 @@ class AwsSession:
         connect_timeout: float = 5.0,
         read_timeout: float = 20.0,
         max_attempts: int = MAX_ATTEMPTS,
+        endpoint_url: str | None = None,
+        credentials: tuple[str, str] | None = None,
     ) -> None:
+        """REGION: `--region`, else the config's `region`, else (None) the AWS chain
+        (AWS_DEFAULT_REGION, ~/.aws/config). ENDPOINT_URL and CREDENTIALS are for tests that
+        reach a sandbox without exporting its environment; users set AWS_ENDPOINT_URL."""
         self.counter = counter or CallCounter()
-        self._session = boto3.session.Session(region_name=region or None)
+        self.max_attempts = max_attempts
+        key, secret = credentials or (None, None)
+        try:
+            self._session = boto3.session.Session(
+                region_name=region or None, aws_access_key_id=key, aws_secret_access_key=secret
+            )
+        except botocore.exceptions.BotoCoreError as exc:
+            # A broken ~/.aws/config or an unknown AWS_PROFILE: the user's configuration.
+            raise ConfigError(f"AWS configuration: {exc}") from None
+        self._endpoint_url = endpoint_url
         self._config = BotoConfig(
             retries={"mode": "standard", "total_max_attempts": max_attempts},
             connect_timeout=connect_timeout,
@@ -105,7 +120,7 @@ class AwsSession:
 
     @property
     def endpoint(self) -> str:
-        return os.environ.get("AWS_ENDPOINT_URL", "")
+        return self._endpoint_url or os.environ.get("AWS_ENDPOINT_URL", "")
 
     def client(self, service: str) -> Any:
         if service not in self._clients:
@@ -114,7 +129,10 @@ class AwsSession:
                     "no AWS region: set `region` in the config, pass --region, "
                     f"or set AWS_DEFAULT_REGION ({SANDBOX_HINT})"
                 )
-            client = self._session.client(service, config=self._config)  # type: ignore[call-overload]
+            with aws_errors(f"{service} client"):
+                client = self._session.client(  # type: ignore[call-overload]
+                    service, config=self._config, endpoint_url=self._endpoint_url
+                )
             client.meta.events.register("before-call.*.*", self._count)
             self._clients[service] = client
         return self._clients[service]
@@ -134,22 +152,58 @@ def aws_errors(action: str) -> Iterator[None]:
         yield
     except EipkeeperError:
         raise
-    except botocore.exceptions.ClientError as exc:
-        raise translate(exc, action) from exc
-    except botocore.exceptions.NoCredentialsError:
-        raise ConfigError(f"{action}: no AWS credentials found ({SANDBOX_HINT})") from None
-    except botocore.exceptions.NoRegionError:
-        raise ConfigError(f"{action}: no AWS region configured ({SANDBOX_HINT})") from None
-    except (
-        botocore.exceptions.EndpointConnectionError,
-        botocore.exceptions.ConnectTimeoutError,
-        botocore.exceptions.ReadTimeoutError,
-        botocore.exceptions.ConnectionClosedError,
-    ) as exc:
-        where = os.environ.get("AWS_ENDPOINT_URL") or "AWS"
-        raise TransientError(f"{action}: {where} did not answer ({type(exc).__name__})") from exc
-    except botocore.exceptions.BotoCoreError as exc:
-        raise OperationError(f"{action}: {exc}") from exc
+    except Exception as exc:
+        known = translate_any(exc, action)
+        if known is None:
+            raise
+        raise known from exc
+
+
+_CONFIGURATION = (
+    botocore.exceptions.NoRegionError,
+    botocore.exceptions.InvalidRegionError,
+    botocore.exceptions.ProfileNotFound,
+    botocore.exceptions.PartialCredentialsError,
+    botocore.exceptions.InvalidConfigError,
+    botocore.exceptions.UnknownCredentialError,
+    botocore.exceptions.InvalidEndpointConfigurationError,
+)
+_UNREACHABLE = (
+    botocore.exceptions.EndpointConnectionError,
+    botocore.exceptions.ConnectTimeoutError,
+    botocore.exceptions.ReadTimeoutError,
+    botocore.exceptions.ConnectionClosedError,
+    botocore.exceptions.ProxyConnectionError,
+)
+
+
+def translate_any(exc: BaseException, action: str) -> EipkeeperError | None:
+    """The eipkeeper error for what botocore raised while doing ACTION; None if not botocore's."""
+    where = os.environ.get("AWS_ENDPOINT_URL") or "AWS"
+    if isinstance(exc, botocore.exceptions.ClientError):
+        return translate(exc, action)
+    if isinstance(exc, botocore.exceptions.NoCredentialsError):
+        return ConfigError(f"{action}: no AWS credentials found ({SANDBOX_HINT})")
+    if isinstance(exc, botocore.exceptions.NoRegionError):
+        return ConfigError(
+            f"{action}: no AWS region: set `region` in the config, pass --region, "
+            f"or set AWS_DEFAULT_REGION ({SANDBOX_HINT})"
+        )
+    if isinstance(exc, _CONFIGURATION):
+        return ConfigError(f"{action}: {exc}")
+    if isinstance(exc, _UNREACHABLE):
+        return TransientError(f"{action}: {where} did not answer ({type(exc).__name__})")
+    if isinstance(exc, botocore.exceptions.SSLError):
+        return OperationError(f"{action}: TLS with {where} failed: {exc}")
+    if isinstance(exc, botocore.parsers.ResponseParserError | botocore.exceptions.HTTPClientError):
+        # Something answered, but not as AWS does: a web server, a proxy's error page.
+        return ConfigError(
+            f"{action}: {where} did not answer as AWS does ({type(exc).__name__}); "
+            "is AWS_ENDPOINT_URL right?"
+        )
+    if isinstance(exc, botocore.exceptions.BotoCoreError):
+        return OperationError(f"{action}: {exc}")
+    return None
 
 
 def translate(exc: botocore.exceptions.ClientError, action: str) -> EipkeeperError:

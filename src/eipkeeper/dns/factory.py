@@ -3,16 +3,21 @@ so that `eipkeeper.dns` itself stays importable by the pure core."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eipkeeper.config import Config
 from eipkeeper.dns.ownership import Registry
 from eipkeeper.dns.provider import Provider
 from eipkeeper.errors import ConfigError
 
+if TYPE_CHECKING:
+    from eipkeeper.cloud.aws import AwsSession
 
-def provider_from_config(config: Config) -> Provider[Any]:
-    """The provider the `[dns]` table names, ready to use."""
+
+def provider_from_config(config: Config, *, session: AwsSession | None = None) -> Provider[Any]:
+    """The provider the `[dns]` table names, ready to use. Route 53 talks through SESSION
+    (the command's one AWS session), else through a session of its own for the config's
+    region."""
     if config.dns is None:
         raise ConfigError("the config has no [dns] table", path=str(config.source))
     if config.dns.provider == "rfc2136":
@@ -21,9 +26,9 @@ def provider_from_config(config: Config) -> Provider[Any]:
         return Rfc2136Provider.from_config(config)
     from eipkeeper.dns.route53 import Route53Provider
 
-    return Route53Provider.from_config(config)
+    return Route53Provider.from_config(config, session=session)
 
 
-def registry_from_config(config: Config) -> Registry:
+def registry_from_config(config: Config, *, session: AwsSession | None = None) -> Registry:
     """The provider the config names, seen through the ownership records of `owner`."""
-    return Registry(provider_from_config(config), owner=config.owner)
+    return Registry(provider_from_config(config, session=session), owner=config.owner)

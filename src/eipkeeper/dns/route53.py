@@ -5,7 +5,12 @@ new one, in one batch; a create is a bare CREATE (it fails when the RRset exists
 an exact DELETE. Route 53 applies a batch all or nothing and rejects a DELETE that does not
 match the current values, so a concurrent writer makes the batch fail (InvalidChangeBatch),
 which is reported as a ConflictError. Batches stay within 1,000 records and 32,000 characters
-of values. Throttling and PriorRequestNotComplete are retried with jittered back-off.
+of values.
+
+Every call goes through the command's `AwsSession`, as EC2's do: its region, timeouts and call
+counter, and botocore's standard retry mode, which already retries throttling, 5xx and
+`PriorRequestNotComplete` with jittered back-off (botocore/retries/standard.py). There is no
+loop of our own on top: it would multiply the attempts.
 
 Alias and routing-policy record sets (weighted, latency, ...) are left out of the snapshot:
 eipkeeper neither writes nor audits them.
@@ -13,17 +18,15 @@ eipkeeper neither writes nor audits them.
 
 from __future__ import annotations
 
-import random
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import boto3
 import botocore.exceptions
-from botocore.config import Config as BotoConfig
 
+from eipkeeper.cloud.aws import AwsSession, aws_errors, error_code
 from eipkeeper.config import Config
 from eipkeeper.dns.provider import (
     ApplyResult,
@@ -35,15 +38,7 @@ from eipkeeper.dns.provider import (
     Unit,
 )
 from eipkeeper.dns.records import Change, Record, Zone, canonical_value, normalize_name
-from eipkeeper.errors import (
-    ConfigError,
-    ConflictError,
-    EipkeeperError,
-    NotFoundError,
-    OperationError,
-    PermissionDeniedError,
-    TransientError,
-)
+from eipkeeper.errors import ConfigError, ConflictError, NotFoundError, OperationError
 from eipkeeper.logs import get_logger
 
 if TYPE_CHECKING:
@@ -54,8 +49,6 @@ log = get_logger(__name__)
 
 MAX_RECORDS = 1000
 MAX_CHARACTERS = 32000
-_RETRIED = {"Throttling", "ThrottlingException", "PriorRequestNotComplete", "RequestLimitExceeded"}
-_DENIED = {"AccessDenied", "AccessDeniedException", "InvalidClientTokenId", "ExpiredToken"}
 _CONFLICT_HINTS = ("already exists", "not found", "do not match", "values provided")
 _OCTAL = re.compile(r"\\(\d{3})")
 T = TypeVar("T")
@@ -78,27 +71,32 @@ class Route53Provider(Provider[Route53Batch]):
         self,
         zone: str,
         *,
-        client: Route53Client | None = None,
+        session: AwsSession,
         hosted_zone_id: str = "",
-        max_attempts: int = 8,
         poll_interval: float = 1.0,
         clock: Clock = time.time,
         sleep: Sleep = time.sleep,
     ) -> None:
         super().__init__(zone, clock=clock, sleep=sleep)
-        # Retries are ours (PriorRequestNotComplete is not one botocore retries).
-        self.client = client or boto3.client(
-            "route53", config=BotoConfig(retries={"max_attempts": 1, "mode": "standard"})
-        )
+        self.session = session
         self._zone_id = hosted_zone_id.rsplit("/", maxsplit=1)[-1]
-        self.max_attempts = max_attempts
+        self._client: Route53Client | None = None
         self.poll_interval = poll_interval
 
     @classmethod
-    def from_config(cls, config: Config) -> Route53Provider:
+    def from_config(cls, config: Config, *, session: AwsSession | None = None) -> Route53Provider:
         if config.dns is None or config.dns.provider != "route53":
             raise ConfigError("the config has no [dns] table with provider = route53")
-        return cls(config.dns.zone, hosted_zone_id=config.dns.hosted_zone_id)
+        session = session or AwsSession(region=config.region or None)
+        return cls(config.dns.zone, session=session, hosted_zone_id=config.dns.hosted_zone_id)
+
+    @property
+    def client(self) -> Route53Client:
+        """Made on first use, so that a config without a region fails only when Route 53 is
+        needed (and then with the session's one-line ConfigError)."""
+        if self._client is None:
+            self._client = self.session.client("route53")
+        return self._client
 
     @property
     def zone_id(self) -> str:
@@ -109,7 +107,8 @@ class Route53Provider(Provider[Route53Batch]):
 
     def _find_zone(self) -> str:
         answer = self._call(
-            lambda: self.client.list_hosted_zones_by_name(DNSName=self.zone + ".", MaxItems="20")
+            "ListHostedZonesByName",
+            lambda: self.client.list_hosted_zones_by_name(DNSName=self.zone + ".", MaxItems="20"),
         )
         matches = [z for z in answer["HostedZones"] if z["Name"].rstrip(".").lower() == self.zone]
         public = [z for z in matches if not z.get("Config", {}).get("PrivateZone", False)]
@@ -135,7 +134,9 @@ class Route53Provider(Provider[Route53Batch]):
         serial = 0
         kwargs: dict[str, Any] = {"HostedZoneId": zone_id, "MaxItems": "300"}
         while True:
-            page = self._call(lambda: self.client.list_resource_record_sets(**kwargs))
+            page = self._call(
+                "ListResourceRecordSets", lambda: self.client.list_resource_record_sets(**kwargs)
+            )
             for rrset in page["ResourceRecordSets"]:
                 if rrset["Type"] == "SOA":
                     serial = _soa_serial(rrset["ResourceRecords"][0]["Value"])
@@ -182,10 +183,11 @@ class Route53Provider(Provider[Route53Batch]):
         ids: list[str] = []
         for index, batch in enumerate(batches):
             answer = self._call(
+                "ChangeResourceRecordSets",
                 lambda b=batch: self.client.change_resource_record_sets(  # type: ignore[misc]
                     HostedZoneId=zone_id,
                     ChangeBatch={"Comment": "eipkeeper", "Changes": b.requests},
-                )
+                ),
             )
             ids.append(answer["ChangeInfo"]["Id"])
             applied(index)
@@ -199,7 +201,7 @@ class Route53Provider(Provider[Route53Batch]):
         pending = list(result.change_ids)
         while pending:
             for change_id in list(pending):
-                info = self._call(lambda c=change_id: self.client.get_change(Id=c))  # type: ignore[misc]
+                info = self._call("GetChange", lambda c=change_id: self.client.get_change(Id=c))  # type: ignore[misc]
                 status = info["ChangeInfo"]["Status"]
                 label = f"route53 {change_id.split('/')[-1]}"
                 if status == "INSYNC":
@@ -215,50 +217,28 @@ class Route53Provider(Provider[Route53Batch]):
 
     # -- calls and errors -----------------------------------------------------------------------
 
-    def _call(self, call: Callable[[], T]) -> T:
-        """CALL, retried with jittered exponential back-off while Route 53 is busy, answers
-        5xx, or the connection drops. A retried change whose first attempt did land fails its
-        exact DELETE (S5), which is a conflict: the caller re-reads and re-plans."""
-        for attempt in range(self.max_attempts):
-            last = attempt == self.max_attempts - 1
+    def _call(self, operation: str, call: Callable[[], T]) -> T:
+        """CALL, with botocore's retries; what is left of a failure becomes one line. A retried
+        change whose first attempt did land fails its exact DELETE (S5), which is a conflict:
+        the caller re-reads and re-plans."""
+        with aws_errors(f"Route 53 {operation} in zone {self.zone}"):
             try:
                 return call()
             except botocore.exceptions.ClientError as exc:
-                code = str(exc.response.get("Error", {}).get("Code", ""))
-                status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
-                if (code not in _RETRIED and status < 500) or last:
-                    raise _error(exc, code) from exc
-                reason = code
-            except (
-                botocore.exceptions.EndpointConnectionError,
-                botocore.exceptions.ConnectionClosedError,
-                botocore.exceptions.ReadTimeoutError,
-                botocore.exceptions.ConnectTimeoutError,
-            ) as exc:
-                if last:
-                    raise TransientError(f"cannot reach Route 53: {exc}") from exc
-                reason = type(exc).__name__
-            except botocore.exceptions.NoCredentialsError as exc:
-                raise PermissionDeniedError(f"no AWS credentials for Route 53: {exc}") from exc
-            delay = random.uniform(0, min(20.0, 0.5 * 2**attempt))
-            log.info("dns.route53.retry", code=reason, attempt=attempt + 1, delay=round(delay, 2))
-            self.sleep(delay)
-        raise AssertionError("unreachable")  # the last attempt returns or raises
+                conflict = _conflict(exc)
+                if conflict is not None:
+                    raise conflict from exc
+                raise
 
 
-def _error(exc: botocore.exceptions.ClientError, code: str) -> EipkeeperError:
+def _conflict(exc: botocore.exceptions.ClientError) -> ConflictError | None:
+    code = error_code(exc)
     message = str(exc.response.get("Error", {}).get("Message", "")) or str(exc)
-    status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
-    text = f"Route 53 {code}: {message}"
     if code == "InvalidChangeBatch" and any(h in message.lower() for h in _CONFLICT_HINTS):
-        return ConflictError(f"{text} (the zone changed since it was read: re-read and re-plan)")
-    if code in ("NoSuchHostedZone", "HostedZoneNotFound"):
-        return NotFoundError(text)
-    if code in _DENIED:
-        return PermissionDeniedError(text)
-    if code in _RETRIED or status >= 500:
-        return TransientError(text)
-    return OperationError(text)
+        return ConflictError(
+            f"Route 53 {code}: {message} (the zone changed since it was read: re-read and re-plan)"
+        )
+    return None
 
 
 def _record(rrset: ResourceRecordSetOutputTypeDef) -> Record | None:

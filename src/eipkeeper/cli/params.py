@@ -1,0 +1,53 @@
+"""Click parameter types shared by every command: durations as the config writes them.
+
+Every duration option (`--interval`, `--timeout`, `--lease-ttl`, `--switch-grace`, ...) uses
+`DURATION` (or `GRACE` where zero makes sense), so `30`, `30s`, `1.5` and `5m` mean the same
+on every command and in the config file.
+"""
+
+from __future__ import annotations
+
+import math
+
+import click
+
+from eipkeeper.durations import parse_seconds
+
+
+class Duration(click.ParamType[float]):
+    """Seconds, written as a bare number (`30`) or as the config writes them (`30s`, `5m`)."""
+
+    name = "duration"
+
+    def __init__(self, *, allow_zero: bool = False) -> None:
+        self.allow_zero = allow_zero
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        del param, ctx
+        return "DURATION"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        if isinstance(value, bool):
+            self.fail(f"{value!r} is not a duration", param, ctx)
+        if isinstance(value, int | float):
+            seconds = float(value)
+        else:
+            try:
+                seconds = parse_seconds(str(value))
+            except ValueError as exc:
+                self.fail(str(exc), param, ctx)
+        if not math.isfinite(seconds):
+            self.fail(f"{value!r} is not a finite duration", param, ctx)
+        if seconds < 0 or (seconds == 0 and not self.allow_zero):
+            least = "zero or more" if self.allow_zero else "more than zero"
+            self.fail(f"{value!r}: a duration must be {least}", param, ctx)
+        return seconds
+
+
+DURATION = Duration()
+"""A wait, an interval or a timeout: more than zero."""
+
+GRACE = Duration(allow_zero=True)
+"""A grace period or margin: zero turns it off."""
