@@ -106,7 +106,7 @@ def apply_command(app: App, yes: bool, force: bool, checksum: str) -> None:
     "--metrics-port",
     type=click.IntRange(0, 65535),
     default=0,
-    help="Serve Prometheus metrics on this port.",
+    help="Serve Prometheus metrics on this port (0: none).",
 )
 @click.option("--metrics-address", default="127.0.0.1", show_default=True)
 @click.option("--lease-table", default="", help="DynamoDB table for the replicas' lease.")

@@ -8,6 +8,7 @@ turns botocore's exceptions into the eipkeeper exception family.
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -46,6 +47,13 @@ _THROTTLING = {
 }
 _PERMISSION = {"UnauthorizedOperation", "AccessDenied", "AccessDeniedException"}
 _CREDENTIALS = {"AuthFailure", "InvalidClientTokenId", "SignatureDoesNotMatch"}
+# Resources only ever named by the config or the command line (the lease table, the events
+# queue): their absence is a configuration error (exit 2), not a failed operation.
+_CONFIGURED_MISSING = {
+    "ResourceNotFoundException",
+    "AWS.SimpleQueueService.NonExistentQueue",
+    "QueueDoesNotExist",
+}
 _NOT_FOUND_SUFFIX = (".NotFound", ".Malformed", "NoSuchHostedZone", "NotFound")
 
 SANDBOX_HINT = (
@@ -129,6 +137,7 @@ class AwsSession:
                     "no AWS region: set `region` in the config, pass --region, "
                     f"or set AWS_DEFAULT_REGION ({SANDBOX_HINT})"
                 )
+            _check_region(self._session)
             with aws_errors(f"{service} client"):
                 client = self._session.client(  # type: ignore[call-overload]
                     service, config=self._config, endpoint_url=self._endpoint_url
@@ -139,6 +148,26 @@ class AwsSession:
 
     def _count(self, model: Any, **_: Any) -> None:
         self.counter.record(f"{model.service_model.service_name}:{model.name}")
+
+
+# The shape of every AWS region name (us-east-1, eu-central-2, us-gov-west-1, cn-north-1,
+# us-isob-east-1): a region newer than this botocore still passes; a typo does not.
+_REGION_SHAPE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
+
+
+def _check_region(session: boto3.session.Session) -> None:
+    region = session.region_name or ""
+    if _REGION_SHAPE.match(region):
+        return
+    known: set[str] = set()
+    for partition in session.get_available_partitions():
+        known.update(session.get_available_regions("ec2", partition_name=partition))
+    if region in known:
+        return
+    raise ConfigError(
+        f"{region!r} is not an AWS region (e.g. us-east-1, eu-west-1); "
+        "it comes from --region, the config's `region` or AWS_DEFAULT_REGION, in that order"
+    )
 
 
 def error_code(exc: botocore.exceptions.ClientError) -> str:
@@ -225,6 +254,8 @@ def translate(exc: botocore.exceptions.ClientError, action: str) -> EipkeeperErr
             f"{action}: the account's Elastic IP quota is used up ({code}); release an idle "
             "address (`eipkeeper audit` lists them) or ask AWS for a higher quota"
         )
+    if code in _CONFIGURED_MISSING:
+        return ConfigError(f"{action}: does not exist ({code}: {message})")
     if code in {"Resource.AlreadyAssociated", "InvalidIPAddress.InUse"}:
         return ConflictError(text)
     if code.endswith(_NOT_FOUND_SUFFIX):
