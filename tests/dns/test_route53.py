@@ -18,7 +18,12 @@ from eipkeeper import config as config_module
 from eipkeeper.dns.ownership import Registry, marker_name
 from eipkeeper.dns.records import Change, Record
 from eipkeeper.dns.route53 import Route53Provider
-from eipkeeper.errors import ConflictError, NotFoundError, PermissionDeniedError, TransientError
+from eipkeeper.errors import (
+    ConfigError,
+    ConflictError,
+    PermissionDeniedError,
+    TransientError,
+)
 from tests.support.faultproxy import Fault, fault_proxy
 
 from .conftest import OWNER, ZONE, aws_session, seed
@@ -232,9 +237,9 @@ def test_confirm_waits_for_insync(route53: Route53Provider) -> None:
     ]
 
 
-def test_a_zone_that_does_not_exist_is_not_found(moto_endpoint: str) -> None:
+def test_a_zone_that_does_not_exist_is_a_configuration_error(moto_endpoint: str) -> None:
     provider = Route53Provider("nowhere.test", session=aws_session(moto_endpoint))
-    with pytest.raises(NotFoundError, match=r"no Route 53 hosted zone named nowhere\.test"):
+    with pytest.raises(ConfigError, match=r"no Route 53 hosted zone named nowhere\.test"):
         provider.read_zone()
 
 

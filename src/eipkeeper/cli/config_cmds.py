@@ -3,22 +3,126 @@
 from __future__ import annotations
 
 import json
+import stat
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Literal
 
 import click
 
 from eipkeeper.cli.app import App, pass_app
-from eipkeeper.cloud import iam
-from eipkeeper.errors import UsageError
+from eipkeeper.errors import ConfigError, EipkeeperError, UsageError
+
+if TYPE_CHECKING:
+    from eipkeeper.config import Config
+
+Level = Literal["ok", "warning", "error"]
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    level: Level
+    detail: str
 
 
 @click.command("check-config")
+@click.option("--offline", is_flag=True, help="Skip the checks that need the network.")
 @pass_app
-def check_config(app: App) -> None:
-    """Validate the config; every error names the file, line and key (exit 2)."""
+def check_config(app: App, offline: bool) -> None:
+    """Validate the config; every error names the file, line and key (exit 2).
+
+    Beyond the file itself: the TSIG key file (it parses; readable by others than its owner
+    is an error, by its group a warning), and unless --offline, that the zone can be read
+    with that key (AXFR from the server) or that the Route 53 hosted zone exists and can be
+    listed with the AWS credentials at hand.
+    """
     config = app.config
     services = ", ".join(f"{s.name} ({s.addresses})" for s in config.services) or "none"
     dns = f"{config.dns.provider} zone {config.dns.zone}" if config.dns else "no DNS"
-    click.echo(f"{app.config_path}: ok: owner {config.owner}; {dns}; services: {services}")
+    checks = [Check("config", "ok", f"owner {config.owner}; {dns}; services: {services}")]
+    checks.extend(key_file_checks(config))
+    if not offline and not any(c.level == "error" for c in checks):
+        checks.extend(zone_checks(app))
+    errors = [c for c in checks if c.level == "error"]
+    if app.output == "json":
+        body = {
+            "config": str(app.config_path),
+            "ok": not errors,
+            "checks": [asdict(c) for c in checks],
+        }
+        click.echo(json.dumps(body, indent=2))
+    elif not errors:
+        click.echo(f"{app.config_path}: ok: {checks[0].detail}")
+        for check in checks[1:]:
+            click.echo(f"  {check.level}: {check.name}: {check.detail}")
+    if errors:
+        # One line per problem, errors first: the first line says what to fix.
+        problems = [*errors, *(c for c in checks if c.level == "warning")]
+        raise ConfigError(
+            "\n".join(f"{c.level}: {c.name}: {c.detail}" for c in problems),
+            path=str(app.config_path),
+        )
+
+
+def key_file_checks(config: Config) -> list[Check]:
+    """The TSIG key file: it parses, and who may read it.
+
+    Readable by everyone on the machine is an error here: any local user could rewrite the
+    zone with it. Readable by the file's group is a warning (a deliberate `bind` or service
+    group is common), as certbot's RFC 2136 plugin warns. Commands other than check-config
+    only warn, so a running controller is not stopped by a chmod.
+    """
+    if config.dns is None or config.dns.provider != "rfc2136":
+        return []
+    from eipkeeper.dns.tsig import load_key
+
+    path = config.relative(config.dns.tsig_key_file)
+    name = "tsig key"
+    try:
+        key = load_key(path)
+    except ConfigError as exc:
+        return [Check(name, "error", exc.message)]
+    mode = stat.S_IMODE(path.stat().st_mode)
+    what = f"{path}: {key.algorithm} key {key.name}, mode {mode:04o}"
+    if mode & stat.S_IROTH:
+        return [
+            Check(
+                name,
+                "error",
+                f"{what}: anyone on this machine can read the secret (chmod 600 {path})",
+            )
+        ]
+    if mode & stat.S_IRGRP:
+        return [
+            Check(
+                name,
+                "warning",
+                f"{what}: its group can read the secret (chmod 600 {path} unless meant)",
+            )
+        ]
+    return [Check(name, "ok", what)]
+
+
+def zone_checks(app: App) -> list[Check]:
+    """The zone can be read as eipkeeper reads it: AXFR with the key, or Route 53's listing."""
+    config = app.config
+    if config.dns is None:
+        return []
+    registry = app.registry
+    assert registry is not None
+    provider = registry.provider
+    how = "AXFR with the TSIG key" if config.dns.provider == "rfc2136" else "Route 53 listing"
+    try:
+        zone = provider.read_zone()
+    except EipkeeperError as exc:
+        return [Check("zone", "error", f"{config.dns.zone}: {how}: {exc.message}")]
+    where = ""
+    zone_id = getattr(provider, "zone_id", "")
+    if zone_id:
+        where = f" (hosted zone {zone_id})"
+    return [
+        Check("zone", "ok", f"{config.dns.zone}{where}: {how}: {len(zone.records)} record sets")
+    ]
 
 
 @click.command("iam-policy")
@@ -35,6 +139,8 @@ def iam_policy(app: App, guard: bool, role_arn: str, events_queue: str, lease_ta
     With --guard, a deny policy instead: nobody but --role-arn may release, disassociate or
     reassociate this owner's Elastic IPs (attach it as an SCP or a permissions boundary).
     """
+    from eipkeeper.cloud import iam
+
     if guard:
         if not role_arn:
             # A placeholder ARN pasted as printed would deny eipkeeper its own failovers.

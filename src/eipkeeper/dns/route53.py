@@ -38,7 +38,7 @@ from eipkeeper.dns.provider import (
     Unit,
 )
 from eipkeeper.dns.records import Change, Record, Zone, canonical_value, normalize_name
-from eipkeeper.errors import ConfigError, ConflictError, NotFoundError, OperationError
+from eipkeeper.errors import ConfigError, ConflictError, OperationError
 from eipkeeper.logs import get_logger
 
 if TYPE_CHECKING:
@@ -114,8 +114,8 @@ class Route53Provider(Provider[Route53Batch]):
         public = [z for z in matches if not z.get("Config", {}).get("PrivateZone", False)]
         chosen = public or matches
         if not chosen:
-            raise NotFoundError(
-                f"no Route 53 hosted zone named {self.zone} "
+            raise ConfigError(
+                f"[dns] zone: no Route 53 hosted zone named {self.zone} in this account "
                 "(create it, or set [dns] hosted_zone_id)"
             )
         if len(chosen) > 1:
@@ -228,6 +228,12 @@ class Route53Provider(Provider[Route53Batch]):
                 conflict = _conflict(exc)
                 if conflict is not None:
                     raise conflict from exc
+                if error_code(exc) == "NoSuchHostedZone":
+                    # The id comes from the config, or was just found by the zone's name.
+                    raise ConfigError(
+                        f"[dns] hosted_zone_id: no Route 53 hosted zone {self._zone_id} "
+                        f"for {self.zone} (NoSuchHostedZone)"
+                    ) from exc
                 raise
 
 

@@ -1,0 +1,177 @@
+"""Every bad input ends in one line with the exit code of SPEC.md section 4, never a traceback
+and never "internal error" (the table is in bad_inputs_data.py).
+
+The cases run in this process through `eipkeeper.cli.main.run`, the function behind the
+`eipkeeper` command (same parsing, same error mapping), so that the table stays fast; the
+cases marked `subprocess` run the real command. One sandbox, one local BIND, one web server
+that is not AWS and one busy port serve the whole table.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from eipkeeper.cli.main import run
+from eipkeeper.sandbox import Sandbox
+from eipkeeper.sandbox.bind import LocalBind
+from tests.cli.bad_inputs_data import Case, all_cases
+
+CASES = all_cases()
+
+
+@dataclass(frozen=True)
+class World:
+    sandbox: Sandbox
+    env: dict[str, str]
+    config: str
+    places: dict[str, str]
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    home = tmp_path_factory.mktemp("bad-inputs")
+    web = ThreadingHTTPServer(
+        ("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=str(home))
+    )
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    with Sandbox(port=0, association_delay=0.1) as sandbox, LocalBind("example.test") as bind:
+        sample = home / "sample.toml"
+        sandbox.write_config(sample)
+        eip = sandbox.client("ec2").describe_addresses()["Addresses"][0]["PublicIp"]
+        env = {
+            **sandbox.environment(),
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_CONFIG_FILE": str(home / "no-aws-config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(home / "no-aws-credentials"),
+        }
+        places = {
+            "key": str(bind.key_file),
+            "bind_port": str(bind.port),
+            "closed": str(_closed_port()),
+            "html": f"http://127.0.0.1:{web.server_address[1]}",
+            "busy": str(busy.getsockname()[1]),
+            "eip": str(eip),
+            "sandbox": sandbox.endpoint,
+            "sandbox_host": sandbox.endpoint.removeprefix("http://"),
+        }
+        try:
+            yield World(sandbox=sandbox, env=env, config=str(sample), places=places)
+        finally:
+            busy.close()
+            web.shutdown()
+            web.server_close()
+
+
+def fill(text: str, places: dict[str, str]) -> str:
+    for name, value in places.items():
+        text = text.replace("{" + name + "}", value)
+    return text
+
+
+def prepare(case: Case, world: World, tmp: Path) -> tuple[list[str], dict[str, str | None]]:
+    places = {**world.places, "tmp": str(tmp)}
+    for name, content in case.files.items():
+        path = tmp / name
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(fill(content, places))
+            if name.endswith(".key"):
+                path.chmod(0o600)
+    env: dict[str, str | None] = {**world.env, "EIPKEEPER_CONFIG": world.config}
+    if case.config is not None:
+        config = tmp / "c.toml"
+        config.write_text(fill(case.config, places))
+        env["EIPKEEPER_CONFIG"] = str(config)
+    elif "c.toml" in case.files:
+        env["EIPKEEPER_CONFIG"] = str(tmp / "c.toml")
+    for name, value in case.env.items():
+        env[name] = None if value is None else fill(value, places)
+    return [fill(arg, places) for arg in case.args], env
+
+
+def run_in_process(
+    args: list[str], env: dict[str, str | None], monkeypatch: pytest.MonkeyPatch
+) -> tuple[int, str]:
+    for name in ("AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    monkeypatch.setattr(sys, "stdin", open(os.devnull))  # noqa: SIM115 - closed by pytest's GC
+    err = _Capture()
+    monkeypatch.setattr(sys, "stderr", err)
+    monkeypatch.setattr(sys, "stdout", _Capture())
+    code = run(args)
+    return code, err.getvalue()
+
+
+class _Capture(__import__("io").StringIO):  # type: ignore[misc]
+    def isatty(self) -> bool:
+        return False
+
+
+def run_as_process(args: list[str], env: dict[str, str | None]) -> tuple[int, str]:
+    full = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    for name, value in env.items():
+        if value is None:
+            full.pop(name, None)
+        else:
+            full[name] = value
+    done = subprocess.run(
+        [sys.executable, "-m", "eipkeeper", *args],
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    return done.returncode, done.stderr
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_input(
+    case: Case, world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args, env = prepare(case, world, tmp_path)
+    if case.subprocess:
+        code, stderr = run_as_process(args, env)
+    else:
+        code, stderr = run_in_process(args, env, monkeypatch)
+    lines = stderr.splitlines()
+    first = lines[0] if lines else ""
+    assert "Traceback" not in stderr, stderr
+    assert "internal error" not in stderr, stderr
+    assert re.search(case.first, first), f"first line {first!r} !~ {case.first!r}\n{stderr}"
+    assert first.startswith("eipkeeper: "), stderr
+    assert code == case.code, stderr
+
+
+def test_the_table_is_large_and_its_ids_unique() -> None:
+    assert len(CASES) >= 150
+    assert len({c.id for c in CASES}) == len(CASES)
+    assert sum(c.subprocess for c in CASES) >= 3
