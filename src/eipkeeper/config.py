@@ -263,6 +263,10 @@ def load(path: Path) -> Config:
             "`eipkeeper sandbox` writes one for its sample fleet)",
             path=str(path),
         ) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"not UTF-8 text (byte {exc.start}); TOML files are UTF-8", path=str(path)
+        ) from None
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", path=str(path)) from None
     return parse(text, path)

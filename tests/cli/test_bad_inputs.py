@@ -39,6 +39,13 @@ class World:
     places: dict[str, str]
 
 
+class _QuietWebServer(SimpleHTTPRequestHandler):
+    """A plain web server (what `python3 -m http.server` runs), without its request log."""
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
 def _closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -48,9 +55,7 @@ def _closed_port() -> int:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     home = tmp_path_factory.mktemp("bad-inputs")
-    web = ThreadingHTTPServer(
-        ("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=str(home))
-    )
+    web = ThreadingHTTPServer(("127.0.0.1", 0), partial(_QuietWebServer, directory=str(home)))
     threading.Thread(target=web.serve_forever, daemon=True).start()
     busy = socket.socket()
     busy.bind(("127.0.0.1", 0))

@@ -139,9 +139,14 @@ class AwsSession:
                 )
             _check_region(self._session)
             with aws_errors(f"{service} client"):
-                client = self._session.client(  # type: ignore[call-overload]
-                    service, config=self._config, endpoint_url=self._endpoint_url
-                )
+                try:
+                    client = self._session.client(  # type: ignore[call-overload]
+                        service, config=self._config, endpoint_url=self._endpoint_url
+                    )
+                except ValueError as exc:  # botocore's "Invalid endpoint: ..."
+                    raise ConfigError(
+                        f"{exc} (AWS_ENDPOINT_URL should look like http://127.0.0.1:5000)"
+                    ) from None
             client.meta.events.register("before-call.*.*", self._count)
             self._clients[service] = client
         return self._clients[service]
@@ -239,6 +244,13 @@ def translate(exc: botocore.exceptions.ClientError, action: str) -> EipkeeperErr
     code = error_code(exc)
     message = str(exc.response.get("Error", {}).get("Message", "")) or code
     text = f"{action}: {message} ({code})"
+    if code.isdigit() or not code:
+        # AWS names every error; a bare HTTP status is a web server or a proxy answering.
+        where = os.environ.get("AWS_ENDPOINT_URL") or "AWS"
+        return ConfigError(
+            f"{action}: {where} did not answer as AWS does (HTTP {code or '?'}: {message}); "
+            "is AWS_ENDPOINT_URL right?"
+        )
     if code in _THROTTLING:
         return TransientError(
             f"{action}: AWS is throttling or unavailable, retries used up ({code})"
