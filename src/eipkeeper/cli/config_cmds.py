@@ -74,14 +74,18 @@ def key_file_checks(config: Config) -> list[Check]:
     """
     if config.dns is None or config.dns.provider != "rfc2136":
         return []
-    from eipkeeper.dns.tsig import load_key
+    from eipkeeper.dns.tsig import parse_key
 
     path = config.relative(config.dns.tsig_key_file)
     name = "tsig key"
     try:
-        key = load_key(path)
+        # Read here rather than through load_key, whose warning about readers is ours to give.
+        key = parse_key(path.read_text(encoding="utf-8"), source=str(path))
     except ConfigError as exc:
         return [Check(name, "error", exc.message)]
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not text"
+        return [Check(name, "error", f"{path}: cannot read the TSIG key file: {reason}")]
     mode = stat.S_IMODE(path.stat().st_mode)
     what = f"{path}: {key.algorithm} key {key.name}, mode {mode:04o}"
     if mode & stat.S_IROTH:

@@ -240,15 +240,21 @@ def translate_any(exc: BaseException, action: str) -> EipkeeperError | None:
     return None
 
 
+def where_text() -> str:
+    return os.environ.get("AWS_ENDPOINT_URL") or "AWS"
+
+
 def translate(exc: botocore.exceptions.ClientError, action: str) -> EipkeeperError:
     code = error_code(exc)
     message = str(exc.response.get("Error", {}).get("Message", "")) or code
     text = f"{action}: {message} ({code})"
+    status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+    if status >= 500 and (code.isdigit() or not code):
+        return TransientError(f"{action}: {where_text()} answered HTTP {status}, retries used up")
     if code.isdigit() or not code:
         # AWS names every error; a bare HTTP status is a web server or a proxy answering.
-        where = os.environ.get("AWS_ENDPOINT_URL") or "AWS"
         return ConfigError(
-            f"{action}: {where} did not answer as AWS does (HTTP {code or '?'}: {message}); "
+            f"{action}: {where_text()} did not answer as AWS does (HTTP {code or '?'}: {message}); "
             "is AWS_ENDPOINT_URL right?"
         )
     if code in _THROTTLING:

@@ -1,0 +1,195 @@
+"""`check-config`: the file, the TSIG key file, and (unless --offline) the zone as eipkeeper
+reads it, against a real BIND and moto's Route 53; text or JSON."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from eipkeeper.cli.main import run
+from eipkeeper.sandbox.bind import LocalBind, free_port
+from tests.conftest import Cloud
+
+OWNER_AND_SERVICE = """\
+owner = "mail-prod"
+region = "us-east-1"
+
+[[service]]
+name = "mx"
+select = { tags = { Role = "mx" } }
+addresses = "elastic"
+hostnames = ["mx1.example.test"]
+"""
+
+
+@dataclass(frozen=True)
+class Ran:
+    code: int
+    out: str
+    err: str
+
+
+def eipkeeper(
+    *args: str, config: Path, capsys: pytest.CaptureFixture[str], mp: pytest.MonkeyPatch
+) -> Ran:
+    mp.setenv("EIPKEEPER_CONFIG", str(config))
+    code = run(list(args))
+    captured = capsys.readouterr()
+    return Ran(code, captured.out, captured.err)
+
+
+@pytest.fixture
+def bind() -> Iterator[LocalBind]:
+    with LocalBind("example.test", records=["mx1 300 IN A 127.0.0.10"]) as server:
+        yield server
+
+
+def bind_config(tmp_path: Path, server: LocalBind, *, port: int | None = None) -> Path:
+    path = tmp_path / "eipkeeper.toml"
+    dns = server.config_toml()
+    if port is not None:
+        dns = dns.replace(f"port = {server.port}", f"port = {port}")
+    path.write_text(OWNER_AND_SERVICE + dns)
+    return path
+
+
+def test_a_bind_zone_readable_with_the_key_passes(
+    bind: LocalBind,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ran = eipkeeper(
+        "check-config", config=bind_config(tmp_path, bind), capsys=capsys, mp=monkeypatch
+    )
+    assert ran.code == 0, ran.err
+    assert ran.out.splitlines()[0].endswith(
+        "ok: owner mail-prod; rfc2136 zone example.test; services: mx (elastic)"
+    )
+    assert f"ok: tsig key: {bind.key_file}: hmac-sha256 key eipkeeper-key, mode 0600" in ran.out
+    assert "ok: zone: example.test: AXFR with the TSIG key" in ran.out
+
+
+def test_json_lists_every_check(
+    bind: LocalBind,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config = bind_config(tmp_path, bind)
+    ran = eipkeeper("-o", "json", "check-config", config=config, capsys=capsys, mp=monkeypatch)
+    assert ran.code == 0, ran.err
+    body = json.loads(ran.out)
+    assert body["ok"] is True and body["config"] == str(config)
+    assert [(c["name"], c["level"]) for c in body["checks"]] == [
+        ("config", "ok"),
+        ("tsig key", "ok"),
+        ("zone", "ok"),
+    ]
+
+
+def test_a_world_readable_key_is_an_error(
+    bind: LocalBind,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bind.key_file.chmod(0o644)
+    ran = eipkeeper(
+        "check-config", config=bind_config(tmp_path, bind), capsys=capsys, mp=monkeypatch
+    )
+    assert ran.code == 2
+    first = ran.err.splitlines()[0]
+    assert "error: tsig key:" in first and "anyone on this machine can read the secret" in first
+    assert f"chmod 600 {bind.key_file}" in first
+
+
+def test_a_group_readable_key_is_a_warning(
+    bind: LocalBind,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bind.key_file.chmod(0o640)
+    ran = eipkeeper(
+        "-o",
+        "json",
+        "check-config",
+        config=bind_config(tmp_path, bind),
+        capsys=capsys,
+        mp=monkeypatch,
+    )
+    assert ran.code == 0, ran.err
+    levels = {c["name"]: c["level"] for c in json.loads(ran.out)["checks"]}
+    assert levels == {"config": "ok", "tsig key": "warning", "zone": "ok"}
+
+
+def test_offline_skips_the_server(
+    bind: LocalBind,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config = bind_config(tmp_path, bind, port=free_port())  # nobody answers there
+    ran = eipkeeper("check-config", "--offline", config=config, capsys=capsys, mp=monkeypatch)
+    assert ran.code == 0, ran.err
+    assert "ok: zone:" not in ran.out
+    ran = eipkeeper("check-config", config=config, capsys=capsys, mp=monkeypatch)
+    assert ran.code == 2
+    assert "error: zone: example.test: AXFR with the TSIG key:" in ran.err.splitlines()[0]
+
+
+def test_a_server_that_refuses_the_transfer_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with LocalBind("example.test", allow_transfer=False) as server:
+        ran = eipkeeper(
+            "check-config", config=bind_config(tmp_path, server), capsys=capsys, mp=monkeypatch
+        )
+    assert ran.code == 2
+    assert "refused the zone transfer (AXFR)" in ran.err.splitlines()[0]
+
+
+def test_a_wrong_secret_fails(
+    bind: LocalBind,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    text = bind.key_file.read_text()
+    secret = text.split('secret "', 1)[1].split('"', 1)[0]
+    bind.key_file.write_text(text.replace(secret, "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0"))
+    ran = eipkeeper(
+        "check-config", config=bind_config(tmp_path, bind), capsys=capsys, mp=monkeypatch
+    )
+    assert ran.code == 2
+    assert "BADSIG" in ran.err.splitlines()[0]
+
+
+def test_route53_zone_found_and_missing(
+    cloud: Cloud,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in cloud.env.items():
+        monkeypatch.setenv(name, value)
+    ran = eipkeeper("check-config", config=cloud.config, capsys=capsys, mp=monkeypatch)
+    assert ran.code == 0, ran.err
+    assert "ok: zone: example.test (hosted zone " in ran.out and "Route 53 listing" in ran.out
+    wrong = tmp_path / "wrong.toml"
+    wrong.write_text(
+        cloud.config.read_text().replace(
+            'zone = "example.test"', 'zone = "example.test"\nhosted_zone_id = "ZNOPE"'
+        )
+    )
+    ran = eipkeeper("-o", "json", "check-config", config=wrong, capsys=capsys, mp=monkeypatch)
+    assert ran.code == 2
+    body = json.loads(ran.out)
+    assert body["ok"] is False
+    zone = next(c for c in body["checks"] if c["name"] == "zone")
+    assert zone["level"] == "error" and "no Route 53 hosted zone ZNOPE" in zone["detail"]
