@@ -83,14 +83,14 @@ class App:
     ) -> App:
         from eipkeeper import config as config_module
         from eipkeeper import logs
-        from eipkeeper.cli.render import default_format
 
         logs.setup(verbose=verbose, fmt=log_format)
         explicit = config_path is not None or bool(os.environ.get(config_module.ENV_VAR))
         return cls(
             config_path=config_path or config_module.default_path(),
             config_explicit=explicit,
-            output=output or default_format(),
+            # As render.default_format decides, without importing rich for tsv or json.
+            output=output or ("table" if sys.stdout.isatty() else "tsv"),
             region=region,
             verbose=verbose,
             log_format=log_format,

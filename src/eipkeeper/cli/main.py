@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 import click
 
+from eipkeeper import __version__
 from eipkeeper.cli.app import global_options
 from eipkeeper.errors import EipkeeperError
 
@@ -144,7 +145,7 @@ def register_all(group: click.Group) -> None:
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @global_options
-@click.version_option(package_name="eipkeeper")
+@click.version_option(version=__version__, prog_name="eipkeeper")
 @click.pass_context
 def cli(ctx: click.Context, /, **options: Any) -> None:
     """Stable names and addresses for an elastic EC2 fleet.
