@@ -533,9 +533,29 @@ def file_cases() -> list[Case]:
 ADDRESSES = ("addresses",)
 
 
+NO_CREDENTIALS = {"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None}
+EVERY_AWS_COMMAND = [
+    ("instances",),
+    ("audit",),
+    ("run", "--once"),
+    ("apply", "--yes"),
+    ("allocate",),
+    ("move", "{eip}", "--to", "mx-a", "--yes"),
+    ("associate", "{eip}", "mx-a", "--yes"),
+    ("disassociate", "{eip}", "--yes"),
+    ("release", "{eip}", "--yes"),
+    ("drain", "mx-a", "--yes"),
+]
+
+
 def environment_cases() -> list[Case]:
     """Credentials, regions and endpoints."""
+    no_credentials = [
+        Case(f"cred-none-{args[0]}", args, 2, r"no AWS credentials found", env=NO_CREDENTIALS)
+        for args in EVERY_AWS_COMMAND
+    ]
     return [
+        *no_credentials,
         Case(
             "cred-none",
             ADDRESSES,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -130,7 +131,13 @@ def run_in_process(
     err = _Capture()
     monkeypatch.setattr(sys, "stderr", err)
     monkeypatch.setattr(sys, "stdout", _Capture())
-    code = run(args)
+    # `run` installs SIGTERM/SIGINT handlers for its controller: give pytest its own back.
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        code = run(args)
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
     return code, err.getvalue()
 
 
