@@ -533,7 +533,7 @@ def file_cases() -> list[Case]:
 ADDRESSES = ("addresses",)
 
 
-NO_CREDENTIALS = {"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None}
+NO_CREDENTIALS: dict[str, str | None] = {"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None}
 EVERY_AWS_COMMAND = [
     ("instances",),
     ("audit",),
