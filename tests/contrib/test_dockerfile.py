@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from eipkeeper.cli.main import _register, cli
+from eipkeeper.cli.main import cli, register_all
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "contrib" / "Dockerfile"
@@ -57,7 +57,7 @@ def test_the_image_runs_eipkeeper_run_as_a_user_that_is_not_root() -> None:
     assert entrypoint == ["eipkeeper", "run"]
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     assert entrypoint[0] in scripts
-    _register()
+    register_all(cli)
     run = cli.commands[entrypoint[1]]
     options = {opt for param in run.params if isinstance(param, click.Option) for opt in param.opts}
     given = [arg for arg in json.loads(stage["CMD"]) if arg.startswith("--")]
