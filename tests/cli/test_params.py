@@ -66,6 +66,7 @@ def test_every_duration_option_uses_it() -> None:
         "move --timeout",
         "associate --timeout",
         "drain --timeout",
+        "replace --timeout",
         "sandbox --association-delay",
         "demo --association-delay",
     }

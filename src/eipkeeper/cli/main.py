@@ -88,6 +88,13 @@ COMMAND_TABLE: dict[str, Entry] = {
         "address_cmds",
         "Give ADDRESS back to AWS: refused while associated, in DNS (S2) or in quarantine (S3).",
     ),
+    "replace": Entry(
+        "replace_cmds",
+        "Upgrade INSTANCE with no mail deferred: launch a successor, wait for its check, let it "
+        "take mail on a reserved MX address that MX already lists, move INSTANCE's EIP onto it "
+        "and give the reserved address back. Without MX, a plain move with the gap reported. "
+        "Killed at any point, the same command goes on where it stopped.",
+    ),
     "run": Entry(
         "controller_cmds",
         "The controller: reconcile every interval and on EC2 events; with a lease, one acts.",

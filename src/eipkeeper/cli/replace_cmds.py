@@ -8,6 +8,7 @@ import click
 
 from eipkeeper.cli.app import App, pass_app
 from eipkeeper.cli.move_cmds import move_report
+from eipkeeper.cli.params import DURATION
 from eipkeeper.cli.plans import make_engine
 from eipkeeper.cli.render import render_object
 from eipkeeper.controller.intents import ReplaceInstance
@@ -24,7 +25,11 @@ POLL = 2.0
 @click.option("--launch-template", default="", help="Launch the successor from this template.")
 @click.option("--yes", is_flag=True, help="Do not ask before starting.")
 @click.option(
-    "--timeout", default=900.0, show_default=True, help="Seconds for the whole replacement."
+    "--timeout",
+    type=DURATION,
+    default="900s",
+    show_default=True,
+    help="How long the whole replacement may take.",
 )
 @pass_app
 def replace(
