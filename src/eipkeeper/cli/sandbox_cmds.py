@@ -80,15 +80,15 @@ def _until_signalled() -> Iterator[threading.Event]:
 )
 @click.option(
     "--boot-delay",
-    type=click.FloatRange(min=0),
-    default=20.0,
+    type=GRACE,
+    default="20s",
     show_default=True,
     help="Seconds from a launch or start until an instance answers (the sample fleet has booted).",
 )
 @click.option(
     "--reuse-after",
-    type=click.FloatRange(min=0),
-    default=2.0,
+    type=GRACE,
+    default="2s",
     show_default=True,
     help="Seconds after which another customer (the stranger) takes an address the account "
     "gave up, and answers it.",
