@@ -19,7 +19,7 @@ class Case:
     args: tuple[str, ...]
     code: int
     first: str
-    """A regex searched in the first line of stderr."""
+    """A regex searched in the first error line of stderr (`run` logs its start line first)."""
     config: str | None = None
     """The config's text (None: the sandbox's sample config, valid)."""
     env: dict[str, str | None] = field(default_factory=dict)
@@ -890,25 +890,25 @@ def cli_cases() -> list[Case]:
             "cli-metrics-port-in-use",
             ("run", "--once", "--metrics-port", "{busy}"),
             2,
-            r"--metrics-port: cannot listen on 127\.0\.0\.1:\d+",
+            r"--metrics-port \d+: cannot listen on 127\.0\.0\.1:\d+",
         ),
         Case(
             "cli-metrics-address-bad",
             ("run", "--once", "--metrics-port", "{closed}", "--metrics-address", "10.255.255.1"),
             2,
-            r"--metrics-port: cannot listen",
+            r"--metrics-port \d+: cannot listen",
         ),
         Case(
             "cli-events-queue-missing",
             ("run", "--interval", "60", "--events-queue", "{sandbox}/123456789012/nope"),
             2,
-            r"does not exist",
+            r"--events-queue \S+/nope: no such SQS queue",
         ),
         Case(
             "cli-lease-table-missing",
             ("run", "--once", "--lease-table", "nope"),
             2,
-            r"nope: does not exist",
+            r"--lease-table nope: no such DynamoDB table",
         ),
         Case("cli-sandbox-port", ("sandbox", "--port", "70000"), 2, r"Invalid value for '--port'"),
         Case(
