@@ -21,7 +21,7 @@ import pytest
 from pydantic import BaseModel
 
 from eipkeeper import config as config_module
-from eipkeeper.cli.main import _register, cli
+from eipkeeper.cli.main import cli, register_all
 from eipkeeper.controller.metrics import Metrics
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,7 +48,7 @@ def names(text: str, word: str) -> bool:
 
 
 def commands() -> dict[str, click.Command]:
-    _register()
+    register_all(cli)
     return dict(sorted(cli.commands.items()))
 
 

@@ -46,7 +46,7 @@ COMMAND_TABLE: dict[str, Entry] = {
     "audit": Entry(
         "audit_cmds",
         "Dangling records, SPF entries and MX hosts on addresses the account does not hold, "
-        "idle addresses and their monthly cost, and more (SPEC.md section 4).",
+        "idle addresses and their monthly cost, and more (every finding: docs/reference.md).",
     ),
     "check-config": Entry(
         "config_cmds",
