@@ -15,6 +15,7 @@ class Observer:
     """Reads the sandbox's EC2 directly, to check what the commands claim."""
 
     def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
         session = boto3.session.Session(
             region_name=env["AWS_DEFAULT_REGION"],
             aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
