@@ -112,7 +112,11 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             proxy.seen[action] += 1
             fault = proxy._fault_for(action) if action else None
             rest = not query
-            mode = "" if fault else proxy._chaos_mode()
+            # Chaos only where the proxy can answer in the service's own protocol: EC2's query
+            # XML and Route 53's REST XML. CloudWatch, SQS and DynamoDB speak JSON or CBOR here;
+            # a Route 53 error body would read as "not AWS" rather than as throttling.
+            speaks = bool(query) or bool(_rest_operation(self.command, self.path))
+            mode = "" if fault or not speaks else proxy._chaos_mode()
             if mode == "throttle":
                 fault = Fault("Throttling" if rest else "RequestLimitExceeded", status=400)
             elif mode == "server-error":
