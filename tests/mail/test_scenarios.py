@@ -100,7 +100,9 @@ def test_drain_of_a_scanner_then_terminate_loses_no_mail(scenario: Scenario) -> 
     assert outcome.facts["drained_state"] in ("shutting-down", "terminated")
     assert not outcome.facts["address_in_dns_after"]
     scanners = names(outcome, "scan-")
-    assert scanners.get("scan-b", 0) > 0 and scanners.get("scan-a", 0) > 0
+    # Which scanner a sender picks from the round-robin name is the sender's choice (and the
+    # drain may take one out early on a fast run): what must hold is that scanners got mail.
+    assert sum(scanners.values()) > 0, scanners
 
 
 def test_scanner_terminated_behind_eipkeepers_back_leaves_dns_within_the_ttl(

@@ -38,6 +38,9 @@ def _get(url: str) -> tuple[int, Any]:
             status = response.status
     except urllib.error.HTTPError as error:
         body, status = error.read().decode(), error.code
+    except (urllib.error.URLError, OSError) as error:
+        # Not listening yet (the data plane opens an address at its next tick): no answer.
+        return 0, str(error)
     try:
         return status, json.loads(body)
     except json.JSONDecodeError:
