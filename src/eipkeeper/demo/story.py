@@ -129,8 +129,7 @@ def run_demo(*, association_delay: float = 1.0) -> int:
 
     with (
         tempfile.TemporaryDirectory(prefix="eipkeeper-demo-") as folder,
-        # The stranger is there, as in `eipkeeper sandbox`: the mail story counts what it gets.
-        Sandbox(port=0, association_delay=association_delay, reuse_after=2.0) as sandbox,
+        Sandbox(port=0, association_delay=association_delay) as sandbox,
     ):
         config_path = Path(folder) / "eipkeeper.toml"
         sandbox.write_config(config_path)
