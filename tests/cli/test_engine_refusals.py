@@ -131,6 +131,7 @@ def test_a_leaving_address_is_refused_by_s3(cloud: Cloud) -> None:
         ],
     )
     refused(eipkeeper("release", made["PublicIp"], "--yes", env=cloud.env), "S3", "leaving DNS")
+    assert made["PublicIp"] in holders(cloud), "still allocated"
 
 
 def test_a_move_onto_another_holder_is_refused_rather_than_displace_its_address(
