@@ -6,7 +6,6 @@ written as operators write them (`2s`, `5m`, `24h`) and held as seconds.
 
 from __future__ import annotations
 
-import os
 import re
 import stat
 import tomllib
@@ -23,10 +22,8 @@ from pydantic import (
 )
 
 from eipkeeper.durations import parse_duration
+from eipkeeper.environment import DEFAULT_CONFIG as DEFAULT_PATH
 from eipkeeper.errors import ConfigError
-
-DEFAULT_PATH = "eipkeeper.toml"
-ENV_VAR = "EIPKEEPER_CONFIG"
 
 
 def _seconds(value: Any) -> Any:
@@ -247,10 +244,6 @@ class Config(_Strict):
         """PATH as written in the config, resolved against the config file's folder."""
         candidate = Path(path).expanduser()
         return candidate if candidate.is_absolute() else self.source.parent / candidate
-
-
-def default_path() -> Path:
-    return Path(os.environ.get(ENV_VAR) or DEFAULT_PATH)
 
 
 def load(path: Path) -> Config:

@@ -3,25 +3,21 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from eipkeeper.address_ops import local_connections
 from eipkeeper.cli.app import App, pass_app
 from eipkeeper.cli.params import DURATION
-from eipkeeper.cli.plans import make_engine
 from eipkeeper.cli.progress import progress
 from eipkeeper.cli.render import Column, render_object, render_rows
-from eipkeeper.cloud.ec2 import tag_filters
 from eipkeeper.controller.intents import AssociateAddress, DisassociateAddress, ReleaseAddress
-from eipkeeper.controller.observation import RunningIsHealthy
-from eipkeeper.controller.plan import Claim, Disassociate, Plan, Release
 from eipkeeper.errors import OperationError, UsageError
-from eipkeeper.fleet import FleetView, health_label, last_association, monthly_cost, service_of
-from eipkeeper.health.runner import check_of, check_once, instance_target
-from eipkeeper.health.tls import TlsContexts
 from eipkeeper.model import TAG_HOSTNAME, TAG_OWNER, TAG_SERVICE, Address, Instance
+
+if TYPE_CHECKING:
+    from eipkeeper.controller.plan import Plan
+    from eipkeeper.fleet import FleetView
 
 ADDRESS_COLUMNS = [
     Column("public_ip"),
@@ -50,6 +46,8 @@ INSTANCE_COLUMNS = [
 
 def fleet_for_addresses(app: App) -> FleetView:
     """The EIPs and the instances they are on: two calls, whatever the fleet size."""
+    from eipkeeper.fleet import FleetView
+
     addresses = app.ec2.addresses()
     ids = sorted({a.instance_id for a in addresses if a.instance_id})
     instances = app.ec2.instances(instance_ids=ids) if ids else []
@@ -60,6 +58,8 @@ def fleet_for_addresses(app: App) -> FleetView:
 @pass_app
 def addresses(app: App) -> None:
     """Every Elastic IP, its binding, its instance, the DNS names on it, its status and cost."""
+    from eipkeeper.fleet import monthly_cost
+
     view = fleet_for_addresses(app)
     dns = app.dns_references()
     cost = monthly_cost(app.config.cost.ipv4_hourly)
@@ -99,6 +99,11 @@ def addresses(app: App) -> None:
 @pass_app
 def instances(app: App) -> None:
     """Instances of the configured services, their public IP and whether it is elastic."""
+    from eipkeeper.cloud.ec2 import tag_filters
+    from eipkeeper.fleet import FleetView, health_label, last_association, service_of
+    from eipkeeper.health.runner import check_once, instance_target
+    from eipkeeper.health.tls import TlsContexts
+
     config = app.config
     if not config.services:
         raise UsageError(f"{app.config_path} configures no [[service]]; nothing to list")
@@ -182,6 +187,8 @@ def _address_row(address: Address, **extra: Any) -> dict[str, Any]:
 @pass_app
 def allocate(app: App, service_name: str, hostname: str, extra_tags: tuple[str, ...]) -> None:
     """Allocate an Elastic IP, tagged with owner, service and hostname in the same call."""
+    from eipkeeper.fleet import monthly_cost
+
     config = app.config
     tags = _parse_tags(extra_tags)
     tags[TAG_OWNER] = config.owner
@@ -230,6 +237,11 @@ def associate(
     app: App, address: str, instance: str, yes: bool, no_wait: bool, timeout: float
 ) -> None:
     """Associate a free ADDRESS with INSTANCE (never takes it from another: that is `move`)."""
+    from eipkeeper.address_ops import local_connections
+    from eipkeeper.cli.plans import make_engine
+    from eipkeeper.controller.plan import Claim
+    from eipkeeper.health.runner import check_of
+
     engine = make_engine(app, timeout=timeout)
     prepared = engine.prepare(AssociateAddress(address, instance))
     plan = prepared.plan
@@ -287,6 +299,10 @@ def _nothing(app: App, plan: Plan) -> bool:
 @pass_app
 def disassociate(app: App, address: str, yes: bool) -> None:
     """Take ADDRESS off its instance; it stays allocated (and keeps costing)."""
+    from eipkeeper.cli.plans import make_engine
+    from eipkeeper.controller.observation import RunningIsHealthy
+    from eipkeeper.controller.plan import Disassociate
+
     engine = make_engine(app, health=RunningIsHealthy(), quiet=True)
     prepared = engine.prepare(DisassociateAddress(address))
     if _nothing(app, prepared.plan):
@@ -312,6 +328,10 @@ def disassociate(app: App, address: str, yes: bool) -> None:
 @pass_app
 def release(app: App, address: str, yes: bool) -> None:
     """Give ADDRESS back to AWS: refused while associated, in DNS (S2) or in quarantine (S3)."""
+    from eipkeeper.cli.plans import make_engine
+    from eipkeeper.controller.observation import RunningIsHealthy
+    from eipkeeper.controller.plan import Release
+
     engine = make_engine(app, health=RunningIsHealthy(), quiet=True)
     prepared = engine.prepare(ReleaseAddress(address))
     action = prepared.plan.actions[0]

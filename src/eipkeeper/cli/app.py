@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -81,13 +80,12 @@ class App:
         verbose: int,
         log_format: str,
     ) -> App:
-        from eipkeeper import config as config_module
-        from eipkeeper import logs
+        from eipkeeper import environment, logs
 
         logs.setup(verbose=verbose, fmt=log_format)
-        explicit = config_path is not None or bool(os.environ.get(config_module.ENV_VAR))
+        explicit = config_path is not None or environment.config_from_environment()
         return cls(
-            config_path=config_path or config_module.default_path(),
+            config_path=config_path or environment.default_config_path(),
             config_explicit=explicit,
             # As render.default_format decides, without importing rich for tsv or json.
             output=output or ("table" if sys.stdout.isatty() else "tsv"),

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import click
 
-from eipkeeper import config as config_module
-from eipkeeper.audit import Report, Scene, Severity, audit
 from eipkeeper.cli.app import App, pass_app
 from eipkeeper.cli.render import Column, render_rows
-from eipkeeper.cloud import ranges
-from eipkeeper.controller.observation import HealthSource
-from eipkeeper.engine import observe
 from eipkeeper.errors import ConfigError
+
+if TYPE_CHECKING:  # imported in the command: `audit --help` does not pay for boto3
+    from eipkeeper.audit import Report, Scene, Severity
+    from eipkeeper.cloud import ranges
+    from eipkeeper.controller.observation import HealthSource
 
 FINDING_COLUMNS = [
     Column("severity"),
@@ -30,6 +30,9 @@ FINDINGS_EXIT = 3
 
 
 def cloud_ranges(app: App) -> ranges.Ranges:
+    from eipkeeper import config as config_module
+    from eipkeeper.cloud import ranges
+
     config = app.config
     local = config.audit.cloud_ranges
     try:
@@ -58,6 +61,9 @@ def default_health(app: App) -> HealthSource:
 def look(app: App, *, health: HealthSource) -> Scene:
     """One read for the audit: the controller's observation, plus every live instance of the
     account (a record or an EIP may be on an instance of no service)."""
+    from eipkeeper.audit import Scene
+    from eipkeeper.engine import observe
+
     seen = observe(
         config=app.config, ec2=app.ec2, registry=app.registry, health=health, now=time.time()
     )
@@ -94,6 +100,8 @@ def audit_command(app: App, fail_on: str) -> None:
     127.1.0.0-127.254.255.255, what it hands out), so an on-premises address is never called
     dangling.
     """
+    from eipkeeper.audit import audit
+
     report = audit(app.config, look(app, health=default_health(app)))
     render(report, app)
     if report.reaches(cast(Severity, fail_on)):

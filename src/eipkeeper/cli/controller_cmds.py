@@ -1,4 +1,7 @@
-"""`plan` and `apply`: one round of the controller, reviewed, then done."""
+"""`plan`, `apply` and `run`: one round of the controller, reviewed, then done; or the loop.
+
+The engine, boto3 and the health monitor are imported inside the commands, so that
+`eipkeeper plan --help` does not pay for them (tests/cli/test_startup.py)."""
 
 from __future__ import annotations
 
@@ -7,19 +10,19 @@ import logging
 import signal
 import sys
 import threading
+from typing import TYPE_CHECKING
 
 import click
 
 from eipkeeper.cli.app import App, pass_app
 from eipkeeper.cli.params import DURATION, GRACE
-from eipkeeper.cli.plans import health_source, plan_data, show_plan, step_line
-from eipkeeper.controller import safety
-from eipkeeper.controller.observation import HealthSource, RunningIsHealthy
-from eipkeeper.controller.round import Round
 from eipkeeper.durations import format_duration
 from eipkeeper.errors import SafetyRefusal, UsageError
-from eipkeeper.health.monitor import HealthMonitor
 from eipkeeper.logs import get_logger
+
+if TYPE_CHECKING:
+    from eipkeeper.controller.observation import HealthSource
+    from eipkeeper.controller.round import Round
 
 say = get_logger("eipkeeper.run")
 
@@ -27,6 +30,9 @@ say = get_logger("eipkeeper.run")
 def make_round(app: App, *, health: HealthSource | None = None) -> Round:
     """A round whose health comes from the services' checks (probed here, or by RUN's
     monitor), or from the running state where no service has a check."""
+    from eipkeeper.cli.plans import health_source
+    from eipkeeper.controller.round import Round
+
     if health is None:
         health = health_source(app.config)
     return Round(config=app.config, ec2=app.ec2, registry=app.registry, health=health)
@@ -53,6 +59,9 @@ def plan_command(app: App, detailed_exitcode: bool) -> None:
     (foreign-owner, unbacked-mx). A plan that apply would refuse (S1, S6, S7) still exits 3
     and says so on stderr.
     """
+    from eipkeeper.cli.plans import show_plan
+    from eipkeeper.controller import safety
+
     seen, plan = make_round(app).plan()
     show_plan(app, plan)
     try:
@@ -70,6 +79,9 @@ def plan_command(app: App, detailed_exitcode: bool) -> None:
 @pass_app
 def apply_command(app: App, yes: bool, force: bool, checksum: str) -> None:
     """Make the fleet and the zone agree with the config, in order, verifying each step."""
+    from eipkeeper.cli.plans import plan_data, show_plan, step_line
+    from eipkeeper.controller import safety
+
     round_ = make_round(app)
     if not yes:
         seen, plan = round_.plan()
@@ -138,9 +150,13 @@ def run_command(
 
     It says on stderr (in --log-format, without -v) when it starts, each round that changed
     something or failed, and each failover and burst instance by name."""
+    from eipkeeper.cli.plans import health_source
     from eipkeeper.controller.events import EventQueue
     from eipkeeper.controller.lease import Lease
     from eipkeeper.controller.loop import Controller, replica_name
+    from eipkeeper.controller.observation import RunningIsHealthy
+    from eipkeeper.controller.round import Round
+    from eipkeeper.health.monitor import HealthMonitor
 
     every, least, ttl, grace = interval, min_interval, lease_ttl, switch_grace
     if least > every:

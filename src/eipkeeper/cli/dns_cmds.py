@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from eipkeeper.cli.app import App, pass_app
 from eipkeeper.cli.render import Column, render_rows
-from eipkeeper.dns.inventory import AccountAddresses, inventory
-from eipkeeper.dns.ownership import OwnedZone
 from eipkeeper.errors import UsageError
+
+if TYPE_CHECKING:  # imported in the command: `records --help` does not pay for dnspython
+    from eipkeeper.dns.inventory import AccountAddresses
+    from eipkeeper.dns.ownership import OwnedZone
 
 RECORD_COLUMNS = [
     Column("name"),
@@ -30,6 +34,8 @@ def read_zone(app: App) -> OwnedZone:
 def read_account(app: App) -> AccountAddresses:
     """Every EIP and every live instance of the account: one call each (instances paginated).
     Not only the services' instances: a record may point at any address the account holds."""
+    from eipkeeper.dns.inventory import AccountAddresses
+
     return AccountAddresses.of(app.ec2.addresses(), app.ec2.instances())
 
 
@@ -44,6 +50,8 @@ def records(app: App) -> None:
     account: eip:ALLOCATION_ID, instance:INSTANCE_ID (a running instance's dynamic public IP)
     or unknown; for an MX value, what its target's address is.
     """
+    from eipkeeper.dns.inventory import inventory
+
     zone = read_zone(app)
     rows = inventory(app.config, zone, read_account(app))
     rrsets = {(r.name, r.type) for r in rows}

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from eipkeeper.cli.app import App, pass_app
 from eipkeeper.cli.params import DURATION
-from eipkeeper.cli.plans import make_engine, plan_data
 from eipkeeper.cli.progress import progress
 from eipkeeper.cli.render import cell
 from eipkeeper.controller.intents import DrainInstance
-from eipkeeper.drain.phases import Then
-from eipkeeper.drain.runner import Outcome, Preview
 from eipkeeper.tagtime import utc_stamp
+
+if TYPE_CHECKING:  # imported in the command: `drain --help` does not pay for boto3
+    from eipkeeper.drain.phases import Then
+    from eipkeeper.drain.runner import Outcome, Preview
 
 
 def plan_lines(preview: Preview, *, then: Then, margin: float) -> list[str]:
@@ -142,6 +143,9 @@ def drain(
     Killed at any point, the same command finishes the job; `run` never puts a draining
     instance back in DNS.
     """
+    from eipkeeper.cli.plans import make_engine, plan_data
+    from eipkeeper.drain.runner import Outcome, Preview
+
     engine = make_engine(app, timeout=timeout)
     engine.waiting = progress
     prepared = engine.prepare(DrainInstance(instance, then, force_queue))

@@ -5,21 +5,21 @@ Parse, state the intent, let the engine plan, check (S1, S4, S6) and execute, re
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
 
 from eipkeeper.cli.app import App, pass_app
 from eipkeeper.cli.params import DURATION
-from eipkeeper.cli.plans import make_engine, plan_data
 from eipkeeper.cli.progress import progress
 from eipkeeper.cli.render import cell, render_object
-from eipkeeper.config import Config
 from eipkeeper.controller.intents import MoveAddress
-from eipkeeper.controller.plan import Claim, Move
-from eipkeeper.engine import Outcome
 from eipkeeper.errors import OperationError
-from eipkeeper.health.runner import check_of
-from eipkeeper.moving import MovePreview, MoveReport
+
+if TYPE_CHECKING:  # imported in the command: `move --help` does not pay for boto3
+    from eipkeeper.config import Config
+    from eipkeeper.engine import Outcome
+    from eipkeeper.moving import MoveReport
 
 
 @click.command("move")
@@ -36,6 +36,8 @@ from eipkeeper.moving import MovePreview, MoveReport
 @pass_app
 def move(app: App, address: str, instance: str, yes: bool, timeout: float) -> None:
     """Move ADDRESS to a healthy INSTANCE in one call; report what a client saw meanwhile."""
+    from eipkeeper.cli.plans import make_engine, plan_data
+
     engine = make_engine(app, timeout=timeout)
     prepared = engine.prepare(MoveAddress(address, instance))
     plan = prepared.plan
@@ -77,6 +79,10 @@ def move(app: App, address: str, instance: str, yes: bool, timeout: float) -> No
 
 def move_report(config: Config, outcome: Outcome, *, every: float) -> MoveReport:
     """The engine's outcome of a single claim or move, as the switch report people read."""
+    from eipkeeper.controller.plan import Claim, Move
+    from eipkeeper.health.runner import check_of
+    from eipkeeper.moving import MovePreview, MoveReport
+
     seen = outcome.prepared.seen
     action = next(a for a in outcome.prepared.plan.actions if isinstance(a, Claim | Move))
     address = seen.address(action.allocation_id)

@@ -6,9 +6,10 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+if TYPE_CHECKING:  # rich is imported only to draw a bar on a terminal
+    from rich.progress import Progress
 
 
 class ProgressReporter:
@@ -40,6 +41,9 @@ def progress(description: str, total: float) -> Iterator[ProgressReporter]:
     if not sys.stderr.isatty():
         yield reporter
         return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),

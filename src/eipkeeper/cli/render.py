@@ -2,6 +2,9 @@
 
 `table` is the default on a terminal; `tsv` (one line per object, columns in the table's order,
 no header) when stdout is not a terminal, so that `eipkeeper addresses | cut -f1` works.
+
+rich is imported only to draw a table or styled text: a command's `--help` and a tsv or JSON
+listing in a script's loop do not pay for it.
 """
 
 from __future__ import annotations
@@ -11,9 +14,6 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
-
-from rich.console import Console
-from rich.table import Table
 
 OutputFormat = Literal["table", "tsv", "json"]
 
@@ -64,6 +64,9 @@ def render_rows(
         for row in rows:
             print("\t".join(cell(row.get(c.key)).replace("\t", " ") for c in columns), file=out)
         return
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title=title or None, caption=footer or None, header_style="bold")
     for column in columns:
         table.add_column(column.title, justify=column.justify, overflow="fold")
@@ -80,4 +83,6 @@ def render_object(obj: Mapping[str, Any], fmt: OutputFormat, *, text: str) -> No
     elif fmt == "tsv":
         print("\t".join(cell(v) for v in obj.values()))
     else:
+        from rich.console import Console
+
         Console(soft_wrap=True, markup=False, highlight=False).print(text)

@@ -9,10 +9,8 @@ import click
 from eipkeeper.cli.app import App, pass_app
 from eipkeeper.cli.move_cmds import move_report
 from eipkeeper.cli.params import DURATION
-from eipkeeper.cli.plans import make_engine
 from eipkeeper.cli.render import render_object
 from eipkeeper.controller.intents import ReplaceInstance
-from eipkeeper.controller.plan import Move
 from eipkeeper.errors import OperationError
 
 POLL = 2.0
@@ -39,6 +37,9 @@ def replace(
     take mail on a reserved MX address that MX already lists, move INSTANCE's EIP onto it and
     give the reserved address back. Without MX, a plain move with the gap reported. Killed at
     any point, the same command goes on where it stopped."""
+    from eipkeeper.cli.plans import make_engine
+    from eipkeeper.controller.plan import Move
+
     intent = ReplaceInstance(instance, instance_type, launch_template)
     engine = make_engine(app, timeout=timeout)
     started = time.monotonic()

@@ -15,13 +15,13 @@ import click
 
 from eipkeeper.cli.app import App
 from eipkeeper.cli.params import GRACE
+from eipkeeper.environment import SANDBOX_MAIL_ENV_VAR as MAIL_ENV_VAR
 from eipkeeper.errors import UsageError
 
 if TYPE_CHECKING:  # the sandbox needs moto, an optional extra: import it only to run it
     from eipkeeper.sandbox.bind import LocalBind
 
 Unanswered = Literal["drop", "refuse"]
-MAIL_ENV_VAR = "EIPKEEPER_SANDBOX_MAIL"
 DEFAULT_CONFIG_OUT = Path("eipkeeper-sandbox.toml")
 
 

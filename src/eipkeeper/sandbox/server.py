@@ -28,7 +28,8 @@ from moto.moto_server.werkzeug_app import (
 from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
-from eipkeeper.config import ENV_VAR
+from eipkeeper.environment import CONFIG_ENV_VAR as ENV_VAR
+from eipkeeper.environment import SANDBOX_MAIL_ENV_VAR as MAIL_ENV_VAR
 from eipkeeper.errors import OperationError
 from eipkeeper.logs import get_logger
 from eipkeeper.sandbox import fixes, ptr, route53_fixes, sampleconfig, statechanges
@@ -41,8 +42,6 @@ HOST = "127.0.0.1"
 # Dummy credentials: moto accepts any; fixed values keep boto3 off the user's real ones.
 ACCESS_KEY_ID = "sandbox"
 SECRET_ACCESS_KEY = "sandbox"  # noqa: S105 -- not a secret, the sandbox accepts anything
-MAIL_ENV_VAR = "EIPKEEPER_SANDBOX_MAIL"
-"""Where another process finds the mailboxes' JSON endpoint."""
 
 log = get_logger(__name__)
 
