@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from eipkeeper.dns.markers import marker_name, parse_claim
-from eipkeeper.model import TAG_LEFT_DNS_AT, TAG_REPLACES
+from eipkeeper.model import TAG_DRAIN, TAG_LEFT_DNS_AT, TAG_REPLACES
 from tests.model.world import OWNER, QUARANTINE, Rrset, Snapshot, World
 
 BURST_ABOVE = 500.0
@@ -247,9 +247,13 @@ class Checker:
 
     def _fairly_judged(self, snapshot: Snapshot, ip: str, holder: str, *, now: float) -> None:
         """S6: the controller takes an EIP from a holder only once it failed; one that runs,
-        answers, and has not changed for STABLE seconds has not."""
+        answers, and has not changed for STABLE seconds has not. A holder with a drain under
+        way is leaving: a drain killed before its move is finished by the controller (SPEC
+        section 4, `drain`), so taking its EIP is the operator's order, not a judgement."""
         item = snapshot.instance(holder)
         if item is None or item["State"]["Name"] != "running":
+            return
+        if TAG_DRAIN in snapshot.tags(item):
             return
         answers = snapshot.tags(item).get("sandbox:answer") != "no"
         if answers and now - self.changed_at.get(holder, 0.0) > STABLE:
