@@ -29,11 +29,14 @@ class CountedRounds:
     config: Config = field(default_factory=make_config)
     last_seen: Observation | None = None
     starts: list[float] = field(default_factory=list)
+    revisits: list[float | None] = field(default_factory=list)
+    """What each round's plan says about a switch grace that ends soon (then None)."""
 
     def apply(self, **_: object) -> tuple[Plan, Report]:
         self.starts.append(self.clock.now)
         self.clock.advance(ROUND_SECONDS)
-        return Plan(actions=()), Report()
+        revisit = self.revisits.pop(0) if self.revisits else None
+        return Plan(actions=(), revisit_in=revisit), Report()
 
 
 def controller(*, interval: float = 30.0, min_interval: float = 1.0) -> Controller:
@@ -88,6 +91,25 @@ def test_an_event_storm_is_batched_into_one_round_per_minimum_interval() -> None
     assert min(gaps) >= 1.0 + ROUND_SECONDS - 1e-9, "never two rounds closer than the limit"
     assert max(during) >= storm[-1] - 1.0 - ROUND_SECONDS, "the last events were served"
     assert starts[-1] - storm[-1] <= 1.0 + ROUND_SECONDS, "within a round and the limit"
+
+
+def test_a_round_comes_back_when_a_failing_holders_switch_grace_ends() -> None:
+    """A holder failing within its grace keeps its address; the failover waits out the grace
+    and no more: the next round starts as the grace ends, not at the next interval."""
+    loop = controller(interval=30.0)
+    rounds = loop.round
+    assert isinstance(rounds, CountedRounds)
+    rounds.revisits = [4.0]
+    starts = run_until(loop, 40.0)
+    assert starts == [0.0, pytest.approx(0.3 + 4.0 + 0.2), pytest.approx(4.8 + 30.0)]
+
+
+def test_a_grace_that_ends_within_the_minimum_interval_waits_for_it() -> None:
+    loop = controller(interval=30.0, min_interval=1.0)
+    rounds = loop.round
+    assert isinstance(rounds, CountedRounds)
+    rounds.revisits = [0.1]
+    assert run_until(loop, 5.0) == [0.0, pytest.approx(1.3)]
 
 
 def test_the_rounds_say_what_woke_them() -> None:

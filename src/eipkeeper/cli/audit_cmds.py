@@ -104,7 +104,7 @@ def audit_command(app: App, fail_on: str) -> None:
 
     report = audit(app.config, look(app, health=default_health(app)))
     render(report, app)
-    if report.reaches(cast(Severity, fail_on)):
+    if report.reaches(cast("Severity", fail_on)):
         sys.exit(FINDINGS_EXIT)
 
 

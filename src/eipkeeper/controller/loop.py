@@ -50,6 +50,8 @@ say = get_logger("eipkeeper.run")
 ALIVE_EVERY = 900.0
 """Seconds between `run.alive` lines: rounds that change nothing are silent, so this line is
 how a log reader tells a quiet controller from a stuck one (and a follower from a leader)."""
+REVISIT_SLACK = 0.2
+"""Seconds past a switch grace's end before the round that judges the holder again."""
 
 
 def replica_name() -> str:
@@ -109,6 +111,7 @@ class Controller:
     _reasons: set[str] = field(default_factory=set)
     _reasons_lock: threading.Lock = field(default_factory=threading.Lock)
     _failing_since: dict[str, float] = field(default_factory=dict)
+    _revisit_in: float | None = None
     _awaiting_answer: dict[str, tuple[float, float]] = field(default_factory=dict)
     _tally: Counter[str] = field(default_factory=Counter)
     _lease_losses_seen: int = 0
@@ -182,9 +185,13 @@ class Controller:
         alive_at = self.clock.monotonic() + ALIVE_EVERY
         while not self.stop.is_set():
             trigger = self._take_reasons(trigger)
-            delay = self.interval
-            if self._may_act() and self.one_round(trigger=trigger, raise_errors=once) == "retry":
-                delay = self._backoff()
+            delay, next_trigger = self.interval, "interval"
+            outcome = self.one_round(trigger=trigger, raise_errors=once) if self._may_act() else ""
+            if outcome == "retry":
+                delay, next_trigger = self._backoff(), "retry"
+            elif outcome == "ok" and self._revisit_in is not None and self._revisit_in < delay:
+                # A failing holder's switch grace ends before the next interval: judge it then.
+                delay, next_trigger = self._revisit_in + REVISIT_SLACK, "grace-ended"
             if once:
                 return
             ended = self.clock.monotonic()
@@ -192,7 +199,7 @@ class Controller:
                 self._say_alive()
                 alive_at = ended + ALIVE_EVERY
             self._wait_for_next_round(due=ended + delay, earliest=ended + self.min_interval)
-            trigger = "interval" if delay == self.interval else "retry"
+            trigger = next_trigger
 
     def _may_act(self) -> bool:
         if self.lease is None:
@@ -242,6 +249,7 @@ class Controller:
             return "retry"
         seconds = self.clock.monotonic() - started
         self._failures = 0
+        self._revisit_in = plan.revisit_in
         self._tally["ok"] += 1
         self._tally["changed"] += 1 if report.done else 0
         self.metrics.rounds.labels("ok").inc()

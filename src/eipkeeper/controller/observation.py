@@ -74,13 +74,26 @@ class Observation:
     def switching(self, instance: Instance, grace: float) -> bool:
         """INSTANCE holds an EIP associated less than GRACE seconds ago (the tag every process
         and replica reads): the data plane may still send its address elsewhere (S6)."""
+        return self.grace_left(instance, grace) > 0
+
+    def grace_left(self, instance: Instance, grace: float) -> float:
+        """Seconds until the switch grace of INSTANCE's latest association ends (0: none)."""
+        left = 0.0
         for address in self.addresses:
             if address.instance_id != instance.instance_id:
                 continue
             at = parse_stamp(address.tags.get(TAG_ASSOCIATED_AT, ""))
-            if at is not None and self.now - at < grace:
-                return True
-        return False
+            if at is not None:
+                left = max(left, at + grace - self.now)
+        return left
+
+    def failing_in_grace(self, instance: Instance, grace: float) -> float:
+        """Seconds until a holder whose check fails, held by its switch grace, is judged
+        failed (0: it is not such a holder). The controller plans again then, not at its
+        next interval: a failover waits out the grace, and no more."""
+        if not instance.running or self.health.get(instance.instance_id) is not False:
+            return 0.0
+        return self.grace_left(instance, grace)
 
     def failed(self, instance: Instance, grace: float = 0.0) -> bool:
         """Judged failed as a holder: not running, or its check failed `fail_after` times in a

@@ -261,6 +261,9 @@ class Plan:
     managed_records: int = 0
     """Managed RRsets in the zone before the plan (the base of S7's percentage)."""
     notes: tuple[str, ...] = field(default=())
+    revisit_in: float | None = None
+    """Seconds until a decision this plan could not yet take falls due (a failing holder
+    still within its switch grace); a controller plans again then."""
 
     @property
     def empty(self) -> bool:

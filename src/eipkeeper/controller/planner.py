@@ -82,7 +82,26 @@ def plan(config: Config, seen: Observation) -> Plan:
         findings += found
         actions += _settle(config, seen, zone, units)
         managed = sum(1 for r in zone.owned_by(config.owner) if not is_marker(r.record))
-    return Plan(actions=tuple(actions), findings=tuple(findings), managed_records=managed)
+    return Plan(
+        actions=tuple(actions),
+        findings=tuple(findings),
+        managed_records=managed,
+        revisit_in=_revisit_in(config, seen),
+    )
+
+
+def _revisit_in(config: Config, seen: Observation) -> float | None:
+    """The soonest a failing holder's switch grace ends, when one is held by it."""
+    waits = [
+        left
+        for service in config.services
+        if service.addresses == "elastic" and service.check is not None
+        for address in seen.addresses
+        if address.service == service.name and address.instance_id
+        if (holder := seen.instance(address.instance_id)) is not None
+        if (left := seen.failing_in_grace(holder, service.check.switch_grace)) > 0
+    ]
+    return min(waits, default=None)
 
 
 # -- elastic services ---------------------------------------------------------------------------

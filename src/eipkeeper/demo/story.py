@@ -114,12 +114,13 @@ def quicken(text: str) -> str:
 
 
 def chapters() -> list[Chapter]:
-    from eipkeeper.demo import audit_chapters, burst_chapters, controller_chapters
+    from eipkeeper.demo import audit_chapters, burst_chapters, controller_chapters, mail_chapters
 
     return [
         chapter_addresses,
         *controller_chapters.CHAPTERS,
         *burst_chapters.CHAPTERS,
+        *mail_chapters.CHAPTERS,
         *audit_chapters.CHAPTERS,
     ]
 
@@ -129,7 +130,8 @@ def run_demo(*, association_delay: float = 1.0) -> int:
 
     with (
         tempfile.TemporaryDirectory(prefix="eipkeeper-demo-") as folder,
-        Sandbox(port=0, association_delay=association_delay) as sandbox,
+        # The stranger is there, as in `eipkeeper sandbox`: the mail chapter counts what it gets.
+        Sandbox(port=0, association_delay=association_delay, reuse_after=2.0) as sandbox,
     ):
         config_path = Path(folder) / "eipkeeper.toml"
         sandbox.write_config(config_path)

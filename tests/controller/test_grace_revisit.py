@@ -1,0 +1,64 @@
+"""A holder that fails its check within its switch grace keeps its address (S6), and the plan
+says when the grace ends, so that `run` judges it again then and not at its next interval
+(a 30 s interval would otherwise add up to 30 s to every failover after a recent move)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from eipkeeper import config as config_module
+from eipkeeper.config import Config
+from eipkeeper.controller.observation import Observation
+from eipkeeper.controller.plan import Move
+from eipkeeper.controller.planner import plan
+from eipkeeper.model import TAG_ASSOCIATED_AT
+from eipkeeper.tagtime import utc_stamp
+from tests.controller.world import CONFIG_TEXT, World, eip, instance
+
+NOW = 1_000_000.0
+GRACE = 60.0
+
+
+def world(*, associated_ago: float | None, holder_healthy: bool) -> tuple[Config, Observation]:
+    """mx1's EIP on mx-a, associated ASSOCIATED_AGO seconds ago; a healthy standby mx-b."""
+    text = CONFIG_TEXT.replace("WHEN", "keep").replace(
+        'hostnames = ["mx1.',
+        'check = { kind = "smtp", port = 25, switch_grace = "60s" }\nhostnames = ["mx1.',
+        1,
+    )
+    config = config_module.parse(text, Path("test.toml"))
+    assert config.services[0].check is not None
+    holder, standby = instance("mx-a", "mx", n=1), instance("mx-b", "mx", n=2)
+    address = eip(1, hostname="mx1.example.test", instance=holder.instance_id)
+    if associated_ago is not None:
+        tags = {**address.tags, TAG_ASSOCIATED_AT: utc_stamp(NOW - associated_ago)}
+        address = replace(address, tags=tags)
+    seen = World(addresses=[address], instances=[holder, standby]).observe()
+    health = {holder.instance_id: holder_healthy, standby.instance_id: True}
+    return config, replace(seen, health=health, now=NOW)
+
+
+@pytest.mark.parametrize("ago", [0.0, 10.0, 59.0])
+def test_a_failing_holder_within_its_grace_keeps_its_address_and_the_plan_says_until_when(
+    ago: float,
+) -> None:
+    config, seen = world(associated_ago=ago, holder_healthy=False)
+    planned = plan(config, seen)
+    assert not [a for a in planned.actions if isinstance(a, Move)]
+    assert planned.revisit_in == pytest.approx(GRACE - ago)
+
+
+def test_once_the_grace_is_over_the_failing_holder_loses_its_address() -> None:
+    config, seen = world(associated_ago=GRACE + 1, holder_healthy=False)
+    planned = plan(config, seen)
+    assert [a for a in planned.actions if isinstance(a, Move)]
+    assert planned.revisit_in is None
+
+
+@pytest.mark.parametrize("ago", [None, 10.0])
+def test_a_healthy_holder_gives_no_reason_to_come_back_early(ago: float | None) -> None:
+    config, seen = world(associated_ago=ago, holder_healthy=True)
+    assert plan(config, seen).revisit_in is None
