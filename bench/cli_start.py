@@ -4,9 +4,12 @@ the time of the AWS CLI v1 (`aws --version`) on the same machine.
 Runs `aws --version` and each eipkeeper command 10 times, interleaved (so a busy machine slows
 both alike), and prints one JSON line per command with its median wall time, the AWS CLI's
 median, the ratio and whether it is within the bar. The commands need no network:
-`check-config --offline` and `iam-policy` read a sample config; `addresses --help` imports
-everything `addresses` needs (boto3, the config models, the renderer) and stops before the
-first AWS call, so it is the start-up of a command that reads AWS.
+`check-config --offline` and `iam-policy` read a sample config; `COMMAND --help` imports the
+command's module, which holds its options and imports boto3, dnspython and rich only when the
+command runs.
+
+One more line, `floor`, is not a bar: Python with click and pydantic validating a one-field
+model, the least any command that reads the config (it is validated by pydantic) can take.
 
 Run: .venv/bin/python bench/cli_start.py [--runs 10]. Exit 1 when a command misses the bar.
 """
@@ -46,7 +49,16 @@ COMMANDS = [
     ("check-config", "--offline"),
     ("iam-policy",),
     ("addresses", "--help"),
+    ("move", "--help"),
+    ("run", "--help"),
 ]
+FLOOR = """\
+import click
+from pydantic import BaseModel
+class Model(BaseModel):
+    x: int
+Model(x=1)
+"""
 
 
 def aws_cli() -> list[str]:
@@ -88,13 +100,15 @@ def main() -> int:
         env = {**os.environ, "EIPKEEPER_CONFIG": str(config), "AWS_DEFAULT_REGION": "us-east-1"}
         reference = aws_cli()
         ours = [[*eipkeeper(), *args] for args in COMMANDS]
-        for argv in [reference, *ours]:  # warm the file cache once, not counted
+        floor = [sys.executable, "-c", FLOOR]
+        for argv in [reference, *ours, floor]:  # warm the file cache once, not counted
             once(argv, env)
-        times: dict[int, list[float]] = {n: [] for n in range(len(ours) + 1)}
+        times: dict[int, list[float]] = {n: [] for n in range(len(ours) + 2)}
         for _ in range(runs):
             times[0].append(once(reference, env))
             for n, argv in enumerate(ours, start=1):
                 times[n].append(once(argv, env))
+            times[len(ours) + 1].append(once(floor, env))
     aws = statistics.median(times[0])
     print(
         json.dumps(
@@ -123,6 +137,16 @@ def main() -> int:
             "runs": runs,
         }
         print(json.dumps(line), flush=True)
+    floor_median = statistics.median(times[len(COMMANDS) + 1])
+    line = {
+        "bench": "cli_start",
+        "command": "floor: python -c 'import click, pydantic; one model validated'",
+        "median_s": round(floor_median, 3),
+        "aws_median_s": round(aws, 3),
+        "ratio": round(floor_median / aws, 3),
+        "runs": runs,
+    }
+    print(json.dumps(line), flush=True)
     return 1 if missed else 0
 
 
