@@ -49,6 +49,10 @@ def test_a_failing_holder_within_its_grace_keeps_its_address_and_the_plan_says_u
     planned = plan(config, seen)
     assert not [a for a in planned.actions if isinstance(a, Move)]
     assert planned.revisit_in == pytest.approx(GRACE - ago)
+    switching = [f for f in planned.findings if f.kind == "switching"]
+    assert [f.subject for f in switching] == ["mx1.example.test"]
+    assert f"judged in {GRACE - ago:.0f}s" in switching[0].message
+    assert "1 info: switching mx1.example.test" in planned.summary
 
 
 def test_once_the_grace_is_over_the_failing_holder_loses_its_address() -> None:
@@ -56,6 +60,7 @@ def test_once_the_grace_is_over_the_failing_holder_loses_its_address() -> None:
     planned = plan(config, seen)
     assert [a for a in planned.actions if isinstance(a, Move)]
     assert planned.revisit_in is None
+    assert "switching" not in [f.kind for f in planned.findings]
 
 
 @pytest.mark.parametrize("ago", [None, 10.0])

@@ -82,18 +82,19 @@ def plan(config: Config, seen: Observation) -> Plan:
         findings += found
         actions += _settle(config, seen, zone, units)
         managed = sum(1 for r in zone.owned_by(config.owner) if not is_marker(r.record))
+    held = _held_by_grace(config, seen)
     return Plan(
         actions=tuple(actions),
-        findings=tuple(findings),
+        findings=(*findings, *_switching(held)),
         managed_records=managed,
-        revisit_in=_revisit_in(config, seen),
+        revisit_in=min((left for _, _, left in held), default=None),
     )
 
 
-def _revisit_in(config: Config, seen: Observation) -> float | None:
-    """The soonest a failing holder's switch grace ends, when one is held by it."""
-    waits = [
-        left
+def _held_by_grace(config: Config, seen: Observation) -> list[tuple[Address, Instance, float]]:
+    """Holders failing their check within their switch grace, with the seconds left of it."""
+    return [
+        (address, holder, left)
         for service in config.services
         if service.addresses == "elastic" and service.check is not None
         for address in seen.addresses
@@ -101,7 +102,19 @@ def _revisit_in(config: Config, seen: Observation) -> float | None:
         if (holder := seen.instance(address.instance_id)) is not None
         if (left := seen.failing_in_grace(holder, service.check.switch_grace)) > 0
     ]
-    return min(waits, default=None)
+
+
+def _switching(held: list[tuple[Address, Instance, float]]) -> list[Finding]:
+    return [
+        Finding(
+            "switching",
+            "info",
+            address.hostname or address.public_ip,
+            f"{holder.label} fails its check, but {address.public_ip} was associated with it "
+            f"within its switch grace: judged in {left:.0f}s (S6)",
+        )
+        for address, holder, left in held
+    ]
 
 
 # -- elastic services ---------------------------------------------------------------------------
