@@ -22,7 +22,9 @@ NOW = 1_000_000.0
 GRACE = 60.0
 
 
-def world(*, associated_ago: float | None, holder_healthy: bool) -> tuple[Config, Observation]:
+def world(
+    *, associated_ago: float | None, holder_healthy: bool | None
+) -> tuple[Config, Observation]:
     """mx1's EIP on mx-a, associated ASSOCIATED_AGO seconds ago; a healthy standby mx-b."""
     text = CONFIG_TEXT.replace("WHEN", "keep").replace(
         'hostnames = ["mx1.',
@@ -41,11 +43,14 @@ def world(*, associated_ago: float | None, holder_healthy: bool) -> tuple[Config
     return config, replace(seen, health=health, now=NOW)
 
 
+@pytest.mark.parametrize("verdict", [False, None], ids=["failed", "undecided"])
 @pytest.mark.parametrize("ago", [0.0, 10.0, 59.0])
 def test_a_failing_holder_within_its_grace_keeps_its_address_and_the_plan_says_until_when(
-    ago: float,
+    ago: float, verdict: bool | None
 ) -> None:
-    config, seen = world(associated_ago=ago, holder_healthy=False)
+    """Failed (`run`'s monitor), or undecided (a one-shot command probes a holder in its grace
+    once, since it cannot judge it yet): either way it keeps its EIP, and the plan says so."""
+    config, seen = world(associated_ago=ago, holder_healthy=verdict)
     planned = plan(config, seen)
     assert not [a for a in planned.actions if isinstance(a, Move)]
     assert planned.revisit_in == pytest.approx(GRACE - ago)

@@ -87,11 +87,12 @@ class Observation:
                 left = max(left, at + grace - self.now)
         return left
 
-    def failing_in_grace(self, instance: Instance, grace: float) -> float:
-        """Seconds until a holder whose check fails, held by its switch grace, is judged
-        failed (0: it is not such a holder). The controller plans again then, not at its
+    def unproven_in_grace(self, instance: Instance, grace: float) -> float:
+        """Seconds until a holder that does not pass its check (failed, or undecided: a
+        one-shot command does not probe a holder it cannot judge yet) is judged, its switch
+        grace over (0: it is not such a holder). The controller plans again then, not at its
         next interval: a failover waits out the grace, and no more."""
-        if not instance.running or self.health.get(instance.instance_id) is not False:
+        if not instance.running or self.health.get(instance.instance_id) is True:
             return 0.0
         return self.grace_left(instance, grace)
 

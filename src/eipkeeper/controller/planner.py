@@ -92,7 +92,7 @@ def plan(config: Config, seen: Observation) -> Plan:
 
 
 def _held_by_grace(config: Config, seen: Observation) -> list[tuple[Address, Instance, float]]:
-    """Holders failing their check within their switch grace, with the seconds left of it."""
+    """Holders not passing their check within their switch grace, with the seconds left."""
     return [
         (address, holder, left)
         for service in config.services
@@ -100,7 +100,7 @@ def _held_by_grace(config: Config, seen: Observation) -> list[tuple[Address, Ins
         for address in seen.addresses
         if address.service == service.name and address.instance_id
         if (holder := seen.instance(address.instance_id)) is not None
-        if (left := seen.failing_in_grace(holder, service.check.switch_grace)) > 0
+        if (left := seen.unproven_in_grace(holder, service.check.switch_grace)) > 0
     ]
 
 
@@ -110,8 +110,8 @@ def _switching(held: list[tuple[Address, Instance, float]]) -> list[Finding]:
             "switching",
             "info",
             address.hostname or address.public_ip,
-            f"{holder.label} fails its check, but {address.public_ip} was associated with it "
-            f"within its switch grace: judged in {left:.0f}s (S6)",
+            f"{holder.label} does not pass its check, but {address.public_ip} was associated "
+            f"with it within its switch grace: judged in {left:.0f}s (S6)",
         )
         for address, holder, left in held
     ]
