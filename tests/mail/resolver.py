@@ -25,7 +25,7 @@ import dns.query
 import dns.rcode
 import dns.rdatatype
 
-from eipkeeper.sandbox.bind import find_program
+from eipkeeper.sandbox.bind import spawn_named
 
 _START_TIMEOUT = 20.0
 
@@ -61,7 +61,6 @@ class Resolver:
         self.stop()
 
     def start(self) -> None:
-        named = find_program("named")
         for _ in range(5):
             address = f"127.53.{random.randint(1, 254)}.{random.randint(1, 254)}"
             if _ip("addr", "add", f"{address}/32", "dev", "lo").returncode == 0:
@@ -71,13 +70,7 @@ class Resolver:
         else:
             raise RuntimeError("could not add a loopback address for the resolver (root?)")
         (self.dir / "named.conf").write_text(self._conf(), encoding="utf-8")
-        log = (self.dir / "named.log").open("wb")
-        self._process = subprocess.Popen(
-            [named, "-c", str(self.dir / "named.conf"), "-g", "-u", "root"],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        log.close()
+        self._process = spawn_named(self.dir / "named.conf", self.dir / "named.log")
         if not self._wait_ready():
             tail = self.log_tail()
             self.stop()

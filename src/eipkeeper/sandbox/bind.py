@@ -59,6 +59,16 @@ def free_port(host: str = "127.0.0.1") -> int:
     raise OperationError("no free loopback port for named")
 
 
+def spawn_named(conf: Path, log: Path) -> subprocess.Popen[bytes]:
+    """`named -g` with CONF, in the foreground, its output in LOG. As root it stays root:
+    named would drop to user `bind`, who cannot write in a temporary folder."""
+    argv = [find_program("named"), "-c", str(conf), "-g"]
+    if os.geteuid() == 0:
+        argv += ["-u", "root"]
+    with log.open("wb") as out:
+        return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
+
+
 class LocalBind:
     """A BIND primary (or, with `primary=`, a secondary of one) for ZONE on 127.0.0.1:port."""
 
@@ -112,7 +122,6 @@ class LocalBind:
         self.stop()
 
     def start(self) -> None:
-        named = find_program("named")
         self._write_key()
         self._write_zone()
         # A port picked free may be taken before named binds it: pick again a few times.
@@ -120,12 +129,7 @@ class LocalBind:
             if not self.port or attempt:
                 self.port = free_port(self.host)
             (self.dir / "named.conf").write_text(self._named_conf(), encoding="utf-8")
-            argv = [named, "-c", str(self.dir / "named.conf"), "-g"]
-            if os.geteuid() == 0:
-                argv += ["-u", "root"]  # named would drop to user `bind`, who cannot write here
-            log = (self.dir / "named.log").open("wb")
-            self._process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
-            log.close()
+            self._process = spawn_named(self.dir / "named.conf", self.dir / "named.log")
             if self._wait_ready():
                 return
             self._terminate()
