@@ -13,8 +13,8 @@ from typing import Any
 
 from mypy_boto3_ec2 import EC2Client
 
+from eipkeeper.environment import SANDBOX_MAIL_ENV_VAR as MAIL_ENV_VAR
 from eipkeeper.sandbox import Sandbox
-from eipkeeper.sandbox.server import MAIL_ENV_VAR
 from tests.sandbox.conftest import answered_by, eventually, launch, public_ip
 
 
