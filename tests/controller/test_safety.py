@@ -192,6 +192,34 @@ def test_s1_holds_for_updates_too_and_markers_are_not_addresses() -> None:
     assert refused(plan(unit)).objects == (f"scan.{ZONE} -> 127.2.0.5",)
 
 
+def shared_scan(foreign: str) -> Observation:
+    """The zone with FOREIGN added by hand to scan's A set: the marker lists only ours."""
+    shared = Record(SCAN.name, "A", 60, [*SCAN.values, foreign])
+    marker = Record(marker_name(SCAN.name, "A"), "TXT", 60, [Ownership(OWNER, SCAN.values).text()])
+    zone = Zone(ZONE, 1, tuple(sorted((*owned(LEGACY), shared, marker), key=lambda r: r.key)))
+    return Observation(
+        addresses=(MX1, MX2, RELAY), instances=INSTANCES, zone=OwnedZone.of(zone), health=HEALTH
+    )
+
+
+def test_s1_judges_our_values_not_one_someone_keeps_in_a_shared_set() -> None:
+    """S4 keeps a value added by hand (here outside the cloud's ranges, as an on-premises
+    host); a plan that adds scan-b beside it carries it over, and S1 does not refuse it. A
+    value of ours not held, in the same set, is still refused, and alone named."""
+    by_hand = "192.0.2.217"
+    before = Record(SCAN.name, "A", 60, [*SCAN.values, by_hand])
+    add_scan_b = Record(SCAN.name, "A", 60, [*SCAN.values, by_hand, "127.2.0.10"])
+    ok = DnsUnit("scan", (Change.update(before, add_scan_b),), "scan-b is healthy")
+    safety.check(CONFIG, shared_scan(by_hand), plan(ok))
+
+    stray = Record(SCAN.name, "A", 60, [*SCAN.values, by_hand, "127.9.9.9"])
+    bad = DnsUnit("scan", (Change.update(before, stray),), "by hand")
+    with pytest.raises(SafetyRefusal) as caught:
+        safety.check(CONFIG, shared_scan(by_hand), plan(bad))
+    assert caught.value.rule == "S1"
+    assert caught.value.objects == (f"scan.{ZONE} -> 127.9.9.9",)
+
+
 # -- S6: healthy targets of the EIP's own service ---------------------------------------------
 
 

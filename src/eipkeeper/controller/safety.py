@@ -138,6 +138,9 @@ def check_s4(config: Config, seen: Observation, plan: Plan) -> None:
 
 
 def check_s1(config: Config, seen: Observation, plan: Plan) -> None:
+    """Every value this owner writes into an A/AAAA record is an address the account holds.
+    A value someone else keeps in a shared RRset (by hand, another tool: S4) is theirs; the
+    plan carries it over unchanged and S1 does not judge it (`audit` does)."""
     held = seen.held_addresses(config)
     stray: list[str] = []
     for action in plan.actions:
@@ -147,9 +150,18 @@ def check_s1(config: Config, seen: Observation, plan: Plan) -> None:
             new = change.new
             if new is None or new.type not in ("A", "AAAA") or is_marker(new):
                 continue
-            stray += [f"{new.name} -> {v}" for v in new.values if v not in held]
+            theirs = _values_of_others(config, seen, new.name, new.type)
+            stray += [f"{new.name} -> {v}" for v in new.values if v not in held | theirs]
     if stray:
         raise SafetyRefusal("S1", "a managed record would point at an address not held", stray)
+
+
+def _values_of_others(config: Config, seen: Observation, name: str, rdtype: str) -> set[str]:
+    """The values of the RRset as observed that this owner does not manage."""
+    current = seen.zone.get(name, rdtype) if seen.zone is not None else None
+    if current is None:
+        return set()
+    return {v for v in current.record.values if current.owner_of(v) != config.owner}
 
 
 def check_s6(config: Config, seen: Observation, plan: Plan) -> None:
