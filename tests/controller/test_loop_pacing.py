@@ -14,7 +14,7 @@ from eipkeeper.config import Config
 from eipkeeper.controller.executor import Report
 from eipkeeper.controller.loop import Controller
 from eipkeeper.controller.observation import Observation
-from eipkeeper.controller.plan import Plan
+from eipkeeper.controller.plan import Finding, Plan
 from tests.controller.world import make_config
 from tests.support.clock import FakeClock
 
@@ -36,7 +36,8 @@ class CountedRounds:
         self.starts.append(self.clock.now)
         self.clock.advance(ROUND_SECONDS)
         revisit = self.revisits.pop(0) if self.revisits else None
-        return Plan(actions=(), revisit_in=revisit), Report()
+        held = (Finding("switching", "info", "mx1", "mx-a does not pass its check ..."),)
+        return Plan(actions=(), findings=held if revisit else (), revisit_in=revisit), Report()
 
 
 def controller(*, interval: float = 30.0, min_interval: float = 1.0) -> Controller:
@@ -102,6 +103,19 @@ def test_a_round_comes_back_when_a_failing_holders_switch_grace_ends() -> None:
     rounds.revisits = [4.0]
     starts = run_until(loop, 40.0)
     assert starts == [0.0, pytest.approx(0.3 + 4.0 + 0.2), pytest.approx(4.8 + 30.0)]
+
+
+def test_run_says_when_and_why_it_judges_a_holder_later(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="eipkeeper.run")
+    loop = controller(interval=30.0)
+    rounds = loop.round
+    assert isinstance(rounds, CountedRounds)
+    rounds.revisits = [4.0]
+    run_until(loop, 10.0)
+    said = [r for r in caplog.records if r.getMessage() == "run.judging_later"]
+    assert len(said) == 1, "once, when the round is scheduled; the round after is an interval"
+    fields = said[0].__dict__["eipkeeper_fields"]
+    assert fields == {"seconds": "4.2", "why": "mx-a does not pass its check ..."}
 
 
 def test_a_grace_that_ends_within_the_minimum_interval_waits_for_it() -> None:

@@ -112,6 +112,8 @@ class Controller:
     _reasons_lock: threading.Lock = field(default_factory=threading.Lock)
     _failing_since: dict[str, float] = field(default_factory=dict)
     _revisit_in: float | None = None
+    _switching: str = ""
+    """What the last plan said of holders held by their switch grace, for the log."""
     _awaiting_answer: dict[str, tuple[float, float]] = field(default_factory=dict)
     _tally: Counter[str] = field(default_factory=Counter)
     _lease_losses_seen: int = 0
@@ -192,6 +194,7 @@ class Controller:
             elif outcome == "ok" and self._revisit_in is not None and self._revisit_in < delay:
                 # A failing holder's switch grace ends before the next interval: judge it then.
                 delay, next_trigger = self._revisit_in + REVISIT_SLACK, "grace-ended"
+                say.info("run.judging_later", seconds=f"{delay:.1f}", why=self._switching)
             if once:
                 return
             ended = self.clock.monotonic()
@@ -250,6 +253,7 @@ class Controller:
         seconds = self.clock.monotonic() - started
         self._failures = 0
         self._revisit_in = plan.revisit_in
+        self._switching = "; ".join(f.message for f in plan.findings if f.kind == "switching")
         self._tally["ok"] += 1
         self._tally["changed"] += 1 if report.done else 0
         self.metrics.rounds.labels("ok").inc()
