@@ -110,10 +110,11 @@ def test_run_says_when_and_why_it_judges_a_holder_later(caplog: pytest.LogCaptur
     loop = controller(interval=30.0)
     rounds = loop.round
     assert isinstance(rounds, CountedRounds)
-    rounds.revisits = [4.0]
-    run_until(loop, 10.0)
+    rounds.revisits = [4.0, 3.0, None, 2.0]  # held, still held, judged, held again
+    fake(loop).at(1.0, lambda: loop.wake_up("health"))
+    run_until(loop, 40.0)
     said = [r for r in caplog.records if r.getMessage() == "run.judging_later"]
-    assert len(said) == 1, "once, when the round is scheduled; the round after is an interval"
+    assert len(said) == 2, "once per hold, not once per round of it"
     fields = said[0].__dict__["eipkeeper_fields"]
     assert fields == {"seconds": "4.2", "why": "mx-a does not pass its check ..."}
 

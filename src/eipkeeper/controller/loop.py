@@ -31,7 +31,7 @@ from eipkeeper.controller.executor import Report
 from eipkeeper.controller.lease import Lease, LeaseLost
 from eipkeeper.controller.metrics import Metrics
 from eipkeeper.controller.observation import Observation
-from eipkeeper.controller.plan import Plan
+from eipkeeper.controller.plan import Finding, Plan
 from eipkeeper.errors import (
     ConfigError,
     ConflictError,
@@ -112,8 +112,10 @@ class Controller:
     _reasons_lock: threading.Lock = field(default_factory=threading.Lock)
     _failing_since: dict[str, float] = field(default_factory=dict)
     _revisit_in: float | None = None
-    _switching: str = ""
+    _switching: tuple[Finding, ...] = ()
     """What the last plan said of holders held by their switch grace, for the log."""
+    _said_switching: frozenset[str] = frozenset()
+    """The hostnames `run.judging_later` last named: said once per hold, not every round."""
     _awaiting_answer: dict[str, tuple[float, float]] = field(default_factory=dict)
     _tally: Counter[str] = field(default_factory=Counter)
     _lease_losses_seen: int = 0
@@ -194,7 +196,7 @@ class Controller:
             elif outcome == "ok" and self._revisit_in is not None and self._revisit_in < delay:
                 # A failing holder's switch grace ends before the next interval: judge it then.
                 delay, next_trigger = self._revisit_in + REVISIT_SLACK, "grace-ended"
-                say.info("run.judging_later", seconds=f"{delay:.1f}", why=self._switching)
+                self._say_judging_later(delay)
             if once:
                 return
             ended = self.clock.monotonic()
@@ -203,6 +205,13 @@ class Controller:
                 alive_at = ended + ALIVE_EVERY
             self._wait_for_next_round(due=ended + delay, earliest=ended + self.min_interval)
             trigger = next_trigger
+
+    def _say_judging_later(self, delay: float) -> None:
+        subjects = frozenset(f.subject for f in self._switching)
+        if subjects and subjects != self._said_switching:
+            why = "; ".join(f.message for f in self._switching)
+            say.info("run.judging_later", seconds=f"{delay:.1f}", why=why)
+        self._said_switching = subjects
 
     def _may_act(self) -> bool:
         if self.lease is None:
@@ -253,7 +262,9 @@ class Controller:
         seconds = self.clock.monotonic() - started
         self._failures = 0
         self._revisit_in = plan.revisit_in
-        self._switching = "; ".join(f.message for f in plan.findings if f.kind == "switching")
+        self._switching = tuple(f for f in plan.findings if f.kind == "switching")
+        if not self._switching:
+            self._said_switching = frozenset()  # a later hold is news again
         self._tally["ok"] += 1
         self._tally["changed"] += 1 if report.done else 0
         self.metrics.rounds.labels("ok").inc()
