@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import time
 from contextlib import AbstractContextManager
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from tests.conftest import Cloud
 from tests.support.cli import background, wait_for
 
 TABLE = "eipkeeper-lease"
+TTL_S = 3.0
 
 
 def create_lease_table(cloud: Cloud) -> None:
@@ -24,13 +24,26 @@ def create_lease_table(cloud: Cloud) -> None:
 
 
 def replica(cloud: Cloud, log: Path) -> AbstractContextManager[subprocess.Popen[bytes]]:
-    args = ("-v", "run", "--interval", "1s", "--lease-table", TABLE, "--lease-ttl", "3s")
+    args = ("-v", "run", "--interval", "1s", "--lease-table", TABLE, "--lease-ttl", f"{TTL_S:g}s")
     return background(*args, env=cloud.env, log=log)
 
 
 def holder(cloud: Cloud) -> str:
     item = cloud.client("dynamodb").get_item(TableName=TABLE, Key={"name": {"S": "sandbox"}})
     return str(item.get("Item", {}).get("holder", {}).get("S", ""))
+
+
+def lease_expires(cloud: Cloud) -> float:
+    """When the lease runs out, as the table says (each heartbeat of the holder pushes it on)."""
+    item = cloud.client("dynamodb").get_item(TableName=TABLE, Key={"name": {"S": "sandbox"}})
+    return float(item.get("Item", {}).get("expires", {}).get("N", "0"))
+
+
+def renewed_for(cloud: Cloud, seconds: float) -> None:
+    """Until the holder's heartbeats have carried the lease SECONDS further than now: that long
+    of lease-holding, with both replicas' rounds going on, measured by the lease itself."""
+    start = lease_expires(cloud)
+    wait_for(f"the lease renewed {seconds:g}s on", lambda: lease_expires(cloud) >= start + seconds)
 
 
 def scan_values(cloud: Cloud) -> set[str]:
@@ -48,7 +61,7 @@ def test_one_replica_acts_and_the_other_takes_over(cloud: Cloud, tmp_path: Path)
     with replica(cloud, logs[0]) as first, replica(cloud, logs[1]) as second:
         wait_for("a lease holder", lambda: bool(holder(cloud)))
         wait_for("the fleet published", lambda: len(scan_values(cloud)) == 2)
-        time.sleep(3)  # several rounds of both replicas
+        renewed_for(cloud, 2 * TTL_S)  # several rounds of both replicas
         texts = [log.read_text() for log in logs]
         acting = [n for n, text in enumerate(texts) if "round.changed" in text]
         assert len(acting) == 1, "exactly one replica applied changes"

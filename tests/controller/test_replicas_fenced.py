@@ -19,7 +19,7 @@ import pytest
 
 from eipkeeper.sandbox.bind import LocalBind
 from tests.conftest import Cloud
-from tests.controller.test_replicas import TABLE, create_lease_table, holder
+from tests.controller.test_replicas import TABLE, create_lease_table, holder, renewed_for
 from tests.support.cli import background, wait_for
 from tests.support.dnsproxy import DnsProxy, dns_proxy
 from tests.support.faultproxy import FaultProxy, fault_proxy
@@ -96,11 +96,11 @@ def test_a_round_blocked_past_the_ttl_keeps_the_lease_and_only_one_replica_acts(
         wait_for("a holds the lease", lambda: str(first.pid) in holder(cloud))
         wait_for("a's round blocked on DNS", lambda: a.dns.waiting > 0)
         with b.start():
-            time.sleep(STALL)  # the stall outlasts the TTL three times over
+            renewed_for(cloud, STALL)  # the stall outlasts the TTL three times over
             assert str(first.pid) in holder(cloud), "the heartbeat renewed a's lease meanwhile"
             a.dns.resume()
             wait_for("the fleet published", lambda: mx1_published(bind))
-            time.sleep(3 * TTL)  # more rounds of both
+            renewed_for(cloud, 3 * TTL)  # more rounds of both
     assert b.associations == 0 and b.dns.updates == 0 and b.writes == 0, "b did nothing"
     assert a.associations == 2 and a.dns.updates >= 1, "a claimed mx1 and mx2 and published"
     assert a.said("round.changed")
@@ -132,7 +132,9 @@ def test_a_replica_whose_lease_was_taken_mid_round_writes_nothing_more(
             "a's round refused by the fence, or a write",
             lambda: a.said("round.fenced") or a.writes > 0 or a.dns.updates > 0,
         )
-        time.sleep(3 * TTL)  # a keeps running as a follower
+        # a keeps running as a follower: its heartbeat asks for the lease again, several times.
+        asked = a.aws.seen[""]  # DynamoDB's JSON calls, which carry no query Action
+        wait_for("a asking for the lease again", lambda: a.aws.seen[""] >= asked + 6)
     assert a.associations == 0 and a.writes == 0, "no EC2 write after the lease was lost"
     assert a.dns.updates == 0, "no DNS UPDATE either"
     assert not mx1_published(bind)

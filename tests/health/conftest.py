@@ -12,7 +12,6 @@ import signal
 import socket
 import subprocess
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -163,11 +162,16 @@ def _run_spamd(folder: Path, *extra: str, tls: bool = False) -> Iterator[Spamd]:
             [*argv, *extra], stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
     try:
-        deadline = time.monotonic() + SPAMD_START_DEADLINE
-        while not _pong(port, tls=tls):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"spamd did not start on port {port}:\n{log.read_text()[-2000:]}")
-            time.sleep(0.1)
+
+        def up() -> bool:
+            if process.poll() is not None:
+                pytest.fail(f"spamd exited on port {port}:\n{log.read_text()[-2000:]}")
+            return _pong(port, tls=tls)
+
+        try:
+            waiting.eventually(up, what=f"spamd on port {port}", deadline=SPAMD_START_DEADLINE)
+        except AssertionError:
+            pytest.fail(f"spamd did not start on port {port}:\n{log.read_text()[-2000:]}")
         yield Spamd(port=port, log=log)
     finally:
         if process.poll() is None:

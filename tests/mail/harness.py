@@ -37,6 +37,7 @@ from tests.mail.postfix import Postfix
 from tests.mail.resolver import Resolver
 from tests.mail.stream import Stream
 from tests.support.cli import Ran, background, eipkeeper
+from tests.support.waiting import eventually
 
 ZONE = "example.test"
 SCAN = "scan.example.test"
@@ -53,8 +54,9 @@ and bench/mail.py's is 20): a burst or a successor is still booting while mail f
 REUSE_AFTER_S = 2.0
 """The stranger takes an address the account gives up after this long (the sandbox's default,
 as measured for real EC2 reuse)."""
-SETTLE_S = 2.0
-"""Stream before the action and after it, so that both sides of a change carry mail."""
+SETTLE_MESSAGES = 4
+"""Messages submitted before the action and after it (2 s of the MX stream), so that both
+sides of a change carry mail."""
 QUEUE_EMPTY_WITHIN_S = 30.0
 
 
@@ -224,22 +226,28 @@ def controller(w: World) -> Iterator[Path]:
 
 
 def wait_until(what: str, probe: Callable[[], bool], *, within: float = 60.0) -> float:
-    """Poll PROBE every 0.1 s; the seconds it took. Raises naming WHAT after WITHIN."""
+    """The tests' one wait helper on PROBE; the seconds it took (a scenario reports them)."""
     start = time.monotonic()
-    while not probe():
-        if time.monotonic() - start > within:
-            raise TimeoutError(f"gave up waiting for: {what}")
-        time.sleep(0.1)
+    eventually(probe, what=what, deadline=within, every=0.1)
     return time.monotonic() - start
 
 
 def wait_for_empty_queue(postfix: Postfix) -> int:
     """Let Postfix finish what it holds (flushing deferred mail each second); what is left."""
-    deadline = time.monotonic() + QUEUE_EMPTY_WITHIN_S
-    while postfix.queued() and time.monotonic() < deadline:
+
+    def emptied() -> bool:
         postfix.flush()
-        time.sleep(1.0)
+        return not postfix.queued()
+
+    with contextlib.suppress(AssertionError):  # what is left is counted, not an error here
+        eventually(emptied, what="an empty queue", deadline=QUEUE_EMPTY_WITHIN_S, every=1.0)
     return postfix.queued()
+
+
+def submitted(stream: Stream, more: int) -> None:
+    """Until the stream has submitted MORE messages than now (it submits at its set rate)."""
+    target = len(stream.ids()) + more
+    eventually(lambda: len(stream.ids()) >= target, what=f"{more} more messages submitted")
 
 
 def _keep_logs(w: World, name: str) -> None:
@@ -279,9 +287,9 @@ def run_scenario(scenario: Scenario, *, boot_delay: float = BOOT_DELAY_S) -> Out
     name = scenario.name
     with world(edit_config=scenario.edit_config, boot_delay=boot_delay) as w:
         with controller(w), Stream(w.postfix, scenario=name, rates=scenario.rates) as stream:
-            time.sleep(SETTLE_S)
+            submitted(stream, SETTLE_MESSAGES)
             scenario.action(w)
-            time.sleep(SETTLE_S)
+            submitted(stream, SETTLE_MESSAGES)
             stream.stop()
         w.facts["stream_s"] = round(stream.seconds, 1)
         w.facts["sent_by_domain"] = {domain: len(stream.ids(domain)) for domain in scenario.rates}
