@@ -22,7 +22,7 @@ from pydantic import (
 )
 
 from eipkeeper.durations import parse_duration
-from eipkeeper.environment import DEFAULT_CONFIG as DEFAULT_PATH
+from eipkeeper.environment import DEFAULT_CONFIG
 from eipkeeper.errors import ConfigError
 
 
@@ -219,7 +219,7 @@ class Config(_Strict):
     services: list[ServiceConfig] = Field(default=[], alias="service")
 
     # Where the file was read from; relative paths in it are relative to this folder.
-    source: Path = Field(default=Path(DEFAULT_PATH), exclude=True)
+    source: Path = Field(default=Path(DEFAULT_CONFIG), exclude=True)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

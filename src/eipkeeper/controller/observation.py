@@ -14,9 +14,8 @@ from typing import Protocol
 from eipkeeper.config import Config
 from eipkeeper.dns.ownership import OwnedZone
 from eipkeeper.dns.references import references
-from eipkeeper.fleet import service_of
-from eipkeeper.model import TAG_ASSOCIATED_AT, TAG_BURST, TAG_DRAIN, Address, Instance
-from eipkeeper.tagtime import parse_stamp
+from eipkeeper.fleet import last_association, service_of
+from eipkeeper.model import TAG_BURST, TAG_DRAIN, Address, Instance
 
 
 class HealthSource(Protocol):
@@ -78,14 +77,8 @@ class Observation:
 
     def grace_left(self, instance: Instance, grace: float) -> float:
         """Seconds until the switch grace of INSTANCE's latest association ends (0: none)."""
-        left = 0.0
-        for address in self.addresses:
-            if address.instance_id != instance.instance_id:
-                continue
-            at = parse_stamp(address.tags.get(TAG_ASSOCIATED_AT, ""))
-            if at is not None:
-                left = max(left, at + grace - self.now)
-        return left
+        at = last_association(self.addresses, instance)
+        return max(0.0, at + grace - self.now) if at is not None else 0.0
 
     def unproven_in_grace(self, instance: Instance, grace: float) -> float:
         """Seconds until a holder that does not pass its check (failed, or undecided: a
