@@ -95,6 +95,9 @@ def failover(w: World) -> None:
     standby."""
     holder = _holder(w, MX1)
     w.facts["failed_holder"] = holder
+    # mx1 and mx2 share a preference, so the first messages may all go to mx2 (and Postfix
+    # may still hold them when the stream has submitted them): fail mx1 once it took mail.
+    _takes_mail(w, holder)
     w.client("ec2").create_tags(Resources=[holder], Tags=[{"Key": "sandbox:answer", "Value": "no"}])
     took = wait_until(
         "mx1 moved off its failed holder",
