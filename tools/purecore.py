@@ -3,7 +3,7 @@
 A pure module may not import boto3, botocore, socket, subprocess, psutil or dns.query, neither
 directly nor through another eipkeeper module (imports inside functions count; imports under
 `if TYPE_CHECKING:` do not, since they never run). Third-party libraries are leaves: what
-pydantic or dnspython import inside themselves is their business, not an I/O path of ours.
+msgspec or dnspython import inside themselves is their business, not an I/O path of ours.
 
     python tools/purecore.py [SRC]        # exit 1 and one line per path found
 """

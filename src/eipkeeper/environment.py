@@ -1,7 +1,7 @@
 """The environment variables eipkeeper reads, in one light module.
 
 The command line reads these before it knows which command runs, so they live apart from the
-config's models (pydantic): `eipkeeper COMMAND --help` must not pay for them.
+config's models (msgspec): `eipkeeper COMMAND --help` must not pay for them.
 """
 
 from __future__ import annotations

@@ -92,6 +92,22 @@ def test_json_lists_every_check(
     ]
 
 
+def test_json_lists_each_problem_of_a_config_that_does_not_load(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "eipkeeper.toml"
+    config.write_text(OWNER_AND_SERVICE.replace("us-east-1", "5").replace('"5"', "5") + "ttl = 0\n")
+    ran = eipkeeper("-o", "json", "check-config", config=config, capsys=capsys, mp=monkeypatch)
+    assert ran.code == 2
+    body = json.loads(ran.out)
+    assert body["ok"] is False and body["config"] == str(config)
+    assert [(c["name"], c["level"], c["detail"]) for c in body["checks"]] == [
+        ("config", "error", f"{config}:2: region: expected a string, got an integer"),
+        ("config", "error", f"{config}:9: service[0].ttl: expected an integer >= 1, got 0"),
+    ]
+    assert f"{config}:2: region" in ran.err.splitlines()[0]
+
+
 def test_a_world_readable_key_is_an_error(
     bind: LocalBind,
     tmp_path: Path,

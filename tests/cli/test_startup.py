@@ -1,5 +1,5 @@
 """Start-up stays fast without a wall-clock assertion: `eipkeeper --help` and the commands that
-need no AWS import neither boto3, botocore, rich nor pydantic (bench/cli_start.py measures the
+need no AWS import neither boto3, botocore, rich nor msgspec (bench/cli_start.py measures the
 time), and the table that lets the group's help skip the command modules says what they say."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from eipkeeper import __version__
 from eipkeeper.cli import commands
 from eipkeeper.cli.main import COMMAND_TABLE
 
-HEAVY = ("boto3", "botocore", "rich", "pydantic", "moto", "psutil", "dns", "prometheus_client")
+HEAVY = ("boto3", "botocore", "rich", "msgspec", "moto", "psutil", "dns", "prometheus_client")
 PROBE = """
 import json, os, sys
 from eipkeeper.cli.main import run
@@ -65,7 +65,7 @@ def test_check_config_offline_needs_no_aws_nor_rich(tmp_path: Path) -> None:
 
     code, heavy = imported("--config", str(config), "check-config", "--offline", env={**os.environ})
     assert code == 0
-    assert heavy == ["pydantic"], "the config's models, and nothing for AWS or tables"
+    assert heavy == ["msgspec"], "the config's models, and nothing for AWS or tables"
 
 
 def test_the_command_table_says_what_the_commands_say() -> None:

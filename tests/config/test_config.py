@@ -183,3 +183,52 @@ def test_bad_durations_are_refused(text: str) -> None:
 def test_durations_read_back() -> None:
     assert format_duration(5400) == "1h30m"
     assert format_duration(0.25) == "250ms"
+
+
+def problems_of(tmp_path: Path, text: str) -> list[str]:
+    """Each problem's `key: message`, in the order reported."""
+    with pytest.raises(config.ConfigErrors) as caught:
+        config.load(write(tmp_path, text))
+    return [f"{p.key}: {p.message.split(f'{p.key}: ', 1)[1]}" for p in caught.value.problems]
+
+
+def test_a_wrong_required_value_is_one_problem_not_also_a_missing_key(tmp_path: Path) -> None:
+    # To look past the first problem the validator takes the key out and tries again; a
+    # required key taken out is not a second problem of the file.
+    text = FULL.replace('owner = "mail-prod"', 'owner = "Mail Prod"').replace(
+        'kind = "spamd"', 'kind = "ping"'
+    )
+    found = problems_of(tmp_path, text)
+    assert found[0].startswith("owner: expected a string matching the pattern"), found
+    assert not [p for p in found if "missing" in p], found
+
+
+def test_problems_say_what_was_expected_and_what_was_found(tmp_path: Path) -> None:
+    text = (
+        FULL.replace("port = 5353", "port = 0")
+        .replace("max_ttl = 300", 'max_ttl = "5m"')
+        .replace('kind = "spamd"', 'kind = "ping"')
+        .replace("ttl = 60", "ttl = 60\ncolour = 'red'")
+    )
+    assert problems_of(tmp_path, text) == [
+        "dns.port: expected an integer >= 1, got 0",
+        "dns.max_ttl: expected an integer, got a string",
+        "service[1].colour: unknown key",  # in file order: its line is above the check's
+        'service[1].check.kind: "ping" is not one of "http", "smtp", "spamd", "tcp"',
+    ]
+
+
+def test_a_table_rule_stops_the_list_rather_than_guess(tmp_path: Path) -> None:
+    # Taking out a table whose own rule failed could make its neighbours fail for its absence
+    # (replace_failed needs burst): what follows it is not reported.
+    text = FULL.replace("scale_in_below = 50", "scale_in_below = 900").replace(
+        "ttl = 60", "ttl = 0"
+    )
+    assert problems_of(tmp_path, text) == [
+        "service[0].burst: scale_in_below must be lower than scale_out_above"
+    ]
+
+
+def test_the_config_cannot_set_where_it_was_read_from(tmp_path: Path) -> None:
+    found = problems_of(tmp_path, 'source = "/etc/passwd"\n' + FULL)
+    assert found == ["source: unknown key"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from eipkeeper.config import Config, parse
@@ -137,7 +138,7 @@ def test_the_route_follows_the_service(config: Config) -> None:
     assert choose_route(service=mx, instance=held, eip=eip, standby=True, seen=False) == "move"
     assert choose_route(service=mx, instance=held, eip=eip, standby=False, seen=False) == "dns"
     assert mx.mx is not None
-    keep = mx.model_copy(update={"mx": mx.mx.model_copy(update={"when_unbacked": "keep"})})
+    keep = msgspec.structs.replace(mx, mx=msgspec.structs.replace(mx.mx, when_unbacked="keep"))
     assert choose_route(service=keep, instance=held, eip=eip, standby=False, seen=False) == (
         "direct"
     )
@@ -243,7 +244,7 @@ def test_records_not_ours_refuse_the_whole_drain_naming_each(config: Config) -> 
 
 
 def test_a_hostname_left_without_address_leaves_the_mx_set(config: Config) -> None:
-    service = config.service("scan").model_copy(update={"mx": config.service("mx").mx})
+    service = msgspec.structs.replace(config.service("scan"), mx=config.service("mx").mx)
     mx = Record("example.test", "MX", 300, ["10 scan.example.test.", "20 backup.example.net."])
     ours, theirs = Claim(OWNER, ("10 scan.example.test.",)), Claim("onprem", mx.values[1:])
     seen = zone(scan("127.0.0.5"), mx, claims={mx.key: [ours, theirs]})

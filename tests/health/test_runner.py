@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+import msgspec
+
 from eipkeeper.config import CheckConfig, Config, load, parse
 from eipkeeper.health.probes import ProbeResult
 from eipkeeper.health.runner import Target, check_of, check_once, instance_target
@@ -88,7 +90,7 @@ def test_an_answer_from_another_instance_is_a_failure(cloud: Cloud) -> None:
 def test_many_slow_targets_each_get_their_own_result() -> None:
     check = CheckConfig(kind="smtp", port=1, timeout=0.2)
     with silent_server() as port:
-        slow = check.model_copy(update={"port": port})
+        slow = msgspec.structs.replace(check, port=port)
         targets = [Target(key=f"t{n}", host="127.0.0.1", check=slow) for n in range(40)]
         results = check_once(targets, tls=TlsContexts(), limit=16)
     assert sorted(results) == sorted(t.key for t in targets)

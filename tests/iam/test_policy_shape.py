@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from eipkeeper import config as config_module
@@ -104,8 +105,8 @@ def test_instances_are_bounded_by_the_services_selector_tags(config: Config) -> 
 def test_ptr_services_add_the_address_attribute_calls(config: Config) -> None:
     before = iam.allowed_actions(iam.policy(config))
     assert not {a for a in before if "AddressAttribute" in a}, "no ptr service, no PTR calls"
-    mx = config.services[0].model_copy(update={"ptr": True})
-    with_ptr = config.model_copy(update={"services": [mx, *config.services[1:]]})
+    mx = msgspec.structs.replace(config.services[0], ptr=True)
+    with_ptr = msgspec.structs.replace(config, services=[mx, *config.services[1:]])
     statements = by_sid(iam.policy(with_ptr))
     assert "ec2:DescribeAddressesAttribute" in statements["ReadFleet"]["Action"]
     assert "ec2:ModifyAddressAttribute" in statements["ChangeOwnAddresses"]["Action"]

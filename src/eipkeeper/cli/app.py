@@ -14,7 +14,7 @@ import click
 from eipkeeper.errors import UsageError
 
 if TYPE_CHECKING:
-    # Imported where used: `eipkeeper --help` must not pay for boto3, pydantic or rich.
+    # Imported where used: `eipkeeper --help` must not pay for boto3, msgspec or rich.
     from eipkeeper.address_ops import DnsReferences
     from eipkeeper.cli.render import OutputFormat
     from eipkeeper.cloud.aws import AwsSession

@@ -36,7 +36,14 @@ def check_config(app: App, offline: bool) -> None:
     with that key (AXFR from the server) or that the Route 53 hosted zone exists and can be
     listed with the AWS credentials at hand.
     """
-    config = app.config
+    try:
+        config = app.config
+    except ConfigError as exc:
+        if app.output == "json":  # a script reads why on stdout too; stderr says it as ever
+            problems = getattr(exc, "problems", [exc])
+            checks = [Check("config", "error", p.message) for p in problems]
+            click.echo(json.dumps(_json(app, checks), indent=2))
+        raise
     services = ", ".join(f"{s.name} ({s.addresses})" for s in config.services) or "none"
     dns = f"{config.dns.provider} zone {config.dns.zone}" if config.dns else "no DNS"
     checks = [Check("config", "ok", f"owner {config.owner}; {dns}; services: {services}")]
@@ -45,12 +52,7 @@ def check_config(app: App, offline: bool) -> None:
         checks.extend(zone_checks(app))
     errors = [c for c in checks if c.level == "error"]
     if app.output == "json":
-        body = {
-            "config": str(app.config_path),
-            "ok": not errors,
-            "checks": [asdict(c) for c in checks],
-        }
-        click.echo(json.dumps(body, indent=2))
+        click.echo(json.dumps(_json(app, checks), indent=2))
     elif not errors:
         click.echo(f"{app.config_path}: ok: {checks[0].detail}")
         for check in checks[1:]:
@@ -62,6 +64,14 @@ def check_config(app: App, offline: bool) -> None:
             "\n".join(f"{c.level}: {c.name}: {c.detail}" for c in problems),
             path=str(app.config_path),
         )
+
+
+def _json(app: App, checks: list[Check]) -> dict[str, object]:
+    return {
+        "config": str(app.config_path),
+        "ok": not any(c.level == "error" for c in checks),
+        "checks": [asdict(c) for c in checks],
+    }
 
 
 def key_file_checks(config: Config) -> list[Check]:

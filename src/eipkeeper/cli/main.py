@@ -1,7 +1,7 @@
 """Entry point: global options, commands loaded on demand, and the mapping of errors to exit codes.
 
 `eipkeeper --help` and each command start fast because nothing heavy is imported here: a
-command's module (and with it boto3, pydantic, rich) is imported only when that command runs.
+command's module (and with it boto3, msgspec, rich) is imported only when that command runs.
 The table below names each command's module and its one-line summary, so the group's help can
 be printed without importing any of them; tests/cli/test_startup.py keeps it equal to the
 commands themselves.
