@@ -138,7 +138,8 @@ def _words(message: str, value: Any, kind: type, loc: Loc) -> str:
         want = " or ".join(
             _WORDS.get(w.strip(), w.strip()) for w in expected["want"].split("|") if w != " null"
         )
-        got = _WORDS.get(expected["got"] or "", "") or _shown(value)
+        scalar = isinstance(value, str | int | float)  # shown as written; a table is named
+        got = _shown(value) if scalar else _WORDS.get(expected["got"] or "", _shown(value))
         rest = expected["rest"].replace("matching regex", "matching the pattern")
         return f"expected {want}{rest}, got {got}"
     enum = _ENUM.match(message)

@@ -279,7 +279,7 @@ def config_cases() -> list[Case]:
             "config-type-service-not-table",
             CHECK,
             2,
-            CONFIG_LINE + r"service: expected an array, got a string",
+            CONFIG_LINE + r"service: expected an array, got \"x\"",
             config='owner = "o"\nservice = "x"\n',
         )
     )

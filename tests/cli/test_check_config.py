@@ -102,7 +102,7 @@ def test_json_lists_each_problem_of_a_config_that_does_not_load(
     body = json.loads(ran.out)
     assert body["ok"] is False and body["config"] == str(config)
     assert [(c["name"], c["level"], c["detail"]) for c in body["checks"]] == [
-        ("config", "error", f"{config}:2: region: expected a string, got an integer"),
+        ("config", "error", f"{config}:2: region: expected a string, got 5"),
         ("config", "error", f"{config}:9: service[0].ttl: expected an integer >= 1, got 0"),
     ]
     assert f"{config}:2: region" in ran.err.splitlines()[0]

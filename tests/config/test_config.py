@@ -212,7 +212,7 @@ def test_problems_say_what_was_expected_and_what_was_found(tmp_path: Path) -> No
     )
     assert problems_of(tmp_path, text) == [
         "dns.port: expected an integer >= 1, got 0",
-        "dns.max_ttl: expected an integer, got a string",
+        'dns.max_ttl: expected an integer, got "5m"',
         "service[1].colour: unknown key",  # in file order: its line is above the check's
         'service[1].check.kind: "ping" is not one of "http", "smtp", "spamd", "tcp"',
     ]
