@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -156,13 +157,18 @@ def _count_calls(target: Any, method: str) -> list[int]:
     return count
 
 
-def main() -> None:
+def main() -> int:
+    """Exit 1 when a size misses a bar, as every bench does."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="500,1000,2000,4000")
     args = parser.parse_args()
+    missed = 0
     for size in (int(s) for s in args.sizes.split(",")):
-        print(json.dumps(measure(size)), flush=True)
+        line = measure(size)
+        missed += not line["pass"]
+        print(json.dumps(line), flush=True)
+    return 1 if missed else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
