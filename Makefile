@@ -64,7 +64,9 @@ soak: $(BIN)/eipkeeper system-deps
 	PATH="$$PATH:/usr/sbin" $(BIN)/python -m tests.model.soak $(SOAK_ARGS)
 
 bench: $(BIN)/eipkeeper system-deps
-	@for b in bench/*.py; do PATH="$$PATH:/usr/sbin" $(BIN)/python $$b; done
+	@missed=""; for b in bench/*.py; do \
+	  PATH="$$PATH:/usr/sbin" $(BIN)/python $$b || missed="$$missed $$b"; \
+	done; if [ -n "$$missed" ]; then echo "bars missed in:$$missed"; exit 1; fi
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .mypy_cache .pytest_cache .ruff_cache

@@ -16,8 +16,8 @@ ids, seconds DNS kept a given-up address: `dns_kept_s` at the sender's resolver,
 
 Bars (SPEC.md section 8): lost 0 and to_stranger 0 on every eipkeeper path, deferred 0 for
 `replace`; the paths behind eipkeeper's back are reported, not judged. A failed scenario
-prints a line with its `error`. Exits 0 whether or not the bars hold (the JSON says); 1 when
-the bench itself breaks. Needs root and Debian's postfix (`make system-deps`).
+prints a line with its `error`. Exits 1 when a bar is missed or a scenario breaks (the JSON
+says which), or when not run as root. Needs root and Debian's postfix (`make system-deps`).
 
 Run: sudo .venv/bin/python bench/mail.py [--scenarios burst,failover,...] [--boot-delay 20]
 """
@@ -66,12 +66,14 @@ def main() -> int:
         print("bench/mail.py: run as root (Postfix and the resolver need it)", file=sys.stderr)
         return 1
     os.environ["PATH"] = os.environ.get("PATH", "") + ":/usr/sbin"
+    missed = 0
     for name in names:
         started = time.monotonic()
         try:
             outcome = run_scenario(SCENARIOS[name], boot_delay=args.boot_delay)
         except (AssertionError, RuntimeError, TimeoutError, LookupError) as exc:
             print(json.dumps({"scenario": name, "error": str(exc)[:500]}), flush=True)
+            missed += 1
             continue
         line = outcome.json()
         line.pop("names", None)
@@ -79,8 +81,9 @@ def main() -> int:
         line["boot_delay_s"] = args.boot_delay
         line["wall_s"] = round(time.monotonic() - started, 1)
         line["bars_missed"] = _bars(name, line)
+        missed += bool(line["bars_missed"])
         print(json.dumps(line), flush=True)
-    return 0
+    return 1 if missed else 0
 
 
 if __name__ == "__main__":
