@@ -149,13 +149,14 @@ def _elastic(
     )
     backed: set[str] = set()
     reserved = service.burst_hostnames
+    member_ids = {i.instance_id for i in members}  # by id: a list lookup made rounds O(n^2)
     for hostname in service.hostnames:
         address = bound.get(hostname)
         if address is None:
             continue
         burst = hostname in reserved
         holder = seen.instance(address.instance_id) if address.instance_id else None
-        backs = holder is not None and _backs(seen, service, holder, members)
+        backs = holder is not None and _backs(seen, service, holder, member_ids)
         if backs and holder is not None and seen.is_burst(holder) == burst:
             backed.add(hostname)
             continue
@@ -247,12 +248,12 @@ def _reverse(service: ServiceConfig, bound: dict[str, Address], seen: Observatio
 
 
 def _backs(
-    seen: Observation, service: ServiceConfig, holder: Instance | None, members: list[Instance]
+    seen: Observation, service: ServiceConfig, holder: Instance | None, member_ids: set[str]
 ) -> bool:
     """HOLDER backs its EIP: a member of the service, not draining, and not judged failed
     (fail_after failed probes in a row, outside the switch grace: S6). An undecided holder
     keeps its address: one failed probe, or a switch still in flight, moves nothing."""
-    if holder is None or holder not in members or TAG_DRAIN in holder.tags:
+    if holder is None or holder.instance_id not in member_ids or TAG_DRAIN in holder.tags:
         return False
     grace = service.check.switch_grace if service.check else 0.0
     return not seen.failed(holder, grace)
