@@ -61,14 +61,15 @@ def validate(
     """RAW converted to KIND, or None and every problem found; top-level keys in NOT_KEYS are
     fields of KIND that the file may not set."""
     problems = [Problem((key,), "unknown key") for key in not_keys if key in raw]
-    work = {k: v for k, v in raw.items() if k not in not_keys} if problems else raw
+    work = {k: v for k, v in raw.items() if k not in not_keys}
     dropped: set[Loc] = set()
+    copied = False
     while len(problems) < MOST_PROBLEMS:
         try:
             converted = msgspec.convert(work, kind, dec_hook=dec_hook)
         except msgspec.ValidationError as exc:
-            if work is raw:
-                work = copy.deepcopy(raw)  # only the failing path pays for the copy
+            if not copied:  # keys are taken out of a copy; only the failing path pays for it
+                work, copied = copy.deepcopy(work), True
             problem, drop = _read(str(exc), work, kind)
             if problem.loc in dropped:
                 break  # missing because we took it out: not a problem of the file

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -232,3 +234,13 @@ def test_a_table_rule_stops_the_list_rather_than_guess(tmp_path: Path) -> None:
 def test_the_config_cannot_set_where_it_was_read_from(tmp_path: Path) -> None:
     found = problems_of(tmp_path, 'source = "/etc/passwd"\n' + FULL)
     assert found == ["source: unknown key"]
+
+
+def test_looking_past_a_problem_leaves_the_callers_input_alone() -> None:
+    from eipkeeper.config_problems import validate
+
+    raw = tomllib.loads('source = "x"\n' + FULL.replace("port = 5353", "port = 0"))
+    before = json.dumps(raw, sort_keys=True)
+    found, problems = validate(raw, config.Config, dec_hook=config._decode, not_keys=("source",))
+    assert found is None and [p.loc for p in problems] == [("source",), ("dns", "port")]
+    assert json.dumps(raw, sort_keys=True) == before
