@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import functools
 import ipaddress
 import json
@@ -688,17 +687,17 @@ def measure(
         check = config.service(SERVICE).check
         if check is None:
             raise BenchError(f"service {SERVICE} has no check in {path}")
+        env = {**os.environ, **sandbox.environment()}
+        eipkeeper(env, "apply", "--yes")
         setting = Setting(
             delay=delay,
             check=check,
-            env={**os.environ, **sandbox.environment()},
+            env=env,
             events_queue=sandbox.events_queue_url,
             folder=Path(folder),
             associated_at=time.monotonic(),
         )
         ec2 = sandbox.client("ec2")
-        eipkeeper(setting.env, "apply", "--yes")
-        setting = dataclasses.replace(setting, associated_at=time.monotonic())
         start = holding(ec2)
         # Every holder answers on its address before `run` starts: a holder probed while its
         # new association is still on the way would count as failed.

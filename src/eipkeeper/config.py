@@ -349,13 +349,11 @@ def _check_files(config: Config, text: str) -> None:
         return
     key_path = config.relative(config.dns.tsig_key_file)
     if not key_path.is_file():
-        raise ConfigError(
+        missing = (
             f"TSIG key file {key_path} does not exist "
-            "(make one with `tsig-keygen -a hmac-sha256 NAME`)",
-            path=str(config.source),
-            line=locate(text, ("dns", "tsig_key_file")),
-            key="dns.tsig_key_file",
+            "(make one with `tsig-keygen -a hmac-sha256 NAME`)"
         )
+        raise _located(Problem(("dns", "tsig_key_file"), missing), text, config.source)
 
 
 def key_file_is_private(path: Path) -> bool:

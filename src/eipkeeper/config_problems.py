@@ -95,7 +95,9 @@ def _read(text: str, work: dict[str, Any], kind: type) -> tuple[Problem, Loc | N
     if missing:
         return Problem((*loc, missing["key"]), "required key is missing"), None
     value = _value(work, loc)
-    return Problem(loc, _words(message, value, kind, loc)), _droppable(work, loc)
+    # A table's own rule, or a list item (only keys of a table are taken out): stop there.
+    droppable = bool(loc) and isinstance(loc[-1], str) and not isinstance(value, dict | None)
+    return Problem(loc, _words(message, value, kind, loc)), loc if droppable else None
 
 
 def _loc(path: str) -> Loc:
@@ -115,22 +117,11 @@ def _parent(work: dict[str, Any], loc: Loc) -> dict[str, Any]:
 
 
 def _value(work: dict[str, Any], loc: Loc) -> Any:
+    """The value at LOC, or None where there is none (TOML has no null)."""
     try:
         return _parent(work, loc)[loc[-1]] if loc else work  # type: ignore[index]
     except (KeyError, IndexError, TypeError):
         return None
-
-
-def _droppable(work: dict[str, Any], loc: Loc) -> Loc | None:
-    if not loc or not isinstance(loc[-1], str):
-        return None
-    try:
-        parent = _parent(work, loc)
-    except (KeyError, IndexError, TypeError):
-        return None
-    if not isinstance(parent, dict) or isinstance(parent.get(loc[-1]), dict):
-        return None
-    return loc
 
 
 def _words(message: str, value: Any, kind: type, loc: Loc) -> str:

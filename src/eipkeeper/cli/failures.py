@@ -21,11 +21,6 @@ def translate_foreign(exc: BaseException) -> EipkeeperError | None:
         known = translate_any(exc, "AWS")
         if known is not None:
             return known
-    if "msgspec" in sys.modules:
-        import msgspec
-
-        if isinstance(exc, msgspec.ValidationError):
-            return ConfigError(f"invalid value: {exc}")
     if isinstance(exc, OSError):
         return _os_error(exc)
     if "dns.exception" in sys.modules:

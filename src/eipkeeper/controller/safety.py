@@ -150,8 +150,8 @@ def check_s1(config: Config, seen: Observation, plan: Plan) -> None:
             new = change.new
             if new is None or new.type not in ("A", "AAAA") or is_marker(new):
                 continue
-            theirs = _values_of_others(config, seen, new.name, new.type)
-            stray += [f"{new.name} -> {v}" for v in new.values if v not in held | theirs]
+            allowed = held | _values_of_others(config, seen, new.name, new.type)
+            stray += [f"{new.name} -> {v}" for v in new.values if v not in allowed]
     if stray:
         raise SafetyRefusal("S1", "a managed record would point at an address not held", stray)
 
