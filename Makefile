@@ -3,9 +3,14 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 # Debian packages the tests talk to: BIND (named, tsig-keygen), nsupdate/dig, SpamAssassin's spamd,
-# Postfix (the real sender of tests/mail; debconf "Local only", preseeded) and swaks.
-SYSTEM_PACKAGES := bind9 bind9-utils bind9-dnsutils spamd spamc postfix swaks
-SYSTEM_COMMANDS := named tsig-keygen nsupdate dig spamd spamc postfix swaks
+# Postfix (the real sender of tests/mail; debconf "Local only", preseeded) and swaks; Knot DNS
+# and PowerDNS with its SQLite backend (the DNS contract suite runs on all three servers).
+# Their postinst scripts would start daemons on port 53, where a test's resolver may listen:
+# a policy-rc.d that exits 101 (unless one is already there) keeps every service stopped.
+SYSTEM_PACKAGES := bind9 bind9-utils bind9-dnsutils spamd spamc postfix swaks \
+	knot knot-dnsutils pdns-server pdns-backend-sqlite3
+SYSTEM_COMMANDS := named tsig-keygen nsupdate dig spamd spamc postfix swaks \
+	knotd knotc kdig pdns_server pdnsutil
 
 .PHONY: demo test lint typecheck pytest system-deps bench soak clean sandbox
 
@@ -40,7 +45,10 @@ system-deps:
 	    echo "installing system packages for:$$missing"; \
 	    echo 'postfix postfix/main_mailer_type select Local only' | debconf-set-selections && \
 	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    if [ -e /usr/sbin/policy-rc.d ]; then own_policy=""; else own_policy=1; \
+	      printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d; fi; \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES) >/dev/null; \
+	    rc=$$?; if [ -n "$$own_policy" ]; then rm -f /usr/sbin/policy-rc.d; fi; [ $$rc = 0 ] || exit $$rc; \
 	  else \
 	    echo "missing:$$missing -- run as root: apt-get install $(SYSTEM_PACKAGES)"; exit 1; \
 	  fi; \
