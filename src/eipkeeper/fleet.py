@@ -78,6 +78,9 @@ class FleetView:
     def resolve_address(self, text: str) -> Address:
         """ADDRESS as the user wrote it: a public IP, an allocation id or a bound hostname."""
         wanted = text.strip().lower().rstrip(".")
+        if not wanted:
+            # An unbound EIP's hostname is empty too: blank must never match it (S10).
+            raise UsageError("ADDRESS is empty; name one")
         for address in self.addresses:
             if wanted in (address.public_ip, address.allocation_id.lower()):
                 return address
@@ -92,6 +95,9 @@ class FleetView:
 
     def resolve_instance(self, text: str) -> Instance:
         """INSTANCE as the user wrote it: an instance id or its Name tag."""
+        text = text.strip()
+        if not text:
+            raise UsageError("INSTANCE is empty; name one")
         for instance in self.instances:
             if instance.instance_id == text:
                 return instance

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from eipkeeper.cli.app import App, pass_app
-from eipkeeper.cli.params import DURATION
+from eipkeeper.cli.params import ADDRESS, DURATION, INSTANCE
 from eipkeeper.cli.progress import progress
 from eipkeeper.cli.render import Column, render_object, render_rows
 from eipkeeper.controller.intents import AssociateAddress, DisassociateAddress, ReleaseAddress
@@ -225,8 +225,8 @@ def allocate(app: App, service_name: str, hostname: str, extra_tags: tuple[str, 
 
 
 @click.command("associate")
-@click.argument("address")
-@click.argument("instance")
+@click.argument("address", type=ADDRESS)
+@click.argument("instance", type=INSTANCE)
 @click.option("--yes", is_flag=True, help="Do not ask before taking away a dynamic public IP.")
 @click.option("--no-wait", is_flag=True, help="Return once AWS accepted the call.")
 @click.option(
@@ -294,7 +294,7 @@ def _nothing(app: App, plan: Plan) -> bool:
 
 
 @click.command("disassociate")
-@click.argument("address")
+@click.argument("address", type=ADDRESS)
 @click.option("--yes", is_flag=True, help="Do not ask when managed DNS points at ADDRESS.")
 @pass_app
 def disassociate(app: App, address: str, yes: bool) -> None:
@@ -323,7 +323,7 @@ def disassociate(app: App, address: str, yes: bool) -> None:
 
 
 @click.command("release")
-@click.argument("address")
+@click.argument("address", type=ADDRESS)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @pass_app
 def release(app: App, address: str, yes: bool) -> None:

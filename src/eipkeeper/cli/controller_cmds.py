@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import click
 
 from eipkeeper.cli.app import App, pass_app
-from eipkeeper.cli.params import DURATION, GRACE
+from eipkeeper.cli.params import CHECKSUM, DURATION, GRACE, TEXT
 from eipkeeper.durations import format_duration
 from eipkeeper.errors import SafetyRefusal, UsageError
 from eipkeeper.logs import get_logger
@@ -75,9 +75,14 @@ def plan_command(app: App, detailed_exitcode: bool) -> None:
 @click.command("apply")
 @click.option("--yes", is_flag=True, help="Apply without asking.")
 @click.option("--force", is_flag=True, help="Lift S7 (the blast radius) alone; never S1 to S6.")
-@click.option("--checksum", default="", help="Apply only if the plan still has this checksum.")
+@click.option(
+    "--checksum",
+    type=CHECKSUM,
+    default=None,
+    help="Apply only if the plan still has this checksum.",
+)
 @pass_app
-def apply_command(app: App, yes: bool, force: bool, checksum: str) -> None:
+def apply_command(app: App, yes: bool, force: bool, checksum: str | None) -> None:
     """Make the fleet and the zone agree with the config, in order, verifying each step."""
     from eipkeeper.cli.plans import plan_data, show_plan, step_line
     from eipkeeper.controller import safety
@@ -92,7 +97,7 @@ def apply_command(app: App, yes: bool, force: bool, checksum: str) -> None:
         safety.check(app.config, seen, plan, force=force)
         app.confirm(f"Apply these {len(plan.actions)} changes?", yes=False)
         checksum = checksum or plan.checksum
-    plan, report = round_.apply(force=force, checksum=checksum, on_step=step_line)
+    plan, report = round_.apply(force=force, checksum=checksum or "", on_step=step_line)
     if app.output == "json":
         body = {**plan_data(plan), "done": report.done}
         click.echo(json.dumps(body, indent=2))
@@ -113,7 +118,9 @@ def apply_command(app: App, yes: bool, force: bool, checksum: str) -> None:
     "changes that arrive meanwhile are served by one round.",
 )
 @click.option("--once", is_flag=True, help="Run one round and exit with its outcome.")
-@click.option("--events-queue", default="", help="SQS queue URL fed by EC2 state-change events.")
+@click.option(
+    "--events-queue", type=TEXT, default=None, help="SQS queue URL fed by EC2 state-change events."
+)
 @click.option(
     "--metrics-port",
     type=click.IntRange(0, 65535),
@@ -121,7 +128,9 @@ def apply_command(app: App, yes: bool, force: bool, checksum: str) -> None:
     help="Serve Prometheus metrics on this port (0: none).",
 )
 @click.option("--metrics-address", default="127.0.0.1", show_default=True)
-@click.option("--lease-table", default="", help="DynamoDB table for the replicas' lease.")
+@click.option(
+    "--lease-table", type=TEXT, default=None, help="DynamoDB table for the replicas' lease."
+)
 @click.option(
     "--lease-ttl", type=DURATION, default="30s", show_default=True, help="How long a lease lasts."
 )
@@ -139,10 +148,10 @@ def run_command(
     interval: float,
     min_interval: float,
     once: bool,
-    events_queue: str,
+    events_queue: str | None,
     metrics_port: int,
     metrics_address: str,
-    lease_table: str,
+    lease_table: str | None,
     lease_ttl: float,
     switch_grace: float | None,
 ) -> None:

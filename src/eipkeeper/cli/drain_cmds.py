@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from eipkeeper.cli.app import App, pass_app
-from eipkeeper.cli.params import DURATION
+from eipkeeper.cli.params import DURATION, INSTANCE
 from eipkeeper.cli.progress import progress
 from eipkeeper.cli.render import cell
 from eipkeeper.controller.intents import DrainInstance
@@ -110,7 +110,7 @@ def _show(app: App, data: dict[str, Any], lines: list[str]) -> None:
 
 
 @click.command("drain")
-@click.argument("instance")
+@click.argument("instance", type=INSTANCE)
 @click.option(
     "--then",
     "then",

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from eipkeeper.cli.app import App, pass_app
-from eipkeeper.cli.params import DURATION
+from eipkeeper.cli.params import ADDRESS, DURATION, INSTANCE
 from eipkeeper.cli.progress import progress
 from eipkeeper.cli.render import cell, render_object
 from eipkeeper.controller.intents import MoveAddress
@@ -23,8 +23,14 @@ if TYPE_CHECKING:  # imported in the command: `move --help` does not pay for bot
 
 
 @click.command("move")
-@click.argument("address")
-@click.option("--to", "instance", required=True, help="The instance (id or Name) to move it to.")
+@click.argument("address", type=ADDRESS)
+@click.option(
+    "--to",
+    "instance",
+    type=INSTANCE,
+    required=True,
+    help="The instance (id or Name) to move it to.",
+)
 @click.option("--yes", is_flag=True, help="Do not ask before taking away a dynamic public IP.")
 @click.option(
     "--timeout",

@@ -51,3 +51,43 @@ DURATION = Duration()
 
 GRACE = Duration(allow_zero=True)
 """A grace period or margin: zero turns it off."""
+
+
+class Name(click.ParamType[str]):
+    """Something the user names (an ADDRESS, an INSTANCE, a checksum): never empty or blank.
+
+    An unset shell variable (`release "$ADDR" --yes`) must not match an EIP whose hostname
+    binding is empty, nor skip the checksum gate (SPEC S10): blank is a usage error, not a name.
+    """
+
+    name = "text"
+
+    def __init__(self, what: str, metavar: str = "TEXT") -> None:
+        self.what = what
+        self.metavar = metavar
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        del ctx
+        if param.param_type_name == "argument":
+            return param.human_readable_name.upper()
+        return self.metavar
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> str:
+        text = str(value)
+        if not text.strip():
+            self.fail(f"{self.what} is empty; name one", param, ctx)
+        return text.strip()
+
+
+ADDRESS = Name("ADDRESS", "ADDRESS")
+"""A public IP, an allocation id or a bound hostname."""
+
+INSTANCE = Name("INSTANCE", "INSTANCE")
+"""An instance id or its Name tag."""
+
+CHECKSUM = Name("the checksum")
+
+TEXT = Name("the value")
+"""Any other option whose value names something (a template, a type, a queue, a table)."""

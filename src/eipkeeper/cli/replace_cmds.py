@@ -8,7 +8,7 @@ import click
 
 from eipkeeper.cli.app import App, pass_app
 from eipkeeper.cli.move_cmds import move_report
-from eipkeeper.cli.params import DURATION
+from eipkeeper.cli.params import DURATION, INSTANCE, TEXT
 from eipkeeper.cli.render import render_object
 from eipkeeper.controller.intents import ReplaceInstance
 from eipkeeper.errors import OperationError
@@ -18,9 +18,13 @@ POLL = 2.0
 
 
 @click.command("replace")
-@click.argument("instance")
-@click.option("--instance-type", default="", help="The successor's type (else the template's).")
-@click.option("--launch-template", default="", help="Launch the successor from this template.")
+@click.argument("instance", type=INSTANCE)
+@click.option(
+    "--instance-type", type=TEXT, default=None, help="The successor's type (else the template's)."
+)
+@click.option(
+    "--launch-template", type=TEXT, default=None, help="Launch the successor from this template."
+)
 @click.option("--yes", is_flag=True, help="Do not ask before starting.")
 @click.option(
     "--timeout",
@@ -31,7 +35,12 @@ POLL = 2.0
 )
 @pass_app
 def replace(
-    app: App, instance: str, instance_type: str, launch_template: str, yes: bool, timeout: float
+    app: App,
+    instance: str,
+    instance_type: str | None,
+    launch_template: str | None,
+    yes: bool,
+    timeout: float,
 ) -> None:
     """Upgrade INSTANCE with no mail deferred: launch a successor, wait for its check, let it
     take mail on a reserved MX address that MX already lists, move INSTANCE's EIP onto it and
@@ -40,7 +49,7 @@ def replace(
     from eipkeeper.cli.plans import make_engine
     from eipkeeper.controller.plan import Move
 
-    intent = ReplaceInstance(instance, instance_type, launch_template)
+    intent = ReplaceInstance(instance, instance_type or "", launch_template or "")
     engine = make_engine(app, timeout=timeout)
     started = time.monotonic()
     asked = False
