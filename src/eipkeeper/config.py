@@ -31,6 +31,8 @@ _FQDN = re.compile(
     r"^(?=.{1,253}\.?$)([a-z0-9_]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.?$"
 )
 
+_RESOLVER = re.compile(r"^[A-Za-z0-9.:-]+?(:[0-9]{1,5})?$")
+
 if TYPE_CHECKING:
     # To the rest of the code a duration is a float and a host name a str.
     Seconds = float
@@ -186,6 +188,35 @@ class DrainReadyConfig(_Strict, frozen=True):
             raise ValueError('drain_ready kind = "command" needs `command`')
 
 
+class ReputationConfig(_Strict, frozen=True):
+    """An address fit to carry mail: not on a blocklist, with forward-confirmed reverse DNS.
+    Checked before an address is claimed for the service and every `recheck` while it serves."""
+
+    dnsbl: Annotated[list[Hostname], Meta(min_length=1)]
+    """DNSBL zones (`zen.spamhaus.org`): a listing by any one keeps an address out of service."""
+    fcrdns: bool = True
+    """Audit that each address's reverse DNS name resolves back to it (Gmail, Yahoo)."""
+    recheck: Seconds = Seconds(3600.0)
+    """`run` looks each serving address up again this often."""
+    max_tries: Annotated[int, Meta(ge=1, le=50)] = 5
+    """`allocate --service`: fresh addresses tried before giving up."""
+    resolver: str = ""
+    """HOST or HOST:PORT of the resolver to ask; empty: the system's. Spamhaus refuses
+    queries sent through large public resolvers (8.8.8.8 and the like): use your own."""
+    timeout: Seconds = Seconds(2.0)
+    """One lookup's wait; a zone that does not answer in time gave no verdict (never clean)."""
+
+    def __post_init__(self) -> None:
+        if self.resolver and not _RESOLVER.match(self.resolver):
+            raise ValueError(f"resolver {self.resolver!r} is not HOST or HOST:PORT")
+
+
+class MtaStsConfig(_Strict, frozen=True):
+    policy: Annotated[str, Meta(min_length=1)]
+    """The MTA-STS policy file (RFC 8461 section 3.2), relative to the config file; `audit`
+    reads it from here and fetches nothing from the internet."""
+
+
 class ServiceConfig(_Strict, frozen=True):
     name: Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")]
     select: SelectConfig
@@ -200,8 +231,14 @@ class ServiceConfig(_Strict, frozen=True):
     ptr: bool = False
     """Keep each pool EIP's reverse DNS equal to its hostname (elastic services)."""
     drain_ready: DrainReadyConfig | None = None
+    reputation: ReputationConfig | None = None
+    spf: Hostname | None = None
+    """A sending service: one `ip4:` per address of the service in this name's SPF record."""
+    mta_sts: MtaStsConfig | None = None
 
     def __post_init__(self) -> None:
+        if self.mta_sts is not None and self.mx is None:
+            raise ValueError("mta_sts needs `mx`: the policy judges the MX hostnames")
         if len(set(self.hostnames)) != len(self.hostnames):
             raise ValueError("hostnames are listed twice")
         if self.burst is not None:
@@ -337,6 +374,9 @@ def _cross_checks(config: Config) -> list[Problem]:
             owners[host] = service.name
             if zone and host != zone and not host.endswith("." + zone):
                 problem(f"{host} is outside zone {zone}", ("service", index, "hostnames"))
+        spf = service.spf
+        if zone and spf and spf != zone and not spf.endswith("." + zone):
+            problem(f"{spf} is outside zone {zone}", ("service", index, "spf"))
         mx = service.mx
         if zone and mx and mx.domain != zone and not mx.domain.endswith("." + zone):
             problem(f"{mx.domain} is outside zone {zone}", ("service", index, "mx", "domain"))
@@ -345,6 +385,13 @@ def _cross_checks(config: Config) -> list[Problem]:
 
 def _check_files(config: Config, text: str) -> None:
     """Files named in the config must exist; a TSIG key readable by others is said (not fatal)."""
+    for index, service in enumerate(config.services):
+        policy = config.relative(service.mta_sts.policy) if service.mta_sts else None
+        if policy is not None and not policy.is_file():
+            where = ("service", index, "mta_sts", "policy")
+            raise _located(
+                Problem(where, f"MTA-STS policy {policy} does not exist"), text, config.source
+            )
     if config.dns is None or config.dns.provider != "rfc2136":
         return
     key_path = config.relative(config.dns.tsig_key_file)
