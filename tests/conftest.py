@@ -46,17 +46,22 @@ class Cloud:
         return None
 
 
+def user_env(sandbox: Sandbox, config: Path, home: Path) -> dict[str, str]:
+    """What a user of SANDBOX exports to run eipkeeper with CONFIG, and nothing of this machine's
+    AWS set-up (HOME: where the AWS files would be, and are not)."""
+    return {
+        **sandbox.environment(),
+        "EIPKEEPER_CONFIG": str(config),
+        # Never reach for the instance metadata service: tests talk to loopback only.
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_CONFIG_FILE": str(home / "no-aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(home / "no-aws-credentials"),
+    }
+
+
 @pytest.fixture
 def cloud(tmp_path: Path) -> Iterator[Cloud]:
     with Sandbox(port=0, association_delay=0.2) as sandbox:
         config = tmp_path / "eipkeeper.toml"
         sandbox.write_config(config)
-        env = {
-            **sandbox.environment(),
-            "EIPKEEPER_CONFIG": str(config),
-            # Never reach for the instance metadata service: tests talk to loopback only.
-            "AWS_EC2_METADATA_DISABLED": "true",
-            "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
-            "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
-        }
-        yield Cloud(sandbox=sandbox, config=config, env=env)
+        yield Cloud(sandbox=sandbox, config=config, env=user_env(sandbox, config, tmp_path))

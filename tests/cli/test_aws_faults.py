@@ -3,9 +3,9 @@ the exit code of SPEC.md, no traceback, and nothing half done."""
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
+from eipkeeper.sandbox.bind import free_port
 from tests.conftest import Cloud
 from tests.support.cli import eipkeeper
 from tests.support.faultproxy import Fault, fault_proxy
@@ -36,9 +36,7 @@ def test_no_region_is_a_configuration_error(cloud: Cloud, tmp_path: Path) -> Non
 
 
 def test_an_endpoint_that_does_not_answer(cloud: Cloud) -> None:
-    with socket.socket() as closed:
-        closed.bind(("127.0.0.1", 0))
-        port = closed.getsockname()[1]
+    port = free_port()  # nobody listens there
     ran = eipkeeper("addresses", env={**cloud.env, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}"})
     assert ran.code == 1
     assert f"http://127.0.0.1:{port} did not answer" in ran.stderr

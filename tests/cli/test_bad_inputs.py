@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import socket
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,10 +21,11 @@ from pathlib import Path
 
 import pytest
 
-from eipkeeper.cli.main import run
 from eipkeeper.sandbox import Sandbox
-from eipkeeper.sandbox.bind import LocalBind
+from eipkeeper.sandbox.bind import LocalBind, free_port
 from tests.cli.bad_inputs_data import Case, all_cases
+from tests.conftest import user_env
+from tests.support.cli import eipkeeper, here
 
 CASES = all_cases()
 
@@ -47,12 +45,6 @@ class _QuietWebServer(SimpleHTTPRequestHandler):
         pass
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     home = tmp_path_factory.mktemp("bad-inputs")
@@ -65,16 +57,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         sample = home / "sample.toml"
         sandbox.write_config(sample)
         eip = sandbox.client("ec2").describe_addresses()["Addresses"][0]["PublicIp"]
-        env = {
-            **sandbox.environment(),
-            "AWS_EC2_METADATA_DISABLED": "true",
-            "AWS_CONFIG_FILE": str(home / "no-aws-config"),
-            "AWS_SHARED_CREDENTIALS_FILE": str(home / "no-aws-credentials"),
-        }
+        env = user_env(sandbox, sample, home)
         places = {
             "key": str(bind.key_file),
             "bind_port": str(bind.port),
-            "closed": str(_closed_port()),
+            "closed": str(free_port()),
             "html": f"http://127.0.0.1:{web.server_address[1]}",
             "busy": str(busy.getsockname()[1]),
             "eip": str(eip),
@@ -117,63 +104,18 @@ def prepare(case: Case, world: World, tmp: Path) -> tuple[list[str], dict[str, s
     return [fill(arg, places) for arg in case.args], env
 
 
-def run_in_process(
-    args: list[str], env: dict[str, str | None], monkeypatch: pytest.MonkeyPatch
-) -> tuple[int, str]:
-    for name in ("AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in env.items():
-        if value is None:
-            monkeypatch.delenv(name, raising=False)
-        else:
-            monkeypatch.setenv(name, value)
-    monkeypatch.setattr(sys, "stdin", open(os.devnull))  # noqa: SIM115 - closed by pytest's GC
-    err = _Capture()
-    monkeypatch.setattr(sys, "stderr", err)
-    monkeypatch.setattr(sys, "stdout", _Capture())
-    # `run` installs SIGTERM/SIGINT handlers for its controller: give pytest its own back.
-    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        code = run(args)
-    finally:
-        for sig, handler in handlers.items():
-            signal.signal(sig, handler)
-    return code, err.getvalue()
-
-
-class _Capture(__import__("io").StringIO):  # type: ignore[misc]
-    def isatty(self) -> bool:
-        return False
-
-
-def run_as_process(args: list[str], env: dict[str, str | None]) -> tuple[int, str]:
-    full = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    for name, value in env.items():
-        if value is None:
-            full.pop(name, None)
-        else:
-            full[name] = value
-    done = subprocess.run(
-        [sys.executable, "-m", "eipkeeper", *args],
-        env=full,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
-    return done.returncode, done.stderr
+def without_aws_settings(env: dict[str, str | None]) -> dict[str, str | None]:
+    """ENV with every AWS_ variable of this process unset unless ENV sets it: the case alone
+    decides the profile, region and endpoint."""
+    return {**{name: None for name in os.environ if name.startswith("AWS_")}, **env}
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_bad_input(
-    case: Case, world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_bad_input(case: Case, world: World, tmp_path: Path) -> None:
     args, env = prepare(case, world, tmp_path)
-    if case.subprocess:
-        code, stderr = run_as_process(args, env)
-    else:
-        code, stderr = run_in_process(args, env, monkeypatch)
+    runner = eipkeeper if case.subprocess else here
+    ran = runner(*args, env=without_aws_settings(env))
+    code, stderr = ran.code, ran.stderr
     # `run` says first that it starts (SPEC section 4); the error is the first line of ours.
     lines = [line for line in stderr.splitlines() if " info run.started " not in line]
     first = lines[0] if lines else ""

@@ -4,15 +4,14 @@ reads it, against a real BIND and moto's Route 53; text or JSON."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
 
-from eipkeeper.cli.main import run
 from eipkeeper.sandbox.bind import LocalBind, free_port
 from tests.conftest import Cloud
+from tests.support.cli import Ran, here
 
 OWNER_AND_SERVICE = """\
 owner = "mail-prod"
@@ -26,20 +25,8 @@ hostnames = ["mx1.example.test"]
 """
 
 
-@dataclass(frozen=True)
-class Ran:
-    code: int
-    out: str
-    err: str
-
-
-def eipkeeper(
-    *args: str, config: Path, capsys: pytest.CaptureFixture[str], mp: pytest.MonkeyPatch
-) -> Ran:
-    mp.setenv("EIPKEEPER_CONFIG", str(config))
-    code = run(list(args))
-    captured = capsys.readouterr()
-    return Ran(code, captured.out, captured.err)
+def eipkeeper(*args: str, config: Path, env: Mapping[str, str] | None = None) -> Ran:
+    return here(*args, env={**(env or {}), "EIPKEEPER_CONFIG": str(config)})
 
 
 @pytest.fixture
@@ -60,30 +47,24 @@ def bind_config(tmp_path: Path, server: LocalBind, *, port: int | None = None) -
 def test_a_bind_zone_readable_with_the_key_passes(
     bind: LocalBind,
     tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    ran = eipkeeper(
-        "check-config", config=bind_config(tmp_path, bind), capsys=capsys, mp=monkeypatch
-    )
-    assert ran.code == 0, ran.err
-    assert ran.out.splitlines()[0].endswith(
+    ran = eipkeeper("check-config", config=bind_config(tmp_path, bind))
+    assert ran.code == 0, ran.stderr
+    assert ran.stdout.splitlines()[0].endswith(
         "ok: owner mail-prod; rfc2136 zone example.test; services: mx (elastic)"
     )
-    assert f"ok: tsig key: {bind.key_file}: hmac-sha256 key eipkeeper-key, mode 0600" in ran.out
-    assert "ok: zone: example.test: AXFR with the TSIG key" in ran.out
+    assert f"ok: tsig key: {bind.key_file}: hmac-sha256 key eipkeeper-key, mode 0600" in ran.stdout
+    assert "ok: zone: example.test: AXFR with the TSIG key" in ran.stdout
 
 
 def test_json_lists_every_check(
     bind: LocalBind,
     tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     config = bind_config(tmp_path, bind)
-    ran = eipkeeper("-o", "json", "check-config", config=config, capsys=capsys, mp=monkeypatch)
-    assert ran.code == 0, ran.err
-    body = json.loads(ran.out)
+    ran = eipkeeper("-o", "json", "check-config", config=config)
+    assert ran.code == 0, ran.stderr
+    body = json.loads(ran.stdout)
     assert body["ok"] is True and body["config"] == str(config)
     assert [(c["name"], c["level"]) for c in body["checks"]] == [
         ("config", "ok"),
@@ -92,34 +73,28 @@ def test_json_lists_every_check(
     ]
 
 
-def test_json_lists_each_problem_of_a_config_that_does_not_load(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_json_lists_each_problem_of_a_config_that_does_not_load(tmp_path: Path) -> None:
     config = tmp_path / "eipkeeper.toml"
     config.write_text(OWNER_AND_SERVICE.replace("us-east-1", "5").replace('"5"', "5") + "ttl = 0\n")
-    ran = eipkeeper("-o", "json", "check-config", config=config, capsys=capsys, mp=monkeypatch)
+    ran = eipkeeper("-o", "json", "check-config", config=config)
     assert ran.code == 2
-    body = json.loads(ran.out)
+    body = json.loads(ran.stdout)
     assert body["ok"] is False and body["config"] == str(config)
     assert [(c["name"], c["level"], c["detail"]) for c in body["checks"]] == [
         ("config", "error", f"{config}:2: region: expected a string, got 5"),
         ("config", "error", f"{config}:9: service[0].ttl: expected an integer >= 1, got 0"),
     ]
-    assert f"{config}:2: region" in ran.err.splitlines()[0]
+    assert f"{config}:2: region" in ran.stderr.splitlines()[0]
 
 
 def test_a_world_readable_key_is_an_error(
     bind: LocalBind,
     tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     bind.key_file.chmod(0o644)
-    ran = eipkeeper(
-        "check-config", config=bind_config(tmp_path, bind), capsys=capsys, mp=monkeypatch
-    )
+    ran = eipkeeper("check-config", config=bind_config(tmp_path, bind))
     assert ran.code == 2
-    first = ran.err.splitlines()[0]
+    first = ran.stderr.splitlines()[0]
     assert "error: tsig key:" in first and "anyone on this machine can read the secret" in first
     assert f"chmod 600 {bind.key_file}" in first
 
@@ -127,8 +102,6 @@ def test_a_world_readable_key_is_an_error(
 def test_a_group_readable_key_is_a_warning(
     bind: LocalBind,
     tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     bind.key_file.chmod(0o640)
     ran = eipkeeper(
@@ -136,76 +109,60 @@ def test_a_group_readable_key_is_a_warning(
         "json",
         "check-config",
         config=bind_config(tmp_path, bind),
-        capsys=capsys,
-        mp=monkeypatch,
     )
-    assert ran.code == 0, ran.err
-    levels = {c["name"]: c["level"] for c in json.loads(ran.out)["checks"]}
+    assert ran.code == 0, ran.stderr
+    levels = {c["name"]: c["level"] for c in json.loads(ran.stdout)["checks"]}
     assert levels == {"config": "ok", "tsig key": "warning", "zone": "ok"}
 
 
 def test_offline_skips_the_server(
     bind: LocalBind,
     tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     config = bind_config(tmp_path, bind, port=free_port())  # nobody answers there
-    ran = eipkeeper("check-config", "--offline", config=config, capsys=capsys, mp=monkeypatch)
-    assert ran.code == 0, ran.err
-    assert "ok: zone:" not in ran.out
-    ran = eipkeeper("check-config", config=config, capsys=capsys, mp=monkeypatch)
+    ran = eipkeeper("check-config", "--offline", config=config)
+    assert ran.code == 0, ran.stderr
+    assert "ok: zone:" not in ran.stdout
+    ran = eipkeeper("check-config", config=config)
     assert ran.code == 2
-    assert "error: zone: example.test: AXFR with the TSIG key:" in ran.err.splitlines()[0]
+    assert "error: zone: example.test: AXFR with the TSIG key:" in ran.stderr.splitlines()[0]
 
 
-def test_a_server_that_refuses_the_transfer_fails(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_server_that_refuses_the_transfer_fails(tmp_path: Path) -> None:
     with LocalBind("example.test", allow_transfer=False) as server:
-        ran = eipkeeper(
-            "check-config", config=bind_config(tmp_path, server), capsys=capsys, mp=monkeypatch
-        )
+        ran = eipkeeper("check-config", config=bind_config(tmp_path, server))
     assert ran.code == 2
-    assert "refused the zone transfer (AXFR)" in ran.err.splitlines()[0]
+    assert "refused the zone transfer (AXFR)" in ran.stderr.splitlines()[0]
 
 
 def test_a_wrong_secret_fails(
     bind: LocalBind,
     tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     text = bind.key_file.read_text()
     secret = text.split('secret "', 1)[1].split('"', 1)[0]
     bind.key_file.write_text(text.replace(secret, "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0"))
-    ran = eipkeeper(
-        "check-config", config=bind_config(tmp_path, bind), capsys=capsys, mp=monkeypatch
-    )
+    ran = eipkeeper("check-config", config=bind_config(tmp_path, bind))
     assert ran.code == 2
-    assert "BADSIG" in ran.err.splitlines()[0]
+    assert "BADSIG" in ran.stderr.splitlines()[0]
 
 
 def test_route53_zone_found_and_missing(
     cloud: Cloud,
     tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    for name, value in cloud.env.items():
-        monkeypatch.setenv(name, value)
-    ran = eipkeeper("check-config", config=cloud.config, capsys=capsys, mp=monkeypatch)
-    assert ran.code == 0, ran.err
-    assert "ok: zone: example.test (hosted zone " in ran.out and "Route 53 listing" in ran.out
+    ran = eipkeeper("check-config", config=cloud.config, env=cloud.env)
+    assert ran.code == 0, ran.stderr
+    assert "ok: zone: example.test (hosted zone " in ran.stdout and "Route 53 listing" in ran.stdout
     wrong = tmp_path / "wrong.toml"
     wrong.write_text(
         cloud.config.read_text().replace(
             'zone = "example.test"', 'zone = "example.test"\nhosted_zone_id = "ZNOPE"'
         )
     )
-    ran = eipkeeper("-o", "json", "check-config", config=wrong, capsys=capsys, mp=monkeypatch)
+    ran = eipkeeper("-o", "json", "check-config", config=wrong, env=cloud.env)
     assert ran.code == 2
-    body = json.loads(ran.out)
+    body = json.loads(ran.stdout)
     assert body["ok"] is False
     zone = next(c for c in body["checks"] if c["name"] == "zone")
     assert zone["level"] == "error" and "no Route 53 hosted zone ZNOPE" in zone["detail"]

@@ -15,7 +15,7 @@ import pytest
 
 from eipkeeper.sandbox import Sandbox
 from eipkeeper.sandbox.bind import LocalBind
-from tests.conftest import Cloud
+from tests.conftest import Cloud, user_env
 from tests.support.cli import eipkeeper
 
 HOG = "import time\nend = time.monotonic() + 600\nwhile time.monotonic() < end:\n    pass\n"
@@ -41,14 +41,7 @@ def slow_cloud(tmp_path: Path) -> Iterator[Cloud]:
         sandbox.write_config(config)
         text = re.sub(r"\[dns\]\n(?:[^\[\n].*\n)*", bind.config_toml() + "\n", config.read_text())
         config.write_text(text)
-        env = {
-            **sandbox.environment(),
-            "EIPKEEPER_CONFIG": str(config),
-            "AWS_EC2_METADATA_DISABLED": "true",
-            "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
-            "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
-        }
-        yield Cloud(sandbox=sandbox, config=config, env=env)
+        yield Cloud(sandbox=sandbox, config=config, env=user_env(sandbox, config, tmp_path))
 
 
 @pytest.mark.timeout(900)

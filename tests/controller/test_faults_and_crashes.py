@@ -3,16 +3,13 @@
 
 from __future__ import annotations
 
-import os
 import random
 import signal
-import subprocess
-import sys
 import time
 from typing import Any
 
 from tests.conftest import Cloud
-from tests.support.cli import eipkeeper
+from tests.support.cli import eipkeeper, start
 from tests.support.faultproxy import fault_proxy
 
 ZONE = "example.test"
@@ -109,12 +106,7 @@ def test_apply_killed_anywhere_finishes_when_run_again(cloud: Cloud) -> None:
             )
             if holder is not None:  # on a busy machine the kills may all have come early
                 ec2.stop_instances(InstanceIds=[holder])
-        process = subprocess.Popen(
-            [sys.executable, "-m", "eipkeeper", "apply", "--yes"],
-            env={**os.environ, **cloud.env},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        process = start("apply", "--yes", env=cloud.env)
         time.sleep(rng.uniform(0.8, 2.5))
         process.send_signal(signal.SIGKILL)
         process.wait()

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import socket
 import urllib.request
 from pathlib import Path
 
+from eipkeeper.sandbox.bind import free_port
 from tests.conftest import Cloud
 from tests.support.cli import background, wait_for
 
@@ -19,9 +19,7 @@ def scrape(port: int) -> str:
 
 
 def test_run_serves_rounds_changes_addresses_health_and_calls(cloud: Cloud, tmp_path: Path) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     args = ("run", "--interval", "2s", "--metrics-port", str(port))
     with background(*args, env=cloud.env, log=tmp_path / "run.log"):
         wait_for("a first round", lambda: 'eipkeeper_rounds_total{outcome="ok"}' in scrape(port))

@@ -6,14 +6,10 @@ records the phase, after moto applied it or before, until the process is dead.""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 
 from tests.drain.support import Fleet, S2Watch, gate
-from tests.support.cli import eipkeeper
+from tests.support.cli import eipkeeper, start
 
 SCAN = "scan.example.test"
 DRAIN = ("drain", "scan-a", "--then", "terminate", "--yes")
@@ -37,12 +33,7 @@ def test_a_drain_killed_in_any_phase_finishes_when_run_again(
     _, other = fleet.named("scan-b")
     with S2Watch(fleet, scan_a, ip) as watch:
         with gate(fleet.env["AWS_ENDPOINT_URL"], phase=phase, applied=recorded) as held:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "eipkeeper", *DRAIN],
-                env={**os.environ, **fleet.env, "AWS_ENDPOINT_URL": held.url},
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
+            process = start(*DRAIN, env={**fleet.env, "AWS_ENDPOINT_URL": held.url})
             try:
                 assert held.held.wait(60), f"the drain never got to record {phase}"
             finally:

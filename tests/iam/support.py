@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,9 +16,10 @@ from typing import Any
 
 from tests.conftest import Cloud
 from tests.iam.counting import ENV_VAR
-from tests.support.cli import Ran
+from tests.support.cli import Ran, background, eipkeeper
 
 ROOT = Path(__file__).resolve().parents[2]
+COUNTING = "tests.iam.counting"
 
 
 @dataclass
@@ -48,38 +47,20 @@ class CountedCli:
 
     def __call__(self, *args: str) -> Ran:
         env = self._next()
-        done = subprocess.run(
-            [sys.executable, "-m", "tests.iam.counting", *args],
-            env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=180,
-            check=False,
-        )
+        ran = eipkeeper(*args, env=env, module=COUNTING, cwd=ROOT, timeout=180)
         self._collect(env)
-        return Ran(code=done.returncode, stdout=done.stdout, stderr=done.stderr)
+        return ran
 
     @contextmanager
     def background(self, *args: str) -> Iterator[subprocess.Popen[bytes]]:
         """`eipkeeper ARGS` (the controller) until the block ends, then SIGTERM, as systemd
         stops it; its calls are collected once it has exited."""
         env = self._next()
-        log = (self.scratch / f"run-{self._runs}.log").open("wb")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tests.iam.counting", *args],
-            env=env,
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        log = self.scratch / f"run-{self._runs}.log"
         try:
-            yield process
+            with background(*args, env=env, log=log, module=COUNTING, cwd=ROOT) as process:
+                yield process
         finally:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-            process.wait(timeout=60)
-            log.close()
             self._collect(env)
 
 

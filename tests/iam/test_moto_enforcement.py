@@ -20,10 +20,7 @@ are covered by the call counter test.
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -40,7 +37,7 @@ from eipkeeper.cloud import iam
 from eipkeeper.sandbox.bind import LocalBind
 from tests.conftest import Cloud
 from tests.iam.support import standby
-from tests.support.cli import Ran, eipkeeper, wait_for
+from tests.support.cli import Ran, background, eipkeeper, wait_for
 
 ACCOUNT = "123456789012"  # moto's default account
 TRUST = {
@@ -177,18 +174,8 @@ def run_briefly(env: dict[str, str], log: Path, inspector: Principal, cloud: Clo
 
     args = ["run", "--interval", "1s", "--lease-table", LEASE_TABLE]
     args += ["--events-queue", cloud.sandbox.events_queue_url]
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "eipkeeper", *args],
-            env={**os.environ, **env},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            wait_for("the replica holds the lease", lambda: bool(holder()))
-        finally:
-            process.terminate()
-            process.wait(timeout=60)
+    with background(*args, env=env, log=log):
+        wait_for("the replica holds the lease", lambda: bool(holder()))
 
 
 @pytest.fixture

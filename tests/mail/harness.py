@@ -32,6 +32,7 @@ import boto3
 
 from eipkeeper.sandbox import Sandbox
 from eipkeeper.sandbox.bind import LocalBind
+from tests.conftest import user_env
 from tests.mail import mailboxes, maillog
 from tests.mail.postfix import Postfix
 from tests.mail.resolver import Resolver
@@ -173,11 +174,7 @@ def world(
             text = edit_config(_short_config(config.read_text(encoding="utf-8")))
             config.write_text(text, encoding="utf-8")
             env = {
-                **sandbox.environment(),
-                "EIPKEEPER_CONFIG": str(config),
-                "AWS_EC2_METADATA_DISABLED": "true",
-                "AWS_CONFIG_FILE": str(workdir / "no-aws-config"),
-                "AWS_SHARED_CREDENTIALS_FILE": str(workdir / "no-aws-credentials"),
+                **user_env(sandbox, config, workdir),
                 "PATH": os.environ.get("PATH", "") + ":/usr/sbin",
             }
             applied = eipkeeper("apply", "--yes", env=env)

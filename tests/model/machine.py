@@ -22,9 +22,9 @@ import dns.update
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from tests.model import commands
 from tests.model.invariants import MUTATING, Checker, Violation
 from tests.model.world import ZONE, Snapshot, World, world
+from tests.support import cli
 
 ANSWER = "sandbox:answer"
 HOSTNAMES = ("mx1.example.test", "mx2.example.test", "mx3.example.test")
@@ -126,10 +126,10 @@ class EipkeeperModel(RuleBasedStateMachine):
             time.monotonic(),
         )
 
-    def _cli(self, *argv: str) -> commands.Ran:
+    def _cli(self, *argv: str) -> cli.Ran:
         self.checker.command = argv[0]
         try:
-            ran = commands.run(*argv, env=self.world.env)
+            ran = cli.here(*argv, env=self.world.env)
         finally:
             self.checker.command = ""
         self.last_command = argv[0]
@@ -407,7 +407,7 @@ class EipkeeperModel(RuleBasedStateMachine):
         self._note(f"{' '.join(argv)}, SIGKILL after {after:.1f}s, then again")
         self.checker.command = argv[0]
         try:
-            ended = commands.kill_after(commands.start(*argv, env=self.world.env), after)
+            ended = cli.kill_after(cli.start(*argv, env=self.world.env), after)
         finally:
             self.checker.command = ""
         self.check_now()

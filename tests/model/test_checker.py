@@ -10,9 +10,9 @@ import boto3
 import dns.update
 import pytest
 
-from tests.model import commands
 from tests.model.invariants import Checker
 from tests.model.world import ZONE, World, world
+from tests.support import cli
 
 
 @pytest.fixture
@@ -20,7 +20,7 @@ def applied(tmp_path: Path) -> Iterator[tuple[World, Checker]]:
     with world(tmp_path) as here:
         checker = Checker(here)
         here.on_call.append(checker.on_call)
-        first = commands.run("apply", "--yes", env=here.env)
+        first = cli.here("apply", "--yes", env=here.env)
         assert first.code == 0, first.stderr
         yield here, checker
 

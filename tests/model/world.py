@@ -32,6 +32,7 @@ import dns.zone
 from eipkeeper.dns.tsig import load_key
 from eipkeeper.sandbox import Sandbox
 from eipkeeper.sandbox.bind import LocalBind
+from tests.conftest import user_env
 from tests.support.faultproxy import FaultProxy, _handler
 
 ZONE = "example.test"
@@ -207,14 +208,7 @@ def world(tmp: Path, *, association_delay: float = 0.3) -> Iterator[World]:
         thread.start()
         stack.callback(server.server_close)
         stack.callback(server.shutdown)
-        env = {
-            **sandbox.environment(),
-            "AWS_ENDPOINT_URL": proxy.url,
-            "EIPKEEPER_CONFIG": str(config),
-            "AWS_EC2_METADATA_DISABLED": "true",
-            "AWS_CONFIG_FILE": str(tmp / "no-aws-config"),
-            "AWS_SHARED_CREDENTIALS_FILE": str(tmp / "no-aws-credentials"),
-        }
+        env = {**user_env(sandbox, config, tmp), "AWS_ENDPOINT_URL": proxy.url}
         yield World(sandbox=sandbox, bind=bind, proxy=proxy, config=config, env=env, on_call=calls)
 
 

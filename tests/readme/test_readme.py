@@ -13,7 +13,6 @@ import os
 import re
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from eipkeeper.sandbox.bind import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -70,12 +71,6 @@ def readme_lines(block: list[str]) -> list[Line]:
     return lines
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def fresh_environment(home: Path) -> dict[str, str]:
     """What a new login shell has: no venv on PATH, no AWS settings, an empty home."""
     return {
@@ -114,7 +109,7 @@ def started_sandbox(clone: Path, tmp_path: Path) -> Iterator[Path]:
     # Only the ports differ from a newcomer's run: tests run side by side on this machine.
     env = {
         **fresh_environment(home),
-        "SANDBOX_ARGS": f"--port 0 --smtp-port {_free_port()} --association-delay 0.5",
+        "SANDBOX_ARGS": f"--port 0 --smtp-port {free_port()} --association-delay 0.5",
     }
     log = tmp_path / "sandbox.log"
     with log.open("wb") as out:

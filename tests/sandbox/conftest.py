@@ -15,6 +15,7 @@ import pytest
 from mypy_boto3_ec2 import EC2Client
 
 from eipkeeper.sandbox import Sandbox
+from eipkeeper.sandbox.bind import free_port
 from eipkeeper.sandbox.dataplane import Timing
 from tests.support import waiting
 
@@ -26,16 +27,10 @@ REUSE_AFTER = 0.5
 CONNECT_TIMEOUT = 1.5
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="package")
 def sandbox() -> Iterator[Sandbox]:
     with Sandbox(
-        association_delay=TEST_DELAY, smtp_port=_free_port(), queue_port=_free_port()
+        association_delay=TEST_DELAY, smtp_port=free_port(), queue_port=free_port()
     ) as running:
         yield running
 

@@ -21,7 +21,7 @@ import pytest
 
 from eipkeeper import config
 from eipkeeper.errors import OperationError
-from eipkeeper.sandbox.bind import find_program
+from eipkeeper.sandbox.bind import find_program, free_port
 
 # The command is registered in the CLI by cli/commands.py; adding it again here keeps this
 # test independent of that list.
@@ -36,12 +36,6 @@ sys.argv = ["eipkeeper", *sys.argv[1:]]
 entry.main()
 """
 STARTUP_DEADLINE = 60.0
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _spawn(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
@@ -106,7 +100,7 @@ def test_sandbox_prints_exports_writes_the_config_and_stops_on_sigterm(
     tmp_path: Path, stopper: list[subprocess.Popen[str]]
 ) -> None:
     out = tmp_path / "conf" / "sandbox.toml"
-    args = ["--port", "0", "--empty", "--smtp-port", str(_free_port()), "--config-out", str(out)]
+    args = ["--port", "0", "--empty", "--smtp-port", str(free_port()), "--config-out", str(out)]
     process = _spawn(tmp_path, *args)
     stopper.append(process)
 
@@ -175,7 +169,7 @@ def test_with_bind_the_config_points_at_a_local_bind(
         "--empty",
         "--bind",
         "--smtp-port",
-        str(_free_port()),
+        str(free_port()),
         "--config-out",
         str(out),
     )
@@ -197,8 +191,8 @@ def test_by_default_unheld_addresses_drop_and_the_data_plane_logs_without_v(
     tmp_path: Path, stopper: list[subprocess.Popen[str]]
 ) -> None:
     out = tmp_path / "sandbox.toml"
-    smtp_port = _free_port()
-    args = ["--port", "0", "--smtp-port", str(smtp_port), "--queue-port", str(_free_port())]
+    smtp_port = free_port()
+    args = ["--port", "0", "--smtp-port", str(smtp_port), "--queue-port", str(free_port())]
     process = _spawn(tmp_path, *args, "--config-out", str(out))
     stopper.append(process)
     env = _exports(_read_until(process, "events queue"))
