@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
-from eipkeeper import config as config_module
 from eipkeeper.audit import Scene
 from eipkeeper.cloud.ranges import CloudRanges, Ranges
 from eipkeeper.config import Config
@@ -18,62 +16,16 @@ from eipkeeper.controller.observation import Observation
 from eipkeeper.dns.markers import Claim, marker_name
 from eipkeeper.dns.ownership import OwnedZone
 from eipkeeper.dns.records import Record, Zone
-from eipkeeper.model import TAG_HOSTNAME, TAG_OWNER, TAG_SERVICE, Address, Instance
+from eipkeeper.model import Address, Instance
+from tests.support import builders
+from tests.support.builders import OWNER, ZONE, eip, instance
 
-OWNER = "mail-prod"
-ZONE = "example.test"
 SANDBOX = CloudRanges(networks=(ipaddress.ip_network("127.0.0.0/8"),), source="test 127/8")
-
-CONFIG = f"""
-owner = "{OWNER}"
-[dns]
-provider = "route53"
-zone = "{ZONE}"
-max_ttl = MAX_TTL
-[cost]
-ipv4_hourly = 0.005
-[[service]]
-name = "mx"
-select = {{ tags = {{ Role = "mx" }} }}
-addresses = "elastic"
-hostnames = ["mx1.{ZONE}", "mx2.{ZONE}", "mx3.{ZONE}"]
-mx = {{ domain = "{ZONE}", preference = 10 }}
-burst = {{ launch_template = "mx-burst", hostnames = ["mx3.{ZONE}"] }}
-[[service]]
-name = "scan"
-select = {{ tags = {{ Role = "scan" }} }}
-addresses = "dynamic"
-hostnames = ["scan.{ZONE}"]
-ttl = 60
-"""
 
 
 def make_config(*, max_ttl: int = 300) -> Config:
-    return config_module.parse(CONFIG.replace("MAX_TTL", str(max_ttl)), Path("audit.toml"))
-
-
-def eip(n: int, *, hostname: str = "", instance: str = "", service: str = "mx") -> Address:
-    tags = {TAG_OWNER: OWNER}
-    if service:
-        tags[TAG_SERVICE] = service
-    if hostname:
-        tags[TAG_HOSTNAME] = hostname
-    return Address(
-        public_ip=f"127.1.0.{n}",
-        allocation_id=f"eipalloc-{n:04d}",
-        association_id=f"eipassoc-{n:04d}" if instance else "",
-        instance_id=instance,
-        tags=tags,
-    )
-
-
-def instance(n: int, role: str, *, public_ip: str, state: str = "running") -> Instance:
-    return Instance(
-        instance_id=f"i-{n:04d}",
-        state=state,
-        public_ip=public_ip,
-        tags={"Name": f"{role}-{n}", "Role": role} if role else {"Name": f"other-{n}"},
-    )
+    cost = "[cost]\nipv4_hourly = 0.005\n"
+    return builders.config(dns=f"max_ttl = {max_ttl}\n", tables=cost, source="audit.toml")
 
 
 def owned(record: Record, owner: str = OWNER) -> list[Record]:
@@ -87,11 +39,11 @@ MX1, MX2, MX3 = (
     eip(2, hostname=f"mx2.{ZONE}", instance="i-0002"),
     eip(3, hostname=f"mx3.{ZONE}", instance="i-0003"),
 )
-MX_A = instance(1, "mx", public_ip=MX1.public_ip)
-MX_B = instance(2, "mx", public_ip=MX2.public_ip)
-MX_C = instance(3, "mx", public_ip=MX3.public_ip)
-SCAN_A = instance(11, "scan", public_ip="127.2.0.11")
-SCAN_B = instance(12, "scan", public_ip="127.2.0.12")
+MX_A = instance("mx-1", "mx", n=1, public_ip=MX1.public_ip)
+MX_B = instance("mx-2", "mx", n=2, public_ip=MX2.public_ip)
+MX_C = instance("mx-3", "mx", n=3, public_ip=MX3.public_ip)
+SCAN_A = instance("scan-11", "scan", n=11)
+SCAN_B = instance("scan-12", "scan", n=12)
 
 
 @dataclass(frozen=True)

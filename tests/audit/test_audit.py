@@ -11,8 +11,9 @@ from eipkeeper.audit import Finding, Report, audit
 from eipkeeper.cloud.ranges import CloudRanges, Unavailable
 from eipkeeper.dns.markers import Claim, marker_name
 from eipkeeper.dns.records import Record
+from tests.support.builders import ZONE, eip, instance
 
-from .scene import MX1, MX_A, SCAN_A, ZONE, Fixture, clean, eip, instance, make_config, owned
+from .scene import MX1, MX_A, SCAN_A, Fixture, clean, make_config, owned
 
 
 def findings(fixture: Fixture, **config: int) -> list[Finding]:
@@ -119,7 +120,7 @@ def test_an_idle_address_is_a_warning_with_its_monthly_cost_and_the_total() -> N
 
 
 def test_an_address_on_a_stopped_instance_of_no_service_is_found() -> None:
-    other = instance(21, "", public_ip="127.1.0.21", state="stopped")
+    other = instance("other-21", n=21, public_ip="127.1.0.21", state="stopped")
     fixture = replace(
         clean(),
         addresses=(*clean().addresses, eip(21, instance=other.instance_id, service="")),

@@ -7,17 +7,18 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from eipkeeper import config as config_module
 from eipkeeper.config import Config
 from eipkeeper.controller import planner
 from eipkeeper.controller.plan import Claim, DnsUnit, Launch, Plan, Retire
 from eipkeeper.model import TAG_BURST, TAG_BURST_AT
 from tests.conftest import Cloud
-from tests.controller.world import CONFIG_TEXT, ZONE, World, eip, instance
+from tests.controller.world import World
+from tests.support import builders
+from tests.support.builders import MX_HOSTNAMES, SCAN, ZONE, eip, instance, mx
 from tests.support.cli import eipkeeper
 
 BURST = (
-    'burst = { launch_template = "mx-burst", hostnames = ["mx3.example.test"], max = 1, '
+    '{ launch_template = "mx-burst", hostnames = ["mx3.example.test"], max = 1, '
     'metric = { namespace = "Mail", name = "QueueLength" }, scale_out_above = 500, '
     'scale_in_below = 50, cooldown = "5m" }'
 )
@@ -25,11 +26,8 @@ NOW = 1_900_000_000.0
 
 
 def burst_config() -> Config:
-    text = CONFIG_TEXT.replace("WHEN", "keep")
-    text = text.replace(
-        f'burst = {{ launch_template = "mx-burst", hostnames = ["mx3.{ZONE}"] }}', BURST
-    )
-    return config_module.parse(text, Path("burst.toml"))
+    mail = mx(*MX_HOSTNAMES, when_unbacked="keep", burst=BURST)
+    return builders.config(mail, SCAN, dns="max_ttl = 300\n", source="burst.toml")
 
 
 def world() -> World:

@@ -5,18 +5,18 @@ says when the grace ends, so that `run` judges it again then and not at its next
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
-from eipkeeper import config as config_module
 from eipkeeper.config import Config
 from eipkeeper.controller.observation import Observation
 from eipkeeper.controller.plan import Move
 from eipkeeper.controller.planner import plan
 from eipkeeper.model import TAG_ASSOCIATED_AT
 from eipkeeper.tagtime import utc_stamp
-from tests.controller.world import CONFIG_TEXT, World, eip, instance
+from tests.controller.world import World
+from tests.support import builders
+from tests.support.builders import BURST, MX_HOSTNAMES, SCAN, eip, instance, mx
 
 NOW = 1_000_000.0
 GRACE = 60.0
@@ -26,12 +26,9 @@ def world(
     *, associated_ago: float | None, holder_healthy: bool | None
 ) -> tuple[Config, Observation]:
     """mx1's EIP on mx-a, associated ASSOCIATED_AGO seconds ago; a healthy standby mx-b."""
-    text = CONFIG_TEXT.replace("WHEN", "keep").replace(
-        'hostnames = ["mx1.',
-        'check = { kind = "smtp", port = 25, switch_grace = "60s" }\nhostnames = ["mx1.',
-        1,
-    )
-    config = config_module.parse(text, Path("test.toml"))
+    check = '{ kind = "smtp", port = 25, switch_grace = "60s" }'
+    mail = mx(*MX_HOSTNAMES, when_unbacked="keep", burst=BURST, check=check)
+    config = builders.config(mail, SCAN, dns="max_ttl = 300\n")
     assert config.services[0].check is not None
     holder, standby = instance("mx-a", "mx", n=1), instance("mx-b", "mx", n=2)
     address = eip(1, hostname="mx1.example.test", instance=holder.instance_id)

@@ -7,7 +7,8 @@ from eipkeeper.controller.plan import Bind, Claim, DnsUnit, Move
 from eipkeeper.dns.ownership import marker_name
 from eipkeeper.dns.records import Record
 from eipkeeper.model import TAG_DRAIN
-from tests.controller.world import OWNER, ZONE, World, eip, instance, make_config
+from tests.controller.world import World, make_config
+from tests.support.builders import OWNER, ZONE, eip, instance
 
 
 def fresh_world() -> World:
@@ -33,8 +34,8 @@ def test_first_plan_claims_two_addresses_and_publishes_everything() -> None:
     plan = planner.plan(config, world.observe())
     claims = [a for a in plan.actions if isinstance(a, Claim)]
     assert [(c.public_ip, c.instance_id) for c in claims] == [
-        ("127.0.100.1", "i-0001"),
-        ("127.0.100.2", "i-0002"),
+        ("127.1.0.1", "i-0001"),
+        ("127.1.0.2", "i-0002"),
     ], "mx3 is reserved for bursts; mx-c stays the standby"
     names = {c.record.name for a in plan.actions if isinstance(a, DnsUnit) for c in a.changes}
     assert {f"mx1.{ZONE}", f"mx2.{ZONE}", f"mx3.{ZONE}", f"scan.{ZONE}", ZONE} <= names
@@ -81,7 +82,7 @@ def test_withdraw_takes_an_unbacked_host_out_of_mx_and_back() -> None:
     world.health.update({"i-0001": False, "i-0003": False})
     world.apply(planner.plan(config, world.observe()))
     assert world.records[(ZONE, "MX")].values == (f"10 mx2.{ZONE}.",)
-    assert world.records[(f"mx1.{ZONE}", "A")].values == ("127.0.100.1",), "the A stays on the EIP"
+    assert world.records[(f"mx1.{ZONE}", "A")].values == ("127.1.0.1",), "the A stays on the EIP"
     world.health["i-0003"] = True
     world.apply(planner.plan(config, world.observe()))
     assert world.records[(ZONE, "MX")].values == (f"10 mx1.{ZONE}.", f"10 mx2.{ZONE}.")
@@ -95,9 +96,9 @@ def test_a_dead_dynamic_instance_leaves_dns_in_the_next_round() -> None:
     plan = planner.plan(config, world.observe())
     units = [a for a in plan.actions if isinstance(a, DnsUnit)]
     assert len(units) == 1 and units[0].phase == "dns-delete"
-    assert units[0].removed_addresses == ("127.0.200.5",)
+    assert units[0].removed_addresses == ("127.2.0.4",)
     world.apply(plan)
-    assert world.records[(f"scan.{ZONE}", "A")].values == ("127.0.200.6",)
+    assert world.records[(f"scan.{ZONE}", "A")].values == ("127.2.0.5",)
 
 
 def test_a_draining_instance_is_never_put_back() -> None:
@@ -107,7 +108,7 @@ def test_a_draining_instance_is_never_put_back() -> None:
         **{**vars(world.instances[3]), "tags": {**world.instances[3].tags, TAG_DRAIN: "dns-out"}}
     )
     world.apply(planner.plan(config, world.observe()))
-    assert world.records[(f"scan.{ZONE}", "A")].values == ("127.0.200.6",)
+    assert world.records[(f"scan.{ZONE}", "A")].values == ("127.2.0.5",)
     assert planner.plan(config, world.observe()).empty
 
 
@@ -116,7 +117,7 @@ def test_untagged_pool_members_are_bound_in_config_order() -> None:
     world.addresses = [eip(1, hostname=f"mx2.{ZONE}"), eip(7), eip(8)]
     plan = planner.plan(make_config(), world.observe())
     binds = [(a.public_ip, a.hostname) for a in plan.actions if isinstance(a, Bind)]
-    assert binds == [("127.0.100.7", f"mx1.{ZONE}"), ("127.0.100.8", f"mx3.{ZONE}")]
+    assert binds == [("127.1.0.7", f"mx1.{ZONE}"), ("127.1.0.8", f"mx3.{ZONE}")]
 
 
 def test_records_of_others_are_left_alone_and_reported() -> None:
@@ -153,7 +154,7 @@ def test_s7_refuses_a_plan_that_changes_too_much() -> None:
     world.apply(planner.plan(config, world.observe()))
     for n in range(12):
         name = f"h{n}.{ZONE}"
-        world.add(Record(name, "A", 60, ("127.0.100.1",)))
+        world.add(Record(name, "A", 60, ("127.1.0.1",)))
         world.add(Record(marker_name(name, "A"), "TXT", 60, (f'"owner={OWNER}"',)))
     plan = planner.plan(config, world.observe())
     assert len(safety.changed_records(plan)) == 12, "the names left the config: stale"

@@ -14,7 +14,8 @@ from eipkeeper.dns.ownership import is_marker, marker_name
 from eipkeeper.dns.records import Record
 from eipkeeper.errors import SafetyRefusal
 from eipkeeper.model import TAG_DRAIN
-from tests.controller.world import OWNER, ZONE, World, eip, instance, make_config
+from tests.controller.world import World, make_config
+from tests.support.builders import OWNER, ZONE, eip, instance
 
 HOSTS = [f"mx1.{ZONE}", f"mx2.{ZONE}", f"mx3.{ZONE}", ""]
 
@@ -50,7 +51,7 @@ def worlds(draw: st.DrawFn) -> World:
         owner = draw(st.sampled_from(["", "other", OWNER]))
         world.add(
             Record(
-                name, "A", 300, (draw(st.sampled_from(["192.0.2.7", "127.0.100.1", "127.0.9.9"])),)
+                name, "A", 300, (draw(st.sampled_from(["192.0.2.7", "127.1.0.1", "127.0.9.9"])),)
             )
         )
         if owner:
@@ -116,7 +117,7 @@ def test_s7_refuses_exactly_beyond_the_threshold(extra: int, stale: int) -> None
     stale = min(stale, extra)
     for n in range(extra):
         name = f"h{n}.{ZONE}"
-        world.add(Record(name, "A", 60, ("127.0.100.1",)))
+        world.add(Record(name, "A", 60, ("127.1.0.1",)))
         world.add(Record(marker_name(name, "A"), "TXT", 60, (f'"owner={OWNER}"',)))
     plan = planner.plan(config, world.observe())
     touched = len(safety.changed_records(plan))

@@ -10,32 +10,22 @@ must about double the work (2.0x here; the quadratic lookup made it 2.64x).
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from eipkeeper import config as config_module
 from eipkeeper.controller import planner
-from tests.controller.world import OWNER, ZONE, World, eip, instance
+from tests.controller.world import World
+from tests.support import builders
+from tests.support.builders import ZONE, eip, instance
 
 
 def fleet(size: int) -> tuple[config_module.Config, World]:
     """SIZE mx instances, half of them holding one of SIZE/2 EIPs (one per hostname), and a
     zone that already agrees: the next plan is a no-op."""
     eips = size // 2
-    names = ", ".join(f'"h{n}.{ZONE}"' for n in range(eips))
-    text = f"""
-owner = "{OWNER}"
-[dns]
-provider = "route53"
-zone = "{ZONE}"
-[[service]]
-name = "mx"
-select = {{ tags = {{ Role = "mx" }} }}
-addresses = "elastic"
-hostnames = [{names}]
-"""
-    config = config_module.parse(text, Path("scale.toml"))
+    hostnames = (f"h{n}.{ZONE}" for n in range(eips))
+    config = builders.config(builders.service("mx", *hostnames), source="scale.toml")
     instances = [instance(f"mx-{n}", "mx", n=n + 1) for n in range(size)]
     addresses = [
         eip(n + 1, hostname=f"h{n}.{ZONE}", instance=instances[n].instance_id) for n in range(eips)

@@ -6,11 +6,8 @@ them anyway, each at its boundary, naming the rule. Pure: no cloud, no zone serv
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from eipkeeper import config as config_module
 from eipkeeper.config import Config
 from eipkeeper.controller import safety
 from eipkeeper.controller.observation import Observation
@@ -20,64 +17,31 @@ from eipkeeper.dns.markers import marker_name
 from eipkeeper.dns.ownership import OwnedZone
 from eipkeeper.dns.records import Change, Record, Zone
 from eipkeeper.errors import SafetyRefusal
-from eipkeeper.model import TAG_DRAIN, TAG_OWNER, TAG_SERVICE, Address, Instance
-
-OWNER = "mail-prod"
-ZONE = "example.test"
-CONFIG_TEXT = f"""
-owner = "{OWNER}"
-[dns]
-provider = "route53"
-zone = "{ZONE}"
-[safety]
-max_change_percent = PERCENT
-[[service]]
-name = "mx"
-select = {{ tags = {{ Role = "mx" }} }}
-addresses = "elastic"
-hostnames = ["mx1.{ZONE}", "mx2.{ZONE}"]
-[[service]]
-name = "relay"
-select = {{ tags = {{ Role = "relay" }} }}
-addresses = "elastic"
-hostnames = ["relay.{ZONE}"]
-failover = false
-[[service]]
-name = "scan"
-select = {{ tags = {{ Role = "scan" }} }}
-addresses = "dynamic"
-hostnames = ["scan.{ZONE}"]
-ttl = 60
-"""
+from eipkeeper.model import TAG_DRAIN, Address, Instance
+from tests.support import builders
+from tests.support.builders import OWNER, ZONE, eip, instance
 
 
 def make_config(percent: float = 30) -> Config:
-    return config_module.parse(CONFIG_TEXT.replace("PERCENT", f"{percent:g}"), Path("safety.toml"))
+    return builders.config(
+        builders.service("mx", f"mx1.{ZONE}", f"mx2.{ZONE}"),
+        builders.service("relay", f"relay.{ZONE}", failover="false"),
+        builders.SCAN,
+        tables=f"[safety]\nmax_change_percent = {percent:g}\n",
+        source="safety.toml",
+    )
 
 
 CONFIG = make_config()
 
 
-def eip(n: int, service: str, holder: str = "") -> Address:
-    return Address(
-        public_ip=f"127.1.0.{n}",
-        allocation_id=f"eipalloc-{n}",
-        association_id=f"eipassoc-{n}" if holder else "",
-        instance_id=holder,
-        tags={TAG_OWNER: OWNER, TAG_SERVICE: service},
-    )
-
-
 def node(name: str, role: str, n: int, *, state: str = "running", **tags: str) -> Instance:
-    return Instance(
-        instance_id=f"i-{name}",
-        state=state,
-        public_ip=f"127.2.0.{n}" if state == "running" else "",
-        tags={"Name": name, "Role": role, **tags},
-    )
+    """The Nth instance, its id made of its NAME so that refusals read which one it is."""
+    return instance(name, role, n=n, instance_id=f"i-{name}", state=state, tags=tags)
 
 
-MX1, MX2, RELAY = eip(1, "mx", "i-mx-a"), eip(2, "mx"), eip(3, "relay", "i-relay-a")
+MX1, MX2 = eip(1, instance="i-mx-a"), eip(2)
+RELAY = eip(3, service="relay", instance="i-relay-a")
 INSTANCES = (
     node("mx-a", "mx", 1),  # holds MX1, failed its check
     node("mx-b", "mx", 2),  # the healthy standby

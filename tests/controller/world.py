@@ -7,82 +7,20 @@ fake of boto3 (the executor itself is tested against the sandbox's moto server).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
-from eipkeeper import config as config_module
 from eipkeeper.config import Config
 from eipkeeper.controller.observation import Observation
 from eipkeeper.controller.plan import Bind, Claim, DnsUnit, Move, Plan, SettleLeaving
 from eipkeeper.dns.ownership import OwnedZone
 from eipkeeper.dns.records import Record, Zone
-from eipkeeper.model import (
-    TAG_HOSTNAME,
-    TAG_LEAVING_DNS,
-    TAG_LEFT_DNS_AT,
-    TAG_OWNER,
-    TAG_SERVICE,
-    Address,
-    Instance,
-    NetworkInterface,
-)
-
-OWNER = "mail-prod"
-ZONE = "example.test"
-
-CONFIG_TEXT = f"""
-owner = "{OWNER}"
-[dns]
-provider = "route53"
-zone = "{ZONE}"
-max_ttl = 300
-[[service]]
-name = "mx"
-select = {{ tags = {{ Role = "mx" }} }}
-addresses = "elastic"
-hostnames = ["mx1.{ZONE}", "mx2.{ZONE}", "mx3.{ZONE}"]
-mx = {{ domain = "{ZONE}", preference = 10, when_unbacked = "WHEN" }}
-burst = {{ launch_template = "mx-burst", hostnames = ["mx3.{ZONE}"] }}
-[[service]]
-name = "scan"
-select = {{ tags = {{ Role = "scan" }} }}
-addresses = "dynamic"
-hostnames = ["scan.{ZONE}"]
-ttl = 60
-"""
+from eipkeeper.model import TAG_HOSTNAME, TAG_LEAVING_DNS, TAG_LEFT_DNS_AT, Address, Instance
+from tests.support import builders
+from tests.support.builders import BURST, MX_HOSTNAMES, SCAN, ZONE, mx
 
 
 def make_config(when_unbacked: str = "keep") -> Config:
-    return config_module.parse(CONFIG_TEXT.replace("WHEN", when_unbacked), Path("test.toml"))
-
-
-def eip(n: int, *, hostname: str = "", owner: str = OWNER, instance: str = "") -> Address:
-    tags = {TAG_SERVICE: "mx"}
-    if owner:
-        tags[TAG_OWNER] = owner
-    if hostname:
-        tags[TAG_HOSTNAME] = hostname
-    return Address(
-        public_ip=f"127.0.100.{n}",
-        allocation_id=f"eipalloc-{n:04d}",
-        association_id=f"eipassoc-{n:04d}" if instance else "",
-        instance_id=instance,
-        tags=tags,
-    )
-
-
-def instance(
-    name: str, role: str, *, n: int, state: str = "running", tags: dict[str, str] | None = None
-) -> Instance:
-    public = f"127.0.{200 + n // 250}.{n % 250 + 1}" if state == "running" else ""
-    return Instance(
-        instance_id=f"i-{n:04d}",
-        state=state,
-        public_ip=public,
-        private_ip=f"10.0.0.{n}",
-        launch_time=f"2026-01-01T00:00:{n:02d}",
-        interfaces=(NetworkInterface(f"eni-{n:04d}", 0, f"10.0.0.{n}", public),),
-        tags={"Name": name, "Role": role, **(tags or {})},
-    )
+    mail = mx(*MX_HOSTNAMES, when_unbacked=when_unbacked, burst=BURST)
+    return builders.config(mail, SCAN, dns="max_ttl = 300\n")
 
 
 @dataclass

@@ -3,31 +3,15 @@ each value points at in the account."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from eipkeeper import config as config_module
 from eipkeeper.dns.inventory import AccountAddresses, RecordRow, inventory
 from eipkeeper.dns.markers import Claim, marker_name
 from eipkeeper.dns.ownership import OwnedZone
 from eipkeeper.dns.records import Record, Zone
 from eipkeeper.model import Address, Instance
+from tests.support import builders
+from tests.support.builders import ZONE
 
-ZONE = "example.test"
-CONFIG = config_module.parse(
-    f"""
-owner = "mail-prod"
-[dns]
-provider = "route53"
-zone = "{ZONE}"
-[[service]]
-name = "mx"
-select = {{ tags = {{ Role = "mx" }} }}
-addresses = "elastic"
-hostnames = ["mx1.{ZONE}", "mx2.{ZONE}"]
-mx = {{ domain = "{ZONE}" }}
-""",
-    Path("inventory.toml"),
-)
+CONFIG = builders.config(builders.mx(f"mx1.{ZONE}", f"mx2.{ZONE}"), source="inventory.toml")
 EIP = Address(public_ip="127.1.0.1", allocation_id="eipalloc-1", instance_id="i-1")
 RUNNING = Instance(instance_id="i-2", state="running", public_ip="127.2.0.2")
 STOPPED = Instance(instance_id="i-3", state="stopped", public_ip="127.2.0.3")

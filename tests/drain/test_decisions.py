@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import msgspec
 import pytest
 
-from eipkeeper.config import Config, parse
+from eipkeeper.config import Config
 from eipkeeper.dns.markers import Claim, marker_name
 from eipkeeper.dns.ownership import OwnedZone
 from eipkeeper.dns.records import Record, Zone
@@ -24,32 +22,15 @@ from eipkeeper.drain import (
 from eipkeeper.errors import SafetyRefusal
 from eipkeeper.fleet import standby_candidates
 from eipkeeper.model import TAG_BURST, TAG_DRAIN, Address, Instance
+from tests.support import builders
+from tests.support.builders import OWNER, instance
 
-OWNER = "mail-prod"
-CONFIG = f"""
-owner = "{OWNER}"
-[dns]
-provider = "route53"
-zone = "example.test"
-[[service]]
-name = "mx"
-select = {{ tags = {{ Role = "mx" }} }}
-addresses = "elastic"
-hostnames = ["mx1.example.test", "mx2.example.test"]
-ttl = 300
-mx = {{ domain = "example.test", preference = 10, when_unbacked = "withdraw" }}
-[[service]]
-name = "scan"
-select = {{ tags = {{ Role = "scan" }} }}
-addresses = "dynamic"
-hostnames = ["scan.example.test"]
-ttl = 60
-"""
+MAIL = builders.mx("mx1.example.test", "mx2.example.test", when_unbacked="withdraw", ttl="300")
 
 
 @pytest.fixture
 def config() -> Config:
-    return parse(CONFIG, Path("eipkeeper.toml"))
+    return builders.config(MAIL, builders.SCAN, source="eipkeeper.toml")
 
 
 def zone(*records: Record, claims: dict[tuple[str, str], list[Claim]] | None = None) -> OwnedZone:
@@ -122,14 +103,15 @@ def test_the_wait_counts_from_the_confirmation_not_from_the_rerun() -> None:
 # -- the route -----------------------------------------------------------------------------------
 
 
-def instance(name: str, ip: str = "127.0.0.9", **tags: str) -> Instance:
-    return Instance(f"i-{name}", "running", public_ip=ip, launch_time=name, tags=tags)
+def member(name: str, n: int, ip: str = "127.0.0.9", **tags: str) -> Instance:
+    """An mx instance, the Nth to be launched, its id made of its NAME."""
+    return instance(name, "mx", n=n, public_ip=ip, instance_id=f"i-{name}", tags=tags)
 
 
 def test_the_route_follows_the_service(config: Config) -> None:
     mx, scan_ = config.service("mx"), config.service("scan")
     eip = Address("127.0.0.20", "eipalloc-1", instance_id="i-a")
-    held = instance("a")
+    held = member("a", 1)
     assert choose_route(service=scan_, instance=held, eip=None, standby=False, seen=False) == "dns"
     stopped = Instance("i-s", "stopped")
     assert choose_route(service=scan_, instance=stopped, eip=None, standby=False, seen=True) == (
@@ -151,12 +133,12 @@ def test_a_standby_is_healthy_free_alike_and_named_by_no_record(config: Config) 
     bound = {"eipkeeper:hostname": "mx1.example.test"}
     eip = Address("127.0.0.20", "eipalloc-1", instance_id="i-a", tags=bound)
     members = [
-        instance("a", "127.0.0.20"),
-        instance("b", "127.0.0.21"),
-        instance("c", "127.0.0.22", **{TAG_DRAIN: "started"}),
-        instance("d", "127.0.0.23", **{TAG_BURST: "1"}),
-        instance("e", "127.0.0.24"),
-        instance("f", "127.0.0.25"),
+        member("a", 1, "127.0.0.20"),
+        member("b", 2, "127.0.0.21"),
+        member("c", 3, "127.0.0.22", **{TAG_DRAIN: "started"}),
+        member("d", 4, "127.0.0.23", **{TAG_BURST: "1"}),
+        member("e", 5, "127.0.0.24"),
+        member("f", 6, "127.0.0.25"),
         Instance("i-g", "stopped", launch_time="g"),
     ]
     held = [eip, Address("127.0.0.30", "eipalloc-2", instance_id="i-b")]
