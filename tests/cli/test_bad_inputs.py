@@ -9,7 +9,6 @@ that is not AWS and one busy port serve the whole table.
 
 from __future__ import annotations
 
-import os
 import re
 import socket
 import threading
@@ -25,7 +24,7 @@ from eipkeeper.sandbox import Sandbox
 from eipkeeper.sandbox.bind import LocalBind, free_port
 from tests.cli.bad_inputs_data import Case, all_cases
 from tests.conftest import user_env
-from tests.support.cli import eipkeeper, here
+from tests.support.cli import eipkeeper, here, without_aws_settings
 
 CASES = all_cases()
 
@@ -102,12 +101,6 @@ def prepare(case: Case, world: World, tmp: Path) -> tuple[list[str], dict[str, s
     for name, value in case.env.items():
         env[name] = None if value is None else fill(value, places)
     return [fill(arg, places) for arg in case.args], env
-
-
-def without_aws_settings(env: dict[str, str | None]) -> dict[str, str | None]:
-    """ENV with every AWS_ variable of this process unset unless ENV sets it: the case alone
-    decides the profile, region and endpoint."""
-    return {**{name: None for name in os.environ if name.startswith("AWS_")}, **env}
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])

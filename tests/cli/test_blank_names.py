@@ -13,7 +13,7 @@ from eipkeeper.cli.main import cli, register_all
 from eipkeeper.errors import UsageError
 from eipkeeper.fleet import FleetView
 from eipkeeper.model import Address
-from tests.cli.test_bad_inputs import run_in_process
+from tests.support.cli import here, without_aws_settings
 
 NAMING = {"address", "instance", "checksum"}
 """The parameters whose value names something: blank must be refused."""
@@ -70,15 +70,14 @@ def test_blank_is_a_usage_error(
     command: click.Command,
     param: click.Parameter,
     value: str,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     del name
     # No config and no cloud: the refusal must come from the command line itself.
     env: dict[str, str | None] = {"EIPKEEPER_CONFIG": "/nonexistent/eipkeeper.toml"}
-    code, stderr = run_in_process(_line(command, param, value), env, monkeypatch)
-    assert code == 2, stderr
-    assert "is empty; name one" in stderr, stderr
-    assert stderr.count("\n") == 1, stderr
+    ran = here(*_line(command, param, value), env=without_aws_settings(env))
+    assert ran.code == 2, ran.stderr
+    assert "is empty; name one" in ran.stderr, ran.stderr
+    assert ran.stderr.count("\n") == 1, ran.stderr
 
 
 def test_the_fleet_never_matches_blank() -> None:

@@ -60,6 +60,12 @@ def environment(env: Env, base: Mapping[str, str] | None = None) -> dict[str, st
     return full
 
 
+def without_aws_settings(env: Env) -> dict[str, str | None]:
+    """ENV with every AWS_ variable of this process unset unless ENV sets it: the test alone
+    decides the profile, region and endpoint."""
+    return {**{name: None for name in os.environ if name.startswith("AWS_")}, **env}
+
+
 def _argv(module: str, args: tuple[str, ...]) -> list[str]:
     return [sys.executable, "-m", module, *args]
 
