@@ -84,6 +84,8 @@ class Instance:
     launch_time: str = ""
     interfaces: tuple[NetworkInterface, ...] = ()
     tags: Mapping[str, str] = field(default_factory=dict, hash=False)
+    client_token: str = ""
+    """The ClientToken it was launched with: the launch intent it carries out (S9)."""
 
     @property
     def name(self) -> str:

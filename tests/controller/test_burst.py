@@ -25,8 +25,8 @@ BURST = (
 NOW = 1_900_000_000.0
 
 
-def burst_config() -> Config:
-    mail = mx(*MX_HOSTNAMES, when_unbacked="keep", burst=BURST)
+def burst_config(*, most: int = 1) -> Config:
+    mail = mx(*MX_HOSTNAMES, when_unbacked="keep", burst=BURST.replace("max = 1", f"max = {most}"))
     return builders.config(mail, SCAN, dns="max_ttl = 300\n", source="burst.toml")
 
 
@@ -81,7 +81,7 @@ def test_cooldown_and_max_hold_on_a_fake_clock() -> None:
 
 
 def test_scale_in_retires_the_newest_burst_instance_only_after_the_cooldown() -> None:
-    config, w = burst_config(), world()
+    config, w = burst_config(most=2), world()
     settle(config, w)
     old = instance("burst-1", "mx", n=7, tags={TAG_BURST: "x"})
     new = instance("burst-2", "mx", n=8, tags={TAG_BURST: "x"})
@@ -94,6 +94,42 @@ def test_scale_in_retires_the_newest_burst_instance_only_after_the_cooldown() ->
     retires = [a for a in plan_at(config, w, load=10, now=NOW + 400) if isinstance(a, Retire)]
     assert [r.instance_id for r in retires] == [new.instance_id]
     assert "10 < scale_in_below 50" in retires[0].reason
+
+
+def test_a_round_that_cannot_see_its_launch_sends_the_same_token() -> None:
+    """S9: EC2's Describe may show neither the launch nor the cooldown stamp for seconds; the
+    next round decides the same launch, and its ClientToken (not the clock) makes it the same
+    one. Once the stamp shows, the next launch after the cooldown is another intent."""
+    config, w = burst_config(), world()
+    settle(config, w)
+    first = [a for a in plan_at(config, w, load=800, now=NOW) if isinstance(a, Launch)]
+    again = [a for a in plan_at(config, w, load=800, now=NOW + 2) if isinstance(a, Launch)]
+    assert len(first) == 1 and [a.token for a in again] == [first[0].token]
+    assert len(first[0].token) <= 64 and str(int(NOW)) not in first[0].token
+    stamp = w.addresses[2]
+    w.addresses[2] = dataclasses.replace(
+        stamp, tags={**stamp.tags, TAG_BURST_AT: "2030-03-17T17:46:40"}
+    )
+    after = [a for a in plan_at(config, w, load=800, now=NOW + 400) if isinstance(a, Launch)]
+    assert len(after) == 1 and after[0].token != first[0].token
+
+
+def test_bursts_above_max_are_retired_first_whatever_the_load_or_cooldown() -> None:
+    """Two bursts live with max = 1 (two rounds that could not see each other, or one made by
+    hand): the newest goes, at peak load and inside the cooldown, and nothing is launched."""
+    config, w = burst_config(), world()
+    settle(config, w)
+    old = instance("burst-1", "mx", n=7, tags={TAG_BURST: "x"})
+    new = instance("burst-2", "mx", n=8, tags={TAG_BURST: "x"})
+    w.instances += [old, new]
+    stamped = dataclasses.replace(
+        w.addresses[2], tags={**w.addresses[2].tags, TAG_BURST_AT: "2030-03-17T17:46:40"}
+    )
+    w.addresses[2] = stamped
+    actions = plan_at(config, w, load=900, now=NOW + 10)
+    assert [a.instance_id for a in actions if isinstance(a, Retire)] == [new.instance_id]
+    assert not [a for a in actions if isinstance(a, Launch)]
+    assert "burst.max is 1" in next(a for a in actions if isinstance(a, Retire)).reason
 
 
 def test_no_metric_no_decision() -> None:
@@ -181,7 +217,10 @@ def test_a_reviewed_plan_with_a_burst_launch_passes_its_own_checksum(
     assert applied.json()["checksum"] == reviewed["checksum"]
 
 
-def test_the_checksum_leaves_out_the_launch_token_and_the_wording() -> None:
+def test_the_checksum_covers_the_launch_token_not_the_wording() -> None:
+    """The token names the launch intent (S9), so another token is another plan; it no
+    longer carries the clock, so planning again a second later gives the same checksum."""
+
     def launch(token: str, reason: str) -> Plan:
         action = Launch(
             service="mx",
@@ -194,7 +233,10 @@ def test_the_checksum_leaves_out_the_launch_token_and_the_wording() -> None:
         )
         return Plan(actions=(action,))
 
-    assert launch("sandbox-burst-mx-100", "load 900").checksum == (
-        launch("sandbox-burst-mx-101", "load 950").checksum
+    assert launch("sandbox-burst-mx-abc", "load 900").checksum == (
+        launch("sandbox-burst-mx-abc", "load 950").checksum
+    )
+    assert (
+        launch("sandbox-burst-mx-abc", "r").checksum != launch("sandbox-burst-mx-abd", "r").checksum
     )
     assert launch("t", "r").checksum != Plan(actions=()).checksum

@@ -56,6 +56,7 @@ def instance_from_api(item: Mapping[str, Any]) -> Instance:
         launch_time=launch_time,
         interfaces=interfaces,
         tags=_tags(item.get("Tags")),
+        client_token=item.get("ClientToken", "") or "",
     )
 
 
@@ -66,9 +67,23 @@ def tag_filters(tags: Mapping[str, str]) -> list[dict[str, Any]]:
 class Ec2:
     """Elastic IPs and instances of one account and region."""
 
-    def __init__(self, session: AwsSession) -> None:
+    launch_visible_timeout = 60.0
+    """Seconds a launch waits for Describe to show it (see `wait_launched`)."""
+
+    def __init__(
+        self,
+        session: AwsSession,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.session = session
         self._client = session.client("ec2")
+        self.clock = clock
+        self.sleep = sleep
+        self._launched: dict[str, str] = {}
+        """ClientToken -> instance id of each launch this process made (S9's memory; EC2's
+        own idempotency of the token is the memory that survives a restart)."""
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -190,8 +205,22 @@ class Ec2:
     ) -> str:
         """One instance from a launch template, tagged in the same call; returns its id.
 
-        TOKEN is EC2's ClientToken: the same call made again (after a crash) launches nothing
-        new but answers with the first launch."""
+        TOKEN is EC2's ClientToken, named after the launch intent (S9: one intent, one
+        instance). An intent this process launched already, or one DescribeInstances shows
+        (filter `client-token`), is not launched again: the call waits, with backoff, until
+        EC2's lagging Describe shows it, so the next round sees it. A restarted controller that
+        cannot see it yet sends the same token, and EC2 answers with the first launch."""
+        shown = self.launched_with(token)
+        if shown:
+            return shown
+        if token not in self._launched:
+            self._launched[token] = self._run_instances(template, tags, token, instance_type)
+        self.wait_launched(token)
+        return self._launched[token]
+
+    def _run_instances(
+        self, template: str, tags: Mapping[str, str], token: str, instance_type: str
+    ) -> str:
         spec = [
             {
                 "ResourceType": "instance",
@@ -209,6 +238,24 @@ class Ec2:
                 **extra,
             )
         return str(reply["Instances"][0]["InstanceId"])
+
+    def launched_with(self, token: str) -> str:
+        """The instance launched with ClientToken TOKEN, in any state ("" if none shows yet)."""
+        every = (*LIVE_STATES, "terminated")
+        found = self.instances(filters=[{"Name": "client-token", "Values": [token]}], states=every)
+        return found[0].instance_id if found else ""
+
+    def wait_launched(self, token: str) -> bool:
+        """Back off (0.25 s, doubling, capped at 4 s) until DescribeInstances shows the launch
+        with TOKEN, at most `launch_visible_timeout` seconds (EC2 documents seconds, at worst
+        minutes). False when it still does not show: the token keeps a retry harmless."""
+        start, pause = self.clock(), 0.25
+        while not self.launched_with(token):
+            if self.clock() - start >= self.launch_visible_timeout:
+                return False
+            self.sleep(pause)
+            pause = min(pause * 2, 4.0)
+        return True
 
     def terminate(self, instance_id: str) -> None:
         with aws_errors(f"TerminateInstances {instance_id}"):

@@ -277,8 +277,8 @@ class Plan:
 
     @property
     def checksum(self) -> str:
-        # Stable fields only: a burst launch's ClientToken carries the second it was planned
-        # in, and wording may change; neither makes it another plan.
+        # Stable fields only: wording may change without making it another plan. A launch's
+        # ClientToken is part of the plan: it names the intent (S9).
         body = [{k: v for k, v in a.items() if k not in UNSTABLE} for a in self.to_data()]
         digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
         return digest[:16]
@@ -330,8 +330,17 @@ def findings_text(findings: tuple[Finding, ...]) -> str:
     return "; ".join(parts)
 
 
-UNSTABLE = frozenset({"reason", "token"})
+UNSTABLE = frozenset({"reason"})
 """Fields of an action's data that the checksum leaves out."""
+
+
+def intent_token(prefix: str, *state: str) -> str:
+    """An EC2 ClientToken (at most 64 ASCII characters) for one launch intent (S9): a
+    readable PREFIX, then a digest of the observed STATE the intent was decided on. Never the
+    clock: a round that cannot yet see its own launch (EC2's Describe lags) decides the same
+    intent again and sends the same token, which EC2 answers with the first launch."""
+    digest = hashlib.sha256("|".join((prefix, *state)).encode()).hexdigest()[:16]
+    return f"{prefix[:47]}-{digest}"
 
 
 def _changes_data(changes: tuple[Change, ...]) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from eipkeeper.config import Config, ServiceConfig
+from eipkeeper.controller.bursts import plan_bursts
 from eipkeeper.controller.observation import Observation
 from eipkeeper.controller.plan import (
     Action,
@@ -23,7 +24,6 @@ from eipkeeper.controller.plan import (
     Launch,
     Move,
     Plan,
-    Retire,
     SetReverse,
     SettleLeaving,
 )
@@ -33,14 +33,12 @@ from eipkeeper.dns.references import references
 from eipkeeper.errors import SafetyRefusal
 from eipkeeper.fleet import selects, service_ttl, standby_candidates
 from eipkeeper.model import (
-    TAG_BURST_AT,
     TAG_DRAIN,
     TAG_LEAVING_DNS,
     TAG_REPLACES,
     Address,
     Instance,
 )
-from eipkeeper.tagtime import parse_stamp
 
 
 @dataclass(frozen=True)
@@ -225,7 +223,7 @@ def _elastic(
     ]
     wanted += _mx(config, service, [h for h in service.hostnames if h in bound], backed)
     actions += _reverse(service, bound, seen)
-    scaled, notes = _scale(config, service, members, seen, bound)
+    scaled, notes = plan_bursts(config, service, members, seen, bound)
     return actions + scaled, wanted, findings + notes
 
 
@@ -282,66 +280,6 @@ def _bind(service: ServiceConfig, pool: list[Address], actions: list[Action]) ->
         )
         bound[hostname] = address
     return bound
-
-
-def _scale(
-    config: Config,
-    service: ServiceConfig,
-    members: list[Instance],
-    seen: Observation,
-    bound: dict[str, Address],
-) -> tuple[list[Action], list[Finding]]:
-    """Burst capacity without DNS changes: launch above scale_out_above, retire the newest
-    burst instance below scale_in_below; never more than `max`, never twice in a cooldown
-    (the stamp lives on the first reserved EIP, so it survives a crash: S8)."""
-    burst = service.burst
-    if burst is None or burst.metric is None:
-        return [], []
-    reserved = [bound[h] for h in service.hostnames if h in service.burst_hostnames and h in bound]
-    value = seen.load.get(service.name)
-    metric = f"{burst.metric.namespace}/{burst.metric.name}"
-    if not reserved:
-        return [], []
-    if value is None:
-        note = f"{service.name}: {metric} reported nothing recently; no burst decision"
-        return [], [Finding("metric-unavailable", "info", service.name, note)]
-    stamp = reserved[0]
-    last = parse_stamp(stamp.tags.get(TAG_BURST_AT, ""))
-    cooling = last is not None and seen.now - last < burst.cooldown
-    active = [
-        i
-        for i in members
-        if seen.is_burst(i) and i.state in ("pending", "running") and TAG_DRAIN not in i.tags
-    ]
-    above, below = burst.scale_out_above, burst.scale_in_below
-    if above is not None and value > above:
-        free = [a for a in reserved if not a.associated]
-        if cooling or len(active) >= min(burst.max, len(reserved)) or not free:
-            return [], []
-        return [
-            Launch(
-                service=service.name,
-                launch_template=burst.launch_template,
-                hostname=free[0].hostname,
-                token=f"{config.owner}-burst-{service.name}-{int(seen.now)}"[:64],
-                reason=f"{metric} = {value:g} > scale_out_above {above:g}",
-                burst=True,
-                stamp=stamp.allocation_id,
-            )
-        ], []
-    if below is not None and value < below and active and not cooling:
-        newest = max(active, key=lambda i: (i.launch_time, i.instance_id))
-        held = next((a for a in seen.addresses if a.instance_id == newest.instance_id), None)
-        return [
-            Retire(
-                service=service.name,
-                instance_id=newest.instance_id,
-                allocation_id=held.allocation_id if held else "",
-                stamp=stamp.allocation_id,
-                reason=f"{metric} = {value:g} < scale_in_below {below:g}",
-            )
-        ], []
-    return [], []
 
 
 def _replacement(

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from moto.ec2 import utils as ec2_utils
 from moto.ec2.exceptions import EC2ClientError
 from moto.ec2.models import ec2_backends
 from moto.ec2.models import elastic_ip_addresses as moto_eips
@@ -383,6 +384,9 @@ def install() -> None:
         # The generators are imported by name into the model modules, so patch them there.
         moto_eips.random_ip = draw_elastic_ip  # type: ignore[attr-defined]
         moto_enis.random_public_ip = draw_public_ip  # type: ignore[attr-defined]
+        # EC2's DescribeInstances filters on `client-token` (the RunInstances ClientToken,
+        # "Ensuring idempotency"); moto keeps the token on the instance but has no such filter.
+        ec2_utils.filter_dict_attribute_mapping["client-token"] = "client_token"
         for owner, name, fixes in _METHOD_FIXES:
             for fix in fixes:
                 _apply(owner, name, fix)

@@ -1,0 +1,108 @@
+"""Burst capacity without DNS changes (pure): launch above `scale_out_above`, retire the newest
+burst instance below `scale_in_below`, never twice in a cooldown, never more than `max` (S9).
+
+EC2's Describe calls may not show a launch for seconds (FACTS.md, "EC2 as it really answers"),
+so a round can decide a launch that an earlier round already made. Its ClientToken is derived
+from what the decision rests on (the reserved address and its cooldown stamp, written before
+each launch), never from the clock: the round that cannot see the first launch sends the same
+token and EC2 answers with the first instance. Bursts that exceed `max` anyway (made by hand,
+or before this rule) are retired first.
+"""
+
+from __future__ import annotations
+
+from eipkeeper.config import Config, ServiceConfig
+from eipkeeper.controller.observation import Observation
+from eipkeeper.controller.plan import Action, Finding, Launch, Retire, intent_token
+from eipkeeper.model import TAG_BURST_AT, TAG_DRAIN, Address, Instance
+from eipkeeper.tagtime import parse_stamp
+
+
+def plan_bursts(
+    config: Config,
+    service: ServiceConfig,
+    members: list[Instance],
+    seen: Observation,
+    bound: dict[str, Address],
+) -> tuple[list[Action], list[Finding]]:
+    """Burst capacity without DNS changes: launch above scale_out_above, retire the newest
+    burst instance below scale_in_below; never more than `max`, never twice in a cooldown
+    (the stamp lives on the first reserved EIP, so it survives a crash: S8)."""
+    burst = service.burst
+    if burst is None or burst.metric is None:
+        return [], []
+    reserved = [bound[h] for h in service.hostnames if h in service.burst_hostnames and h in bound]
+    value = seen.load.get(service.name)
+    metric = f"{burst.metric.namespace}/{burst.metric.name}"
+    if not reserved:
+        return [], []
+    if value is None:
+        note = f"{service.name}: {metric} reported nothing recently; no burst decision"
+        return [], [Finding("metric-unavailable", "info", service.name, note)]
+    stamp = reserved[0]
+    last = parse_stamp(stamp.tags.get(TAG_BURST_AT, ""))
+    cooling = last is not None and seen.now - last < burst.cooldown
+    active = [
+        i
+        for i in members
+        if seen.is_burst(i) and i.state in ("pending", "running") and TAG_DRAIN not in i.tags
+    ]
+    excess = _excess_bursts(service, active, seen, stamp.allocation_id)
+    if excess:
+        return excess, []
+    above, below = burst.scale_out_above, burst.scale_in_below
+    if above is not None and value > above:
+        free = [a for a in reserved if not a.associated]
+        if cooling or len(active) >= min(burst.max, len(reserved)) or not free:
+            return [], []
+        # The token names the intent by what it was decided on (S9): the cooldown stamp
+        # (written before each launch or retirement) and the reserved address. A round that
+        # does not yet see the stamp nor the instance sends this very token again.
+        token = intent_token(
+            f"{config.owner}-burst-{service.name}",
+            free[0].allocation_id,
+            stamp.tags.get(TAG_BURST_AT, ""),
+        )
+        return [
+            Launch(
+                service=service.name,
+                launch_template=burst.launch_template,
+                hostname=free[0].hostname,
+                token=token,
+                reason=f"{metric} = {value:g} > scale_out_above {above:g}",
+                burst=True,
+                stamp=stamp.allocation_id,
+            )
+        ], []
+    if below is not None and value < below and active and not cooling:
+        newest = max(active, key=lambda i: (i.launch_time, i.instance_id))
+        why = f"{metric} = {value:g} < scale_in_below {below:g}"
+        return [_retire(service, newest, seen, stamp.allocation_id, why)], []
+    return [], []
+
+
+def _excess_bursts(
+    service: ServiceConfig, active: list[Instance], seen: Observation, stamp: str
+) -> list[Action]:
+    """Bursts above `burst.max` (two rounds that could not see each other's launch, or one
+    made by hand) are retired first, newest first, whatever the load or the cooldown (S9)."""
+    assert service.burst is not None
+    over = len(active) - service.burst.max
+    if over <= 0:
+        return []
+    newest = sorted(active, key=lambda i: (i.launch_time, i.instance_id), reverse=True)
+    why = f"{len(active)} burst instances live, burst.max is {service.burst.max}"
+    return [_retire(service, i, seen, stamp, why) for i in newest[:over]]
+
+
+def _retire(
+    service: ServiceConfig, instance: Instance, seen: Observation, stamp: str, reason: str
+) -> Retire:
+    held = next((a for a in seen.addresses if a.instance_id == instance.instance_id), None)
+    return Retire(
+        service=service.name,
+        instance_id=instance.instance_id,
+        allocation_id=held.allocation_id if held else "",
+        stamp=stamp,
+        reason=reason,
+    )
