@@ -274,6 +274,7 @@ class Engine:
             on_associated=self.on_associated,
             fence=self.fence,
             association_timeout=self.timeout,
+            confirm_timeout=self.timeout,
             wait_visible=wait_visible,
             on_tick=self.on_tick,
             run_drain=self._drain_runner,

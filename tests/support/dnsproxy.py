@@ -122,3 +122,39 @@ def dns_proxy(host: str, port: int) -> Iterator[DnsProxy]:
         stopping.set()
         proxy.resume()
         _close(listener)
+
+
+@contextmanager
+def udp_delay_proxy(host: str, port: int, *, delay: float) -> Iterator[int]:
+    """A UDP relay to HOST:PORT that holds every answer DELAY seconds (a slow secondary, far
+    away or on a slow backend); yields its loopback port."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    listener.bind(("127.0.0.1", 0))
+    stopping = threading.Event()
+
+    def relay(data: bytes, client: tuple[str, int]) -> None:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as upstream:
+            upstream.settimeout(5)
+            try:
+                upstream.sendto(data, (host, port))
+                answer = upstream.recv(65535)
+            except OSError:
+                return
+        if not stopping.wait(delay):
+            with suppress(OSError):
+                listener.sendto(answer, client)
+
+    def serve() -> None:
+        while not stopping.is_set():
+            try:
+                data, client = listener.recvfrom(65535)
+            except OSError:
+                return
+            threading.Thread(target=relay, args=(data, client), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield int(listener.getsockname()[1])
+    finally:
+        stopping.set()
+        listener.close()

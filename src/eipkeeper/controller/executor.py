@@ -256,11 +256,14 @@ class Executor:
         self.fence()
         result = provider.apply([u.changes for u in units])
         propagation = provider.confirm(result, timeout=self.confirm_timeout)
-        if not propagation.complete:
-            lagging = ", ".join(propagation.lagging)
+        if propagation.problem:
             raise OperationError(
-                f"DNS change applied but not yet served by {lagging} within "
-                f"{self.confirm_timeout:g}s; the next round checks again"
+                f"DNS change applied but cannot be confirmed: {propagation.problem}"
+            )
+        if not propagation.complete:
+            raise OperationError(
+                f"DNS change applied but not yet served within {self.confirm_timeout:g}s "
+                f"({propagation.explain()}); the next round checks again"
             )
         confirmed = propagation.confirmed_at or self.clock()
         if leaving:

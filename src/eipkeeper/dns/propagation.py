@@ -1,20 +1,23 @@
-"""Confirm a change by the SOA serial on every authoritative server (SPEC S2, FACTS "DNS").
+"""Confirm a change on every authoritative server (SPEC S2, FACTS "DNS servers other than BIND").
 
-Every server is asked for the zone's SOA over UDP, all at once, round after round, until each
-serves a serial at least the one the change produced (RFC 1982 serial arithmetic) or the time
-is up. A server that never confirms is reported with its last answer or error: the caller
-must not start the S2 TTL clock until every server confirmed.
+Every server is asked over UDP, all at once, round after round, until it serves a serial
+strictly greater (RFC 1982) than the one it served before the update and at least the
+primary's after it, *and* answers each changed RRset with the new values (`serving.py`): a
+serial alone was fooled by PowerDNS's EPOCH serials and by a secondary that refused a
+transfer. A query stays open across rounds, so a server slower than a round still confirms;
+one unanswered for a few rounds is sent again. A server that never confirms is reported with
+its serial, the primary's and what it still serves: the caller must not start the S2 TTL
+clock until every server confirmed.
 """
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import selectors
 import socket
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import dns.exception
 import dns.message
@@ -22,10 +25,15 @@ import dns.rcode
 import dns.rdatatype
 
 from eipkeeper.dns.provider import Clock, Propagation, ServerCheck, Sleep
+from eipkeeper.dns.serving import Expectation, query, served_values
 from eipkeeper.errors import ConfigError
 
 _ROUND = 1.0
-"""Seconds one round waits for answers: a server slower than that is asked again."""
+"""Real seconds one round waits for answers before the next round (whose queries join them)."""
+_RESEND = 3
+"""Rounds a query waits unanswered before it is sent again (an answer to either counts)."""
+_WINDOW = 256
+"""Record queries in flight per server: more would overflow a UDP socket's buffer."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +85,30 @@ def serial_at_least(serial: int, target: int) -> bool:
     return (serial - target) % 2**32 < 2**31
 
 
+def serial_after(serial: int, before: int) -> bool:
+    """RFC 1982: SERIAL is strictly greater than BEFORE."""
+    return 0 < (serial - before) % 2**32 < 2**31
+
+
+def serial_problem(where: str, before: int | None, after: int | None) -> str:
+    """Why the primary's serial after an update cannot be confirmed anywhere, or ''."""
+    if before is None or after is None or serial_after(after, before):
+        return ""
+    fix = (
+        "on PowerDNS the zone's SOA-EDIT-DNSUPDATE sets it (EPOCH uses the clock): "
+        "`pdnsutil set-meta ZONE SOA-EDIT-DNSUPDATE INCREASE`"
+    )
+    if after == before:
+        return (
+            f"{where}: the zone's serial did not move with the update (still {after}), so no "
+            f"secondary will transfer it; {fix} (EPOCH gives two updates in a second one serial)"
+        )
+    return (
+        f"{where}: the zone's serial went backwards with the update ({before} -> {after}, "
+        f"RFC 1982), so secondaries keep the old data while looking current; {fix}"
+    )
+
+
 def poll_serials(
     targets: Sequence[Target],
     *,
@@ -85,95 +117,179 @@ def poll_serials(
     timeout: float,
     clock: Clock,
     sleep: Sleep,
+    before: Mapping[str, int] | None = None,
+    expect: Sequence[Expectation] = (),
     interval: float = 0.2,
 ) -> Propagation:
-    """Ask every target for ZONE's SOA until each serves SERIAL or later, or TIMEOUT passes."""
+    """Ask every target until it serves the change (see the module's docstring) or TIMEOUT
+    passes. SERIAL is the primary's after the update; BEFORE each target's before it."""
     deadline = clock() + timeout
-    state = {t.label: ServerCheck(server=t.label) for t in targets}
-    pending = list(targets)
-    while pending:
-        remaining = deadline - clock()
-        answers = _round(pending, zone=zone, wait=max(0.05, min(_ROUND, remaining)))
-        now = clock()
-        still = []
-        for target in pending:
-            seen, error = answers.get(target.label, (None, "no answer"))
-            if seen is not None and serial_at_least(seen, serial):
-                state[target.label] = ServerCheck(target.label, now, seen, "")
-                continue
-            if seen is not None:
-                error = f"serves serial {seen}, not yet {serial}"
-            state[target.label] = ServerCheck(target.label, None, seen, error)
-            still.append(target)
-        pending = still
-        remaining = deadline - clock()
-        if not pending or remaining <= 0:
-            break
-        sleep(min(interval, remaining))
-    return Propagation(serial=serial, servers=tuple(state[t.label] for t in targets))
-
-
-def _round(
-    targets: Sequence[Target], *, zone: str, wait: float
-) -> dict[str, tuple[int | None, str]]:
-    """One SOA query to each target at once; (serial or None, error) per label."""
-    results: dict[str, tuple[int | None, str]] = {}
+    servers = [_Server(t, serial, (before or {}).get(t.label), list(expect)) for t in targets]
     selector = selectors.DefaultSelector()
-    queries: dict[str, dns.message.Message] = {}
-    sockets: list[socket.socket] = []
     try:
-        for target in targets:
-            if not target.address:
-                results[target.label] = (None, "no address")
-                continue
-            family = socket.AF_INET6 if ":" in target.address else socket.AF_INET
-            sock = socket.socket(family, socket.SOCK_DGRAM)
-            sockets.append(sock)
-            sock.setblocking(False)
-            query = dns.message.make_query(zone + ".", dns.rdatatype.SOA)
-            try:
-                # Connected, so that an ICMP "port unreachable" comes back as an error.
-                sock.connect((target.address, target.port))
-                sock.send(query.to_wire())
-            except OSError as exc:
-                results[target.label] = (None, exc.strerror or str(exc))
-                continue
-            queries[target.label] = query
-            selector.register(sock, selectors.EVENT_READ, target.label)
-        _collect(selector, queries=queries, results=results, wait=wait)
+        for server in servers:
+            server.open(selector)
+        pending = [s for s in servers if s.sock is not None]
+        rounds = 0
+        while pending:
+            for server in pending:
+                server.ask(zone, rounds)
+            _collect(selector, pending, wait=max(0.05, min(_ROUND, deadline - clock())))
+            now = clock()
+            for server in pending:
+                if server.done:
+                    server.confirmed_at = now
+            pending = [s for s in pending if s.confirmed_at is None]
+            remaining = deadline - clock()
+            if not pending or remaining <= 0:
+                break
+            sleep(min(interval, remaining))
+            rounds += 1
     finally:
         selector.close()
-        for sock in sockets:
+        for server in servers:
+            if server.sock is not None:
+                server.sock.close()
+    checks = (ServerCheck(s.target.label, s.confirmed_at, s.serial, s.why()) for s in servers)
+    return Propagation(serial=serial, servers=tuple(checks))
+
+
+def read_serials(targets: Sequence[Target], *, zone: str, wait: float) -> dict[str, int]:
+    """Each answering target's serial now (one round): what an update must move past."""
+    servers = [_Server(t, 0, None, []) for t in targets]
+    selector = selectors.DefaultSelector()
+    try:
+        for server in servers:
+            server.open(selector)
+        live = [s for s in servers if s.sock is not None]
+        for server in live:
+            server.ask(zone, 0)
+        _collect(selector, live, wait=wait)
+    finally:
+        selector.close()
+        for server in servers:
+            if server.sock is not None:
+                server.sock.close()
+    return {s.target.label: s.serial for s in servers if s.serial is not None}
+
+
+@dataclass
+class _Server:
+    """One target's confirmation: first its serial, then each changed RRset."""
+
+    target: Target
+    primary: int
+    before: int | None
+    left: list[Expectation]
+    sock: socket.socket | None = None
+    serial: int | None = None
+    serial_ok: bool = False
+    error: str = "no answer"
+    confirmed_at: float | None = None
+    asked: dict[int, tuple[dns.message.Message, Expectation | None, int]] = field(
+        default_factory=dict
+    )
+
+    @property
+    def done(self) -> bool:
+        return self.serial_ok and not self.left
+
+    def open(self, selector: selectors.BaseSelector) -> None:
+        if not self.target.address:
+            self.error = "no address"
+            return
+        family = socket.AF_INET6 if ":" in self.target.address else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        sock.setblocking(False)
+        try:
+            # Connected, so that an ICMP "port unreachable" comes back as an error.
+            sock.connect((self.target.address, self.target.port))
+        except OSError as exc:
             sock.close()
-    return results
+            self.error = exc.strerror or str(exc)
+            return
+        self.sock = sock
+        selector.register(sock, selectors.EVENT_READ, self)
+
+    def ask(self, zone: str, rounds: int) -> None:
+        """Send what this round needs: nothing new while queries are open (an old one is
+        sent again after _RESEND rounds), else the SOA, then the RRsets not yet served."""
+        if self.asked:
+            for ident, (message, what, sent) in list(self.asked.items()):
+                if rounds - sent >= _RESEND:
+                    self._send(message, what, rounds, ident)
+            return
+        if not self.serial_ok:
+            self._send(dns.message.make_query(zone + ".", dns.rdatatype.SOA), None, rounds)
+            return
+        for expectation in self.left[:_WINDOW]:
+            self._send(query(expectation), expectation, rounds)
+
+    def _send(
+        self, message: dns.message.Message, what: Expectation | None, rounds: int, ident: int = -1
+    ) -> None:
+        assert self.sock is not None
+        if ident < 0:
+            while message.id in self.asked:
+                message.id = (message.id + 1) & 0xFFFF
+        try:
+            self.sock.send(message.to_wire())
+        except OSError as exc:
+            self.error = exc.strerror or str(exc)
+            return
+        self.asked[message.id] = (message, what, rounds)
+
+    def answer(self, wire: bytes) -> None:
+        ident = int.from_bytes(wire[:2], "big") if len(wire) >= 2 else -1
+        sent = self.asked.pop(ident, None)
+        if sent is None:
+            return  # an answer to a query already answered (sent twice): nothing new
+        message, what, _ = sent
+        if what is None:
+            self._on_serial(*_serial(wire, message))
+            return
+        values, error = served_values(wire, message, what.rdtype)
+        wrong = error or what.judge(values or frozenset())
+        if not wrong:
+            self.left = [e for e in self.left if e is not what]
+        else:
+            self.error = f"serves serial {self.serial} but {wrong}"
+
+    def _on_serial(self, seen: int | None, error: str) -> None:
+        if seen is None:
+            self.error = error
+            return
+        self.serial = seen
+        if not serial_at_least(seen, self.primary):
+            self.error = (
+                f"serves serial {seen}, the primary {self.primary}: the change has not reached "
+                "it (does the primary NOTIFY it, and may it transfer the zone?)"
+            )
+        elif self.before is not None and not serial_after(seen, self.before):
+            self.error = f"still serves serial {seen} (it had {self.before} before the update)"
+        else:
+            self.serial_ok = True
+
+    def why(self) -> str:
+        return "" if self.confirmed_at is not None else self.error
 
 
-def _collect(
-    selector: selectors.BaseSelector,
-    *,
-    queries: dict[str, dns.message.Message],
-    results: dict[str, tuple[int | None, str]],
-    wait: float,
-) -> None:
-    waiting = set(queries)
+def _collect(selector: selectors.BaseSelector, servers: Sequence[_Server], *, wait: float) -> None:
+    """Take answers for up to WAIT real seconds, or until no query is open."""
     # Real time here even under a fake clock: this waits on sockets, not on the world.
     end = time.monotonic() + wait
-    while waiting and end - time.monotonic() > 0:
+    while any(s.asked for s in servers) and end - time.monotonic() > 0:
         for key, _ in selector.select(max(0.0, end - time.monotonic())):
-            label = str(key.data)
-            sock = key.fileobj
-            assert isinstance(sock, socket.socket)
+            server = key.data
+            assert isinstance(server, _Server) and server.sock is not None
             try:
-                wire = sock.recv(65535)
+                while True:
+                    server.answer(server.sock.recv(65535))
+            except BlockingIOError:
+                continue
             except OSError as exc:
-                results[label] = (None, exc.strerror or str(exc))
-            else:
-                results[label] = _serial(wire, queries[label])
-            waiting.discard(label)
-            with contextlib.suppress(KeyError, ValueError):
-                selector.unregister(sock)
-    for label in waiting:
-        results.setdefault(label, (None, "no answer"))
+                server.error = exc.strerror or str(exc)
+                server.asked.clear()
 
 
 def _serial(wire: bytes, query: dns.message.Message) -> tuple[int | None, str]:

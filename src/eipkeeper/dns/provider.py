@@ -60,6 +60,10 @@ class ApplyResult:
     batches: int
     serial: int | None = None
     """rfc2136: the zone's SOA serial on the primary after the last batch."""
+    serial_before: int | None = None
+    """rfc2136: the primary's serial before the first batch (the update must move it)."""
+    serials_before: tuple[tuple[str, int], ...] = ()
+    """rfc2136: (verify server, its serial) before the update, for those that answered."""
     change_ids: tuple[str, ...] = ()
     """route53: the ids of the change batches, for GetChange."""
     finished_at: float = 0.0
@@ -76,7 +80,8 @@ class ServerCheck:
     serial: int | None = None
     """The last SOA serial it served (rfc2136)."""
     error: str = ""
-    """Why it is not confirmed: its last error, or `serial N < M`."""
+    """Why it is not confirmed: its last error, its serial and the primary's, or what it
+    still serves."""
 
 
 @dataclass(frozen=True)
@@ -85,10 +90,18 @@ class Propagation:
 
     serial: int | None
     servers: tuple[ServerCheck, ...] = field(default=())
+    problem: str = ""
+    """Why no server can ever confirm (a serial that went backwards): waiting is no use."""
 
     @property
     def complete(self) -> bool:
-        return all(s.confirmed_at is not None for s in self.servers)
+        return not self.problem and all(s.confirmed_at is not None for s in self.servers)
+
+    def explain(self) -> str:
+        """What stands in the way, server by server, for an error message."""
+        if self.problem:
+            return self.problem
+        return "; ".join(f"{s.server}: {s.error}" for s in self.servers if s.confirmed_at is None)
 
     @property
     def lagging(self) -> tuple[str, ...]:
@@ -192,6 +205,7 @@ class Provider(ABC, Generic[BatchT]):
         batches = self._batches(units)
         done: list[int] = []
         try:
+            serial_before, serials_before = self._before()
             serial, change_ids = self._send(batches, done.append)
         except EipkeeperError as error:
             sent = [c for i in done for c in batches[i].changes]
@@ -221,6 +235,8 @@ class Provider(ABC, Generic[BatchT]):
             serial=serial,
             change_ids=change_ids,
             finished_at=self.clock(),
+            serial_before=serial_before,
+            serials_before=serials_before,
         )
 
     def batches(self, changes: Iterable[Change | Unit]) -> list[list[Change]]:
@@ -258,6 +274,11 @@ class Provider(ABC, Generic[BatchT]):
 
         Returns (serial after the last batch, change ids); raises an EipkeeperError.
         """
+
+    def _before(self) -> tuple[int | None, tuple[tuple[str, int], ...]]:
+        """Serials read before sending, that the update must move past (rfc2136): the
+        primary's, and each verify server's that answered."""
+        return None, ()
 
     @abstractmethod
     def _confirm(self, result: ApplyResult, *, timeout: float) -> Propagation: ...

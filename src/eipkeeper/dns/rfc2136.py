@@ -29,9 +29,25 @@ import dns.tsig
 
 from eipkeeper.config import Config
 from eipkeeper.dns.axfr import TransferRefused, gc_paused, transfer
-from eipkeeper.dns.propagation import Target, parse_server, poll_serials, resolve
-from eipkeeper.dns.provider import ApplyResult, Clock, Propagation, Provider, Sleep, Unit
+from eipkeeper.dns.propagation import (
+    Target,
+    parse_server,
+    poll_serials,
+    read_serials,
+    resolve,
+    serial_problem,
+)
+from eipkeeper.dns.provider import (
+    ApplyResult,
+    Clock,
+    Propagation,
+    Provider,
+    ServerCheck,
+    Sleep,
+    Unit,
+)
 from eipkeeper.dns.records import Change, Zone
+from eipkeeper.dns.serving import expectations
 from eipkeeper.dns.tsig import TsigKey, load_key
 from eipkeeper.dns.wire import MAX_MESSAGE, FormError, UpdateMessage, tsig_size
 from eipkeeper.errors import (
@@ -45,6 +61,7 @@ from eipkeeper.logs import get_logger
 
 log = get_logger(__name__)
 
+_PRIMARY = "(primary)"
 _CONFLICTS = {dns.rcode.NXRRSET, dns.rcode.YXRRSET, dns.rcode.NXDOMAIN, dns.rcode.YXDOMAIN}
 
 
@@ -124,6 +141,14 @@ class Rfc2136Provider(Provider[UpdateMessage]):
                 raise OperationError(f"too large for one UPDATE message ({limit} bytes): {names}")
         return messages
 
+    def _before(self) -> tuple[int | None, tuple[tuple[str, int], ...]]:
+        primary = resolve(self.server, self.port, label=_PRIMARY)
+        targets = [*primary, *self.verify_targets()]
+        # A short wait: a verify server that does not answer now is judged against the
+        # primary's serial alone, and the update must not wait on it.
+        seen = read_serials(targets, zone=self.zone, wait=min(self.timeout, 2.0))
+        return seen.pop(_PRIMARY, None), tuple(seen.items())
+
     def _send(
         self, batches: list[UpdateMessage], applied: Callable[[int], None]
     ) -> tuple[int | None, tuple[str, ...]]:
@@ -168,13 +193,20 @@ class Rfc2136Provider(Provider[UpdateMessage]):
     def _confirm(self, result: ApplyResult, *, timeout: float) -> Propagation:
         if result.serial is None:
             return Propagation(serial=None)
+        targets = self.verify_targets()
+        problem = serial_problem(self.where, result.serial_before, result.serial)
+        if problem:
+            checks = tuple(ServerCheck(t.label, None, None, problem) for t in targets)
+            return Propagation(serial=result.serial, servers=checks, problem=problem)
         return poll_serials(
-            self.verify_targets(),
+            targets,
             zone=self.zone,
             serial=result.serial,
             timeout=timeout,
             clock=self.clock,
             sleep=self.sleep,
+            before=dict(result.serials_before),
+            expect=expectations(result.applied),
         )
 
     def verify_targets(self) -> list[Target]:

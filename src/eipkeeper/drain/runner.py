@@ -6,7 +6,7 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from eipkeeper import moving
@@ -117,6 +117,9 @@ class Drainer:
     """`drain --force-queue`: stop or terminate even while mail is queued (drain_ready)."""
     move_address: Callable[[moving.MovePreview], moving.MoveReport] | None = None
     """The standby move: the engine's (planned, checked and watched as `move` is)."""
+    _withdrawn: ApplyResult | None = field(default=None, init=False, repr=False)
+    """The withdrawal this process applied: its serials before and its values make the
+    confirmation check content too; a rerun from the tag has the serial alone."""
 
     def prepare(self, instance: Instance, service: ServiceConfig, *, then: Then) -> Preview:
         """Read the fleet and the zone and decide; no change is made here."""
@@ -291,6 +294,7 @@ class Drainer:
                 continue
             if result.batches:
                 serial, changes = result.serial, result.change_ids
+                self._withdrawn = result
             for text in withdrawal.changed:
                 self.on_step(f"applied: {text}")
             break
@@ -303,11 +307,18 @@ class Drainer:
         assert self.registry is not None
         kind = self.registry.provider.kind
         result = ApplyResult(kind, (), 0, serial=phase.serial, change_ids=phase.changes)
+        if self._withdrawn is not None and self._withdrawn.serial == phase.serial:
+            result = self._withdrawn
         lagging: tuple[str, ...] = ()
         each = min(CONFIRM_ROUND, self.confirm_timeout)
         for _ in range(max(1, math.ceil(self.confirm_timeout / each))):
             propagation = self.registry.confirm(result, timeout=each)
             lagging = propagation.lagging
+            if propagation.problem:
+                raise OperationError(
+                    f"{propagation.problem}; {out.preview.instance.label} is left as it is "
+                    "(drain phase dns-out)"
+                )
             if not lagging:
                 break
             for server in propagation.servers:
