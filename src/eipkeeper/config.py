@@ -87,6 +87,12 @@ class DnsConfig(_Strict, frozen=True):
     """Where to confirm changes; empty means every NS of the zone."""
     hosted_zone_id: str = ""
     max_ttl: Annotated[int, Meta(ge=1)] = 300
+    timeout: Seconds = Seconds(30.0)
+    """rfc2136: how long one message's answer may take. PowerDNS on SQLite took 13 s for one
+    message of about 570 RRsets (FACTS.md): 30 s leaves room for a slow backend, and after it
+    the zone is re-read to tell what the server did."""
+    max_changes_per_message: Annotated[int, Meta(ge=1, le=10000)] = 500
+    """rfc2136: updates are split so that one message stays within this many RRset changes."""
 
     def __post_init__(self) -> None:
         if self.provider == "rfc2136":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -24,6 +25,9 @@ class DnsProxy:
     """UPDATE messages forwarded to the server."""
     waiting: int = 0
     """Messages held back by a stall right now."""
+    late: list[float] = field(default_factory=list)
+    """Delays for the next answers from the server, one each (a slow backend that commits
+    after the client gave up)."""
     _flowing: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -59,13 +63,24 @@ class DnsProxy:
             server.sendall(head + body)
         _close(server)
 
+    def _answers(self, server: socket.socket, client: socket.socket) -> None:
+        try:
+            while chunk := server.recv(65536):
+                with self._lock:
+                    delay = self.late.pop(0) if self.late else 0.0
+                time.sleep(delay)  # the server's own pace, not the test's clock
+                client.sendall(chunk)
+        except OSError:
+            pass
+        _close(client)
+
     def _serve(self, client: socket.socket) -> None:
         try:
             server = socket.create_connection(self.upstream, timeout=30)
         except OSError:
             _close(client)
             return
-        threading.Thread(target=_pipe, args=(server, client), daemon=True).start()
+        threading.Thread(target=self._answers, args=(server, client), daemon=True).start()
         try:
             self._relay_queries(client, server)
         except OSError:

@@ -139,6 +139,14 @@ class ApplyFailed(ApplyInterrupted, OperationError):
     """Any other failure of a batch."""
 
 
+def _in_zone(change: Change, zone: Zone) -> bool:
+    """CHANGE is what ZONE holds now: its new RRset is there (values and TTL), or it is gone."""
+    found = zone.get(change.record.name, change.record.type)
+    if change.new is None:
+        return found is None
+    return found is not None and (found.values, found.ttl) == (change.new.values, change.new.ttl)
+
+
 def interrupted(
     error: EipkeeperError, *, applied: Sequence[Change], not_applied: Sequence[Change], batches: int
 ) -> ApplyInterrupted:
@@ -210,6 +218,10 @@ class Provider(ABC, Generic[BatchT]):
         except EipkeeperError as error:
             sent = [c for i in done for c in batches[i].changes]
             rest = [c for i in range(len(batches)) if i not in done for c in batches[i].changes]
+            if isinstance(error, TransientError) and rest:
+                error, landed = self._reread(error, rest)
+                sent += landed
+                rest = [c for c in rest if c not in landed]
             log.warning(
                 "dns.apply.interrupted",
                 provider=self.kind,
@@ -256,6 +268,25 @@ class Provider(ABC, Generic[BatchT]):
             lagging=",".join(propagation.lagging),
         )
         return propagation
+
+    def _reread(
+        self, error: TransientError, unknown: list[Change]
+    ) -> tuple[EipkeeperError, list[Change]]:
+        """After a timeout or a lost connection a message's outcome is unknown (the server
+        may commit it after the client gave up): the zone, read again, tells which of UNKNOWN
+        are in it (S8, S9). Returns the error to raise, saying so, and the changes found."""
+        try:
+            zone = self._read()
+        except EipkeeperError as again:
+            return TransientError(
+                f"{error.message}; the outcome of {len(unknown)} changes is unknown (reading "
+                f"the zone again failed too: {again.message}): the next round reads it first"
+            ), []
+        landed = [c for c in unknown if _in_zone(c, zone)]
+        return TransientError(
+            f"{error.message}; read again, the zone holds {len(landed)} of the "
+            f"{len(unknown)} changes whose answer did not come"
+        ), landed
 
     # -- hooks ----------------------------------------------------------------------------------
 

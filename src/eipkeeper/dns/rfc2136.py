@@ -76,7 +76,8 @@ class Rfc2136Provider(Provider[UpdateMessage]):
         key: TsigKey,
         port: int = 53,
         verify_servers: Sequence[str] = (),
-        timeout: float = 10.0,
+        timeout: float = 30.0,
+        max_changes: int = 500,
         max_message: int = MAX_MESSAGE,
         clock: Clock = time.time,
         sleep: Sleep = time.sleep,
@@ -87,6 +88,7 @@ class Rfc2136Provider(Provider[UpdateMessage]):
         self.key = key
         self.verify_servers = tuple(verify_servers)
         self.timeout = timeout
+        self.max_changes = max_changes
         self.max_message = max_message
         # TSIG signatures carry the real time whatever `clock` is (tests skew it for BADTIME).
         self.tsig_time: Clock = time.time
@@ -102,6 +104,8 @@ class Rfc2136Provider(Provider[UpdateMessage]):
             port=dns_config.port,
             key=load_key(config.relative(dns_config.tsig_key_file)),
             verify_servers=dns_config.verify_servers,
+            timeout=dns_config.timeout,
+            max_changes=dns_config.max_changes_per_message,
         )
 
     @property
@@ -133,6 +137,9 @@ class Rfc2136Provider(Provider[UpdateMessage]):
         limit = self.max_message - tsig_size(self.key)
         messages = [UpdateMessage(self.zone)]
         for unit in units:
+            full = len(messages[-1].changes) + len(unit) > self.max_changes
+            if messages[-1].changes and full:
+                messages.append(UpdateMessage(self.zone))
             if messages[-1].add(unit, limit=limit):
                 continue
             messages.append(UpdateMessage(self.zone))
