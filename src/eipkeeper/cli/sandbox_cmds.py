@@ -114,6 +114,21 @@ def _until_signalled() -> Iterator[threading.Event]:
     show_default=True,
     help="Port on 127.0.0.1 of the mailboxes' JSON endpoint (0 picks a free one).",
 )
+@click.option(
+    "--listed",
+    type=click.IntRange(min=0),
+    default=3,
+    show_default=True,
+    help="The blocklist dnsbl.example.test lists every Nth address the account allocates, as "
+    "fresh EC2 addresses can be (0: none). Tag an EIP sandbox:dnsbl=listed to list it by hand.",
+)
+@click.option(
+    "--dnsbl-port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    show_default=True,
+    help="Port on 127.0.0.1 (UDP) of the blocklist's DNS responder (0 picks a free one).",
+)
 @click.option("--empty", is_flag=True, help="No sample fleet: only the events queue.")
 @click.option(
     "--bind", "use_bind", is_flag=True, help="Serve the zone from a local BIND instead of Route 53."
@@ -130,6 +145,8 @@ def sandbox(
     queue_port: int,
     queue_drain_rate: float,
     mail_port: int,
+    listed: int,
+    dnsbl_port: int,
     empty: bool,
     use_bind: bool,
 ) -> None:
@@ -166,6 +183,8 @@ def sandbox(
             queue_port=queue_port,
             queue_drain_rate=queue_drain_rate,
             mail_port=mail_port,
+            listed=listed,
+            dnsbl_port=dnsbl_port,
             forward_dns=((bind.host, bind.port),) if bind is not None else (),
         )
         stop = stack.enter_context(_until_signalled())
@@ -186,6 +205,11 @@ def sandbox(
         click.echo(
             f"# mail accepted, per instance and the stranger's: curl {cloud.mail_url} "
             f"(${MAIL_ENV_VAR})"
+        )
+        every = f"every {listed}th address allocated" if listed else "no address"
+        click.echo(
+            f"# blocklist dnsbl.example.test on {cloud.dnsbl_address} (UDP) lists {every}; "
+            "tag an EIP sandbox:dnsbl=listed to list it by hand"
         )
         click.echo(f"# EC2 state-change events queue: {cloud.events_queue_url}")
         click.echo(f"# config written to {cloud.config_path}; Ctrl-C to stop", err=True)

@@ -18,6 +18,7 @@ import socketserver
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import dns.exception
 import dns.flags
@@ -90,6 +91,10 @@ class Blocklist:
     def listed(self) -> frozenset[str]:
         with self._lock:
             return frozenset(self._listed)
+
+
+BLOCKLIST = Blocklist()
+"""Process-wide, like moto's state and the address pool: AllocateAddress feeds it."""
 
 
 def _address_of(qname: dns.name.Name, zone: dns.name.Name) -> str | None:
@@ -192,9 +197,23 @@ class DnsblServer:
         self.stop()
 
 
-def test_point_reply(public_ip: str) -> Reply | None:
-    """127.0.0.2 is listed by every DNSBL (RFC 5782 section 5): a zone that says otherwise
-    is not working."""
+def answer(public_ip: str, *, tagged: Callable[[], frozenset[str]]) -> Reply:
+    """The sandbox's reply: listed for the test point 127.0.0.2 (every DNSBL lists it, RFC 5782
+    section 5), every Nth allocation, or an EIP in TAGGED (`sandbox:dnsbl=listed`); else
+    NXDOMAIN."""
     if public_ip == "127.0.0.2":
         return Reply((SBL,), "test point (RFC 5782)")
-    return None
+    reason = BLOCKLIST.reason(public_ip)
+    if reason is None and public_ip in tagged():
+        reason = f"listed by hand in the eipkeeper sandbox (tag {LISTED_TAG}=listed)"
+    return Reply((SBL,), reason) if reason is not None else Reply()
+
+
+def tagged_listed(backend: Any) -> frozenset[str]:
+    """The EIPs tagged `sandbox:dnsbl=listed` in moto's EC2 BACKEND (untyped)."""
+    tags: dict[str, dict[str, str]] = backend.tags
+    return frozenset(
+        str(eip.public_ip)
+        for eip in list(backend.addresses)
+        if str(tags.get(str(eip.allocation_id), {}).get(LISTED_TAG, "")) == "listed"
+    )

@@ -27,6 +27,7 @@ from moto.ec2.models.instances import InstanceBackend
 
 from eipkeeper.sandbox import ptr, statechanges
 from eipkeeper.sandbox.addresses import AddressPool
+from eipkeeper.sandbox.dnsbl import BLOCKLIST
 
 Method = Callable[..., Any]
 
@@ -78,7 +79,9 @@ POOL = AddressPool(in_use=_addresses_in_use, rng=random.Random())
 def draw_elastic_ip() -> str:
     """AllocateAddress gives an address nobody holds. moto may return 127.0.0.1 or an address
     in use; the sandbox draws from 127/8 away from 127.0.0.x (see `addresses`)."""
-    return POOL.draw()
+    address = POOL.draw()
+    BLOCKLIST.allocated(address)  # every Nth allocation is dirty, as fresh EC2 addresses can be
+    return address
 
 
 def draw_public_ip() -> str:

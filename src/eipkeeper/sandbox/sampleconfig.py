@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 from eipkeeper.sandbox import fleet
+from eipkeeper.sandbox.dnsbl import ZONE as DNSBL_ZONE
 
 
 def _s(value: str) -> str:
@@ -26,8 +27,11 @@ zone = {_s(fleet.ZONE)}
 """
 
 
-def render(*, owner: str, region: str, smtp_port: int, dns: str | None = None) -> str:
-    """The config; DNS is a `[dns]` table to use instead of the sandbox's Route 53 zone."""
+def render(
+    *, owner: str, region: str, smtp_port: int, dns: str | None = None, dnsbl: str = ""
+) -> str:
+    """The config; DNS is a `[dns]` table to use instead of the sandbox's Route 53 zone;
+    DNSBL the HOST:PORT of the sandbox's blocklist (the mx service checks its addresses)."""
     dims = ", ".join(f"{k} = {_s(v)}" for k, v in fleet.METRIC_DIMENSIONS.items())
     metric = (
         f"{{ namespace = {_s(fleet.METRIC_NAMESPACE)}, name = {_s(fleet.METRIC_NAME)}, "
@@ -55,7 +59,7 @@ replace_failed = true
 burst = {{ launch_template = {_s(fleet.LAUNCH_TEMPLATE)}, \
 hostnames = {_list(fleet.BURST_HOSTNAMES)}, max = 1, metric = {metric}, \
 scale_out_above = 500, scale_in_below = 50, cooldown = "1m" }}
-
+{_reputation(dnsbl)}
 [[service]]
 name = {_s(fleet.SCAN_SERVICE)}
 select = {{ tags = {{ Role = "scan" }} }}
@@ -63,6 +67,16 @@ addresses = "dynamic"
 hostnames = [{_s(fleet.SCAN_HOSTNAME)}]
 ttl = 60
 check = {{ kind = "tcp", port = {smtp_port}, interval = "1s", timeout = "1s" }}
+"""
+
+
+def _reputation(dnsbl: str) -> str:
+    if not dnsbl:
+        return ""
+    return f"""\
+# The sandbox's blocklist lists some addresses it hands out (`--listed`): none goes into service.
+reputation = {{ dnsbl = [{_s(DNSBL_ZONE)}], resolver = {_s(dnsbl)}, recheck = "1m", \
+max_tries = 5, fcrdns = false }}
 """
 
 

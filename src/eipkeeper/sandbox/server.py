@@ -34,6 +34,7 @@ from eipkeeper.errors import OperationError
 from eipkeeper.logs import get_logger
 from eipkeeper.sandbox import fixes, ptr, route53_fixes, sampleconfig, statechanges
 from eipkeeper.sandbox.dataplane import Observation, observe_moto
+from eipkeeper.sandbox.dnsbl import BLOCKLIST, DnsblServer, Reply, answer, tagged_listed
 from eipkeeper.sandbox.fleet import Clients, create_event_route, create_sample_fleet
 from eipkeeper.sandbox.listeners import DataPlane, Unanswered
 from eipkeeper.sandbox.smtp import Message
@@ -135,6 +136,8 @@ class Sandbox:
         mail_port: int | None = 0,
         forward_dns: tuple[tuple[str, int], ...] = (),
         ptr_delay: float = 0.0,
+        listed: int = 0,
+        dnsbl_port: int = 0,
     ) -> None:
         """DATA_PLANE False runs no SMTP listeners and EVENTS False publishes no state-change
         events: for benchmarks with thousands of instances.
@@ -147,7 +150,9 @@ class Sandbox:
         mailboxes' JSON endpoint on 127.0.0.1 (0: a free port; None: none). FORWARD_DNS:
         (host, port) of DNS servers, besides moto's Route 53, that ModifyAddressAttribute
         checks forward names against (the local BIND of `--bind`); PTR_DELAY: seconds a reverse
-        DNS change stays pending.
+        DNS change stays pending. LISTED: the blocklist `dnsbl.example.test` lists every
+        LISTED-th address the account allocates (0: none), served on 127.0.0.1:DNSBL_PORT
+        (0: a free port).
         """
         self._requested_port = port
         self.data_plane = data_plane
@@ -165,6 +170,9 @@ class Sandbox:
         self.mail_port = mail_port
         self.forward_dns = forward_dns
         self.ptr_delay = ptr_delay
+        self.listed = listed
+        self._dnsbl_port = dnsbl_port
+        self._dnsbl: DnsblServer | None = None
         self._server: _MotoServer | None = None
         self._dataplane: DataPlane | None = None
         self._port: int | None = None
@@ -196,6 +204,13 @@ class Sandbox:
         if self._dataplane is None:
             raise OperationError("the sandbox is not running (call start() first)")
         return self._dataplane
+
+    @property
+    def dnsbl_address(self) -> str:
+        """HOST:PORT of the blocklist's responder (the sample config's `reputation.resolver`)."""
+        if self._dnsbl is None:
+            raise OperationError("the sandbox is not running (call start() first)")
+        return self._dnsbl.address
 
     def environment(self) -> dict[str, str]:
         """The variables that point boto3 and eipkeeper at this sandbox."""
@@ -231,7 +246,11 @@ class Sandbox:
         (`LocalBind.config_toml()` for `--bind`).
         """
         text = sampleconfig.render(
-            owner=self.owner, region=self.region, smtp_port=self.smtp_port, dns=dns
+            owner=self.owner,
+            region=self.region,
+            smtp_port=self.smtp_port,
+            dns=dns,
+            dnsbl=self.dnsbl_address,
         )
         sampleconfig.write(path, text)
         self.config_path = path.resolve()
@@ -270,6 +289,8 @@ class Sandbox:
     def _start(self) -> None:
         statechanges.Switch.on = self.events
         fixes.POOL.begin_run()
+        BLOCKLIST.reset(every=self.listed)
+        self._dnsbl = DnsblServer(answer=self._dnsbl_answer, port=self._dnsbl_port).start()
         ptr.Settings.delay = self.ptr_delay
         ptr.Settings.forward_servers = self.forward_dns
         fixes.install()
@@ -292,6 +313,7 @@ class Sandbox:
         )
         if not self.empty:
             create_sample_fleet(clients, owner=self.owner)
+        BLOCKLIST.counting = True  # the sample fleet's own addresses are clean
         # After the fleet, so the queue starts empty rather than full of launch events.
         self._events_queue_url = create_event_route(clients)
         if self.data_plane:
@@ -330,7 +352,14 @@ class Sandbox:
         account = os.environ.get("MOTO_ACCOUNT_ID") or DEFAULT_ACCOUNT_ID
         return observe_moto(ec2_backends[account][self.region], handed_out=fixes.POOL.handed_out())
 
+    def _dnsbl_answer(self, public_ip: str) -> Reply:
+        account = os.environ.get("MOTO_ACCOUNT_ID") or DEFAULT_ACCOUNT_ID
+        return answer(public_ip, tagged=lambda: tagged_listed(ec2_backends[account][self.region]))
+
     def stop(self) -> None:
+        if self._dnsbl is not None:
+            self._dnsbl.stop()
+            self._dnsbl = None
         if self._dataplane is not None:
             self._dataplane.stop()
             self._dataplane = None
