@@ -21,6 +21,7 @@ PURE = (
     "eipkeeper.fleet",
     "eipkeeper.audit",
     "eipkeeper.audit_reverse",
+    "eipkeeper.audit_mail",
     "eipkeeper.reputation",
     "eipkeeper.controller.observation",
     "eipkeeper.controller.plan",

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
+from eipkeeper.audit_mail import mail_findings
 from eipkeeper.audit_reverse import reverse_findings
 from eipkeeper.cloud.ranges import CloudRanges, Network, Ranges, Unavailable
 from eipkeeper.config import Config
@@ -111,6 +112,7 @@ def audit(config: Config, scene: Scene) -> Report:
         Finding(f.kind, "warning", f.subject, f.detail, f.why, f.fix)
         for f in reverse_findings(config, seen)
     ]
+    findings += [Finding(*f) for f in mail_findings(config, seen)]
     if seen.zone is not None:
         findings += _zone_findings(config, seen.zone, account, scene.ranges)
     if isinstance(scene.ranges, Unavailable):

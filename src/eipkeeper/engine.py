@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +45,7 @@ from eipkeeper.controller.intents import (
 from eipkeeper.controller.observation import (
     HealthSource,
     Observation,
+    ReputationSource,
     RunningIsHealthy,
     service_filters,
 )
@@ -58,6 +59,7 @@ from eipkeeper.health.switch import SwitchTimeline, analyse, instance_names
 from eipkeeper.health.tls import TlsContexts
 from eipkeeper.health.watch import DEFAULT_EVERY, AddressWatch
 from eipkeeper.model import TAG_ASSOCIATED_AT, Address, Instance
+from eipkeeper.reputation import Reputation
 from eipkeeper.tagtime import parse_stamp
 
 # -- 1. observe ----------------------------------------------------------------------------------
@@ -73,6 +75,7 @@ def observe(
     cloudwatch: CloudWatch | None = None,
     named: Sequence[str] = (),
     holders: bool = False,
+    reputation: ReputationSource | None = None,
 ) -> Observation:
     """One read: DescribeAddresses, one paginated DescribeInstances for every service, one
     zone read, the load metrics; plus the instances NAMED (ids or Name tags) and the holders
@@ -101,7 +104,8 @@ def observe(
     )
     judged = _judged(config, addresses, found, published, now=now)
     verdicts = dict(health.health(found, judged=judged))
-    ptr_pools = {s.name for s in config.services if s.ptr}
+    # FCrDNS is judged from the PTR EC2 serves for the address (and the zone's A records).
+    ptr_pools = {s.name for s in config.services if s.ptr or (s.reputation and s.reputation.fcrdns)}
     reverse = ec2.reverse_names(
         [a.allocation_id for a in addresses if a.service in ptr_pools and a.owner == config.owner]
     )
@@ -114,7 +118,31 @@ def observe(
         reverse=reverse,
         now=now,
         load=load,
+        reputation=_reputations(config, addresses, reputation, now=now),
     )
+
+
+def _reputations(
+    config: Config,
+    addresses: Sequence[Address],
+    source: ReputationSource | None,
+    *,
+    now: float,
+) -> Mapping[str, Reputation]:
+    """Blocklist verdicts of this owner's pool EIPs in services with `reputation`."""
+    checked = {s.name for s in config.services if s.reputation is not None}
+    pairs = [
+        (a.public_ip, a.service)
+        for a in addresses
+        if a.service in checked and a.owner == config.owner and a.public_ip
+    ]
+    if not pairs:
+        return {}
+    if source is None:
+        from eipkeeper.dns.dnsbl import ReputationWatch
+
+        source = ReputationWatch(config=config)
+    return source.reputations(pairs, now=now)
 
 
 def _judged(
@@ -214,6 +242,8 @@ class Engine:
     _drain_runner: Callable[[Drain], object] | None = field(default=None, repr=False)
     stage: Stage | None = None
     """`replace`: where the latest round found the replacement."""
+    reputation: ReputationSource | None = None
+    """Blocklist verdicts kept between rounds (`run`); None: looked up afresh each time."""
 
     @property
     def tls(self) -> TlsContexts:
@@ -230,6 +260,7 @@ class Engine:
             cloudwatch=CloudWatch(self.ec2.session) if bursts else None,
             named=intent.instance_texts,
             holders=_names_addresses(intent),
+            reputation=self.reputation,
         )
         self.last_seen = seen
         return seen

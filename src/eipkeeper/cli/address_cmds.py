@@ -16,6 +16,8 @@ from eipkeeper.errors import OperationError, UsageError
 from eipkeeper.model import TAG_HOSTNAME, TAG_OWNER, TAG_SERVICE, Address, Instance
 
 if TYPE_CHECKING:
+    from eipkeeper.allocation import Try
+    from eipkeeper.config import ReputationConfig
     from eipkeeper.controller.plan import Plan
     from eipkeeper.fleet import FleetView
 
@@ -210,10 +212,17 @@ def allocate(app: App, service_name: str, hostname: str, extra_tags: tuple[str, 
             if bound:
                 raise UsageError(f"{hostname} is already bound to {bound[0].public_ip}")
             tags[TAG_HOSTNAME] = hostname
-    address = app.ec2.allocate(tags=tags)
+    settings = config.service(service_name).reputation if service_name else None
+    tries: list[dict[str, Any]] = []
+    if settings is None:
+        address = app.ec2.allocate(tags=tags)
+    else:
+        address, made = _allocate_clean(app, settings, tags)
+        tries = [{"public_ip": t.public_ip, "verdict": t.verdict, "detail": t.detail} for t in made]
     hourly = config.cost.ipv4_hourly
+    extra = {"tries": tries} if settings is not None else {}
     render_object(
-        _address_row(address, hourly_cost=hourly, monthly_cost=monthly_cost(hourly)),
+        _address_row(address, hourly_cost=hourly, monthly_cost=monthly_cost(hourly), **extra),
         app.output,
         text=(
             f"allocated {address.public_ip} ({address.allocation_id})"
@@ -221,6 +230,25 @@ def allocate(app: App, service_name: str, hostname: str, extra_tags: tuple[str, 
             + (f", bound to {hostname}" if hostname else "")
             + f"; it costs ${hourly}/hour (${monthly_cost(hourly):.2f}/month), in use or idle"
         ),
+    )
+
+
+def _allocate_clean(
+    app: App, settings: ReputationConfig, tags: dict[str, str]
+) -> tuple[Address, list[Try]]:
+    """Allocate until an address is on no blocklist; each try is one line on stderr."""
+    from eipkeeper.allocation import allocate_clean
+    from eipkeeper.cli.plans import make_engine
+    from eipkeeper.controller.observation import RunningIsHealthy
+
+    engine = make_engine(app, health=RunningIsHealthy(), quiet=True)
+    return allocate_clean(
+        ec2=app.ec2,
+        engine=engine,
+        settings=settings,
+        tags=tags,
+        clock=time.time,
+        on_try=lambda attempt: click.echo(attempt.line(settings.max_tries), err=True),
     )
 
 

@@ -32,10 +32,17 @@ def make_round(app: App, *, health: HealthSource | None = None) -> Round:
     monitor), or from the running state where no service has a check."""
     from eipkeeper.cli.plans import health_source
     from eipkeeper.controller.round import Round
+    from eipkeeper.dns.dnsbl import ReputationWatch
 
     if health is None:
         health = health_source(app.config)
-    return Round(config=app.config, ec2=app.ec2, registry=app.registry, health=health)
+    return Round(
+        config=app.config,
+        ec2=app.ec2,
+        registry=app.registry,
+        health=health,
+        reputation=ReputationWatch(config=app.config),
+    )
 
 
 @click.command("plan")

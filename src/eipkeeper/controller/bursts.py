@@ -52,7 +52,8 @@ def plan_bursts(
         return excess, []
     above, below = burst.scale_out_above, burst.scale_in_below
     if above is not None and value > above:
-        free = [a for a in reserved if not a.associated]
+        # A listed reserved address is not claimed (its finding says so): no burst for it.
+        free = [a for a in reserved if not a.associated and seen.unfit(config, a) is None]
         if cooling or len(active) >= min(burst.max, len(reserved)) or not free:
             return [], []
         # The token names the intent by what it was decided on (S9): the cooldown stamp

@@ -29,6 +29,7 @@ from eipkeeper.controller import narration
 from eipkeeper.controller.events import EventQueue
 from eipkeeper.controller.executor import Report
 from eipkeeper.controller.lease import Lease, LeaseLost
+from eipkeeper.controller.listings import report_listings
 from eipkeeper.controller.metrics import Metrics
 from eipkeeper.controller.observation import Observation
 from eipkeeper.controller.plan import Finding, Plan
@@ -115,6 +116,8 @@ class Controller:
     _switching: tuple[Finding, ...] = ()
     """What the last plan said of holders held by their switch grace, for the log."""
     _said_switching: frozenset[str] = frozenset()
+    _listings: frozenset[tuple[str, str, str]] = frozenset()
+    """The listings `run` has logged (address, zone, code): each is said once."""
     """The hostnames `run.judging_later` last named: said once per hold, not every round."""
     _awaiting_answer: dict[str, tuple[float, float]] = field(default_factory=dict)
     _tally: Counter[str] = field(default_factory=Counter)
@@ -389,6 +392,7 @@ class Controller:
         seen = self.round.last_seen
         if seen is None:
             return
+        self._listings = report_listings(self.metrics.listed, seen.reputation, self._listings)
         view = FleetView(addresses=seen.addresses, instances=seen.instances)
         statuses = Counter(view.address_status(a) for a in seen.addresses)
         for status in ("in-use", "idle", "on-stopped-instance"):

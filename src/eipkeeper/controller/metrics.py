@@ -46,6 +46,12 @@ class Metrics:
         self.leader = Gauge(
             "eipkeeper_lease_held", "1 while this replica holds the lease", registry=r
         )
+        self.listed = Gauge(
+            "eipkeeper_address_listed",
+            "1 while a DNSBL zone lists the address (services with `reputation`)",
+            ["public_ip", "zone"],
+            registry=r,
+        )
         self.lease_lost = Counter(
             "eipkeeper_lease_lost",
             "Times this replica lost a lease it held (taken over, or not renewed in its TTL)",

@@ -6,7 +6,7 @@ DescribeInstances for every service at once and one zone read; everything after 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Protocol
@@ -16,6 +16,15 @@ from eipkeeper.dns.ownership import OwnedZone
 from eipkeeper.dns.references import references
 from eipkeeper.fleet import last_association, service_of
 from eipkeeper.model import TAG_BURST, TAG_DRAIN, Address, Instance
+from eipkeeper.reputation import Reputation
+
+
+class ReputationSource(Protocol):
+    """Blocklist verdicts of (public IP, service) pairs, each no older than its `recheck`."""
+
+    def reputations(
+        self, addresses: Iterable[tuple[str, str]], *, now: float
+    ) -> Mapping[str, Reputation]: ...
 
 
 class HealthSource(Protocol):
@@ -54,6 +63,18 @@ class Observation:
     """Allocation id -> the EIP's reverse DNS name, for the pools of `ptr` services."""
     load: Mapping[str, float | None] = field(default_factory=dict)
     """Each burst service's recent load metric (None: not reported)."""
+    reputation: Mapping[str, Reputation] = field(default_factory=dict)
+    """Public IP -> its blocklist verdicts, for the pools of services with `reputation`."""
+
+    def unfit(self, config: Config, address: Address) -> Reputation | None:
+        """The verdict that keeps ADDRESS from being claimed for its service (listed, or a
+        zone gave no verdict: never read as clean); None when it may carry mail. An address
+        nobody looked up (a service without `reputation`) is not judged."""
+        service = next((s for s in config.services if s.name == address.service), None)
+        if service is None or service.reputation is None:
+            return None
+        verdict = self.reputation.get(address.public_ip)
+        return verdict if verdict is not None and not verdict.clean else None
 
     @cached_property
     def _by_id(self) -> dict[str, Instance]:

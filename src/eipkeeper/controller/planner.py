@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Literal
 
 from eipkeeper.config import Config, ServiceConfig
 from eipkeeper.controller.bursts import plan_bursts
@@ -39,6 +40,7 @@ from eipkeeper.model import (
     Address,
     Instance,
 )
+from eipkeeper.reputation import Reputation
 
 
 @dataclass(frozen=True)
@@ -158,6 +160,9 @@ def _elastic(
         if backs and holder is not None and seen.is_burst(holder) == burst:
             backed.add(hostname)
             continue
+        if not address.associated and (unfit := seen.unfit(config, address)) is not None:
+            findings.append(_not_claimed(service, address, unfit))
+            continue
         if burst:
             # Reserved for bursts: claimed only by a healthy burst instance holding none.
             if not address.associated and burst_standbys:
@@ -225,6 +230,20 @@ def _elastic(
     actions += _reverse(service, bound, seen)
     scaled, notes = plan_bursts(config, service, members, seen, bound)
     return actions + scaled, wanted, findings + notes
+
+
+def _not_claimed(service: ServiceConfig, address: Address, verdict: Reputation) -> Finding:
+    """A pool address that may not carry mail: listed, or a zone gave no verdict."""
+    kind = "dnsbl-listed" if verdict.listed else "dnsbl-unavailable"
+    sends = verdict.listed and service.spf is not None
+    severity: Literal["warning", "critical"] = "critical" if sends else "warning"
+    return Finding(
+        kind,
+        severity,
+        address.public_ip,
+        f"{address.hostname or address.public_ip} is not claimed for {service.name}: "
+        f"{verdict.why_not()}",
+    )
 
 
 def _reverse(service: ServiceConfig, bound: dict[str, Address], seen: Observation) -> list[Action]:

@@ -64,7 +64,8 @@ def plan_replace(config: Config, seen: Observation, intent: ReplaceInstance) -> 
         return Plan(actions=(), notes=(text,)), Stage("booting", text, successor)
     reserved = _reserved(config, seen, service)
     holding = next((a for a in reserved if a.instance_id == successor.instance_id), None)
-    free = next((a for a in reserved if not a.associated), None)
+    # A listed reserved address carries no mail: then the replace is a plain move.
+    free = next((a for a in reserved if not a.associated and seen.unfit(config, a) is None), None)
     if service.mx is not None and holding is None and free is not None:
         claim = Claim(
             service=service.name,

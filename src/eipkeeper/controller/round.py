@@ -16,7 +16,12 @@ from eipkeeper.cloud.ec2 import Ec2
 from eipkeeper.config import Config
 from eipkeeper.controller.executor import Report
 from eipkeeper.controller.intents import Reconcile
-from eipkeeper.controller.observation import HealthSource, Observation, RunningIsHealthy
+from eipkeeper.controller.observation import (
+    HealthSource,
+    Observation,
+    ReputationSource,
+    RunningIsHealthy,
+)
 from eipkeeper.controller.plan import Plan
 from eipkeeper.dns.ownership import Registry
 from eipkeeper.engine import Engine
@@ -31,6 +36,8 @@ class Round:
     clock: Callable[[], float] = time.time
     last_seen: Observation | None = None
     """The observation of the latest round (metrics read it)."""
+    reputation: ReputationSource | None = None
+    """Blocklist verdicts kept between rounds, looked up again after each `recheck`."""
 
     def engine(
         self,
@@ -50,6 +57,7 @@ class Round:
             stop=stop,
             on_associated=on_associated,
             fence=fence,
+            reputation=self.reputation,
         )
 
     def observe(self) -> Observation:
