@@ -4,9 +4,7 @@ Pure: the planner on an observation whose blocklist verdicts the test sets."""
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
-from eipkeeper import config as config_module
 from eipkeeper.config import Config
 from eipkeeper.controller import planner
 from eipkeeper.controller.observation import Observation
@@ -14,19 +12,18 @@ from eipkeeper.controller.plan import Claim, Launch
 from eipkeeper.model import TAG_BURST
 from eipkeeper.reputation import Listing, Reputation
 from tests.controller.test_burst import BURST, NOW
-from tests.controller.world import CONFIG_TEXT, ZONE, World, eip, instance
+from tests.controller.world import World
+from tests.support import builders
+from tests.support.builders import MX_HOSTNAMES, SCAN, ZONE, eip, instance, mx
 
 ZONE_BL = "dnsbl.example.test"
-REPUTATION = f'reputation = {{ dnsbl = ["{ZONE_BL}"] }}\n'
+REPUTATION = f'{{ dnsbl = ["{ZONE_BL}"] }}'
 
 
 def config(*, spf: bool = False) -> Config:
-    text = CONFIG_TEXT.replace("WHEN", "keep")
-    text = text.replace(
-        f'burst = {{ launch_template = "mx-burst", hostnames = ["mx3.{ZONE}"] }}',
-        BURST + "\n" + REPUTATION + (f'spf = "{ZONE}"\n' if spf else ""),
-    )
-    return config_module.parse(text, Path("t.toml"))
+    extra = {"spf": f'"{ZONE}"'} if spf else {}
+    mail = mx(*MX_HOSTNAMES, when_unbacked="keep", burst=BURST, reputation=REPUTATION, **extra)
+    return builders.config(mail, SCAN, source="t.toml")
 
 
 def verdict(ip: str, state: str) -> Reputation:
