@@ -1,23 +1,28 @@
-"""The safety check as a second line of defence: plans built by hand that break S1, S6 and S7.
+"""The safety check as a second line of defence: plans built by hand that break S1, S2, S3,
+S6 and S7.
 
-The planner does not produce such plans today; these tests prove that `safety.check` stops
-them anyway, each at its boundary, naming the rule. Pure: no cloud, no zone server.
+The planner does not produce such plans today (a release is the operator's); these tests
+prove that `safety.check` stops them anyway, each at its boundary, naming the rule. Pure: no
+cloud, no zone server.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import pytest
 
 from eipkeeper.config import Config
 from eipkeeper.controller import safety
 from eipkeeper.controller.observation import Observation
-from eipkeeper.controller.plan import Action, Claim, DnsUnit, Move, Plan
+from eipkeeper.controller.plan import Action, Claim, DnsUnit, Move, Plan, Release
 from eipkeeper.dns.markers import Claim as Ownership
 from eipkeeper.dns.markers import marker_name
 from eipkeeper.dns.ownership import OwnedZone
 from eipkeeper.dns.records import Change, Record, Zone
 from eipkeeper.errors import SafetyRefusal
-from eipkeeper.model import TAG_DRAIN, Address, Instance
+from eipkeeper.model import TAG_DRAIN, TAG_LEAVING_DNS, TAG_LEFT_DNS_AT, Address, Instance
+from eipkeeper.tagtime import utc_stamp
 from tests.support import builders
 from tests.support.builders import OWNER, ZONE, eip, instance
 
@@ -257,6 +262,87 @@ def test_s6_no_move_where_the_service_does_not_fail_over() -> None:
         by_operator=True,
     )
     safety.check(CONFIG, seen(), plan(by_hand))
+
+
+# -- S2: DNS before address: no release while associated or named ------------------------------
+
+NOW = 1_900_000_000.0
+IDLE = eip(4)
+"""An address of the mx pool, on no instance and named by no record."""
+
+
+def released(address: Address, *records: Record, tags: dict[str, str] | None = None) -> None:
+    """Check a plan that releases ADDRESS (with TAGS added) in a zone with RECORDS more."""
+    address = replace(address, tags={**address.tags, **(tags or {})})
+    zone = Zone(ZONE, 1, tuple(sorted((*owned(SCAN), *records), key=lambda r: r.key)))
+    observed = Observation(
+        addresses=(MX1, MX2, RELAY, address),
+        instances=INSTANCES,
+        zone=OwnedZone.of(zone),
+        health=HEALTH,
+        now=NOW,
+    )
+    release = Release("mx", address.allocation_id, address.public_ip, "by hand")
+    safety.check(CONFIG, observed, plan(release))
+
+
+def refused_release(address: Address, *records: Record, **tags: str) -> SafetyRefusal:
+    with pytest.raises(SafetyRefusal) as caught:
+        released(address, *records, tags=tags)
+    return caught.value
+
+
+def test_s2_an_idle_address_no_record_names_may_be_released() -> None:
+    released(IDLE)
+
+
+def test_s2_no_release_while_the_address_is_associated() -> None:
+    held = replace(IDLE, association_id="eipassoc-0004", instance_id="i-mx-b")
+    refusal = refused_release(held)
+    assert refusal.rule == "S2"
+    assert f"{IDLE.public_ip} is associated with i-mx-b; disassociate it first" in refusal.message
+    assert refusal.objects == (IDLE.allocation_id,)
+
+
+@pytest.mark.parametrize(
+    ("record", "named"),
+    [
+        (Record(f"mx2.{ZONE}", "A", 300, [IDLE.public_ip]), f"A mx2.{ZONE} (A value)"),
+        (Record(ZONE, "TXT", 300, [f'"v=spf1 ip4:{IDLE.public_ip} -all"']), f"TXT {ZONE} (SPF"),
+    ],
+    ids=["a-record", "spf"],
+)
+def test_s2_no_release_while_any_record_names_the_address(record: Record, named: str) -> None:
+    """Ours or not (these carry no ownership record): a record left naming a released address
+    points at whoever AWS gives it to next."""
+    refusal = refused_release(IDLE, record)
+    assert refusal.rule == "S2"
+    assert f"managed DNS still refers to {IDLE.public_ip}" in refusal.message
+    assert [o for o in refusal.objects if o.startswith(named)], refusal.objects
+
+
+# -- S3: quarantine after leaving DNS ------------------------------------------------------------
+
+QUARANTINE = CONFIG.safety.release_quarantine
+
+
+def test_s3_no_release_while_the_address_is_still_leaving_dns() -> None:
+    refusal = refused_release(IDLE, **{TAG_LEAVING_DNS: "mx1.example.test"})
+    assert refusal.rule == "S3"
+    assert "is still leaving DNS" in refusal.message and refusal.objects == (IDLE.allocation_id,)
+
+
+def test_s3_no_release_until_the_quarantine_has_passed_to_the_second() -> None:
+    inside = refused_release(IDLE, **{TAG_LEFT_DNS_AT: utc_stamp(NOW - QUARANTINE + 1)})
+    assert inside.rule == "S3" and inside.objects == (IDLE.allocation_id,)
+    assert "quarantine (1d) ends in 1s" in inside.message
+    released(IDLE, tags={TAG_LEFT_DNS_AT: utc_stamp(NOW - QUARANTINE)})
+
+
+def test_s3_a_stamp_that_does_not_read_counts_from_now() -> None:
+    """A garbled tag must not shorten the quarantine: the full quarantine is still ahead."""
+    refusal = refused_release(IDLE, **{TAG_LEFT_DNS_AT: "yesterday"})
+    assert refusal.rule == "S3" and "ends in 1d" in refusal.message
 
 
 # -- S7: the blast radius ----------------------------------------------------------------------
