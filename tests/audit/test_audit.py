@@ -13,7 +13,7 @@ from eipkeeper.dns.markers import Claim, marker_name
 from eipkeeper.dns.records import Record
 from tests.support.builders import ZONE, eip, instance
 
-from .scene import MX1, MX_A, SCAN_A, Fixture, clean, make_config, owned
+from .scene import MX1, MX2, MX3, MX_A, MX_B, SCAN_A, Fixture, clean, make_config, owned
 
 
 def findings(fixture: Fixture, **config: int) -> list[Finding]:
@@ -32,6 +32,26 @@ def test_an_address_the_account_does_not_hold_is_a_dangling_record() -> None:
     found = findings(clean().plus(Record(f"old.{ZONE}", "A", 300, ["127.0.0.99"])))
     assert kinds(found) == [("dangling-record", "critical", f"A old.{ZONE}")]
     assert "127.0.0.99" in found[0].detail and "remove 127.0.0.99" in found[0].fix
+
+
+def test_an_mx_host_whose_a_record_names_an_address_not_held_dangles() -> None:
+    """mx2's EIP released behind eipkeeper's back (its holder keeps a new dynamic address): the
+    MX host's own A record, ours and marked, still names it. That is a dangling record like any
+    other, and the MX host is unbacked; the SPF range that covered it now allows a stranger."""
+    holder = replace(MX_B, public_ip="127.2.0.2")
+    fixture = replace(
+        clean(),
+        addresses=(MX1, MX3),
+        instances=tuple(holder if i == MX_B else i for i in clean().instances),
+    )
+    found = findings(fixture)
+    assert kinds(found) == [
+        ("dangling-record", "critical", f"A mx2.{ZONE}"),
+        ("spf-address-not-held", "critical", f"TXT {ZONE}"),
+        ("unbacked-mx", "warning", f"mx2.{ZONE}"),
+    ]
+    assert f"mx2.{ZONE} points at {MX2.public_ip}" in found[0].detail
+    assert "no Elastic IP is bound to it" in found[2].detail
 
 
 def test_a_dynamic_ip_of_a_stopped_instance_dangles() -> None:

@@ -113,6 +113,27 @@ def test_each_planted_case_is_found_once_and_nothing_else(cloud: Cloud) -> None:
     assert "1 idle address costing $3.65 a month" in ran.stderr
 
 
+def test_an_mx_host_named_at_an_address_given_back_is_critical(cloud: Cloud) -> None:
+    """mx2's EIP released behind eipkeeper's back: the MX host's A record, published by
+    eipkeeper, now names an address the account does not hold."""
+    publish(cloud)
+    hold_the_burst_reserve(cloud)
+    answered_by_holders(cloud)
+    mx2 = addresses_by_hostname(cloud)[f"mx2.{ZONE}"]
+    ec2 = cloud.client("ec2")
+    ec2.disassociate_address(AssociationId=mx2["AssociationId"])
+    ec2.release_address(AllocationId=mx2["AllocationId"])
+
+    ran = audit(cloud)
+    assert ran.code == 3, ran.stderr
+    found = sorted((f["kind"], f["severity"], f["subject"]) for f in ran.json())
+    assert found == [
+        ("dangling-record", "critical", f"A mx2.{ZONE}"),
+        ("unbacked-mx", "warning", f"mx2.{ZONE}"),
+    ]
+    assert mx2["PublicIp"] in ran.json()[0]["detail"]
+
+
 def test_fail_on_and_exit_codes(cloud: Cloud) -> None:
     publish(cloud)
     hold_the_burst_reserve(cloud)
