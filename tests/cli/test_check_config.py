@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from eipkeeper.sandbox.bind import LocalBind, free_port
+from eipkeeper.sandbox.localdns import DNS_KINDS, DnsKind, local_dns
 from tests.conftest import Cloud
 from tests.support.cli import Ran, here
 
@@ -55,6 +56,7 @@ def test_a_bind_zone_readable_with_the_key_passes(
     )
     assert f"ok: tsig key: {bind.key_file}: hmac-sha256 key eipkeeper-key, mode 0600" in ran.stdout
     assert "ok: zone: example.test: AXFR with the TSIG key" in ran.stdout
+    assert "ok: update: example.test: an UPDATE that changes nothing was taken" in ran.stdout
 
 
 def test_json_lists_every_check(
@@ -70,6 +72,7 @@ def test_json_lists_every_check(
         ("config", "ok"),
         ("tsig key", "ok"),
         ("zone", "ok"),
+        ("update", "ok"),
     ]
 
 
@@ -112,7 +115,7 @@ def test_a_group_readable_key_is_a_warning(
     )
     assert ran.code == 0, ran.stderr
     levels = {c["name"]: c["level"] for c in json.loads(ran.stdout)["checks"]}
-    assert levels == {"config": "ok", "tsig key": "warning", "zone": "ok"}
+    assert levels == {"config": "ok", "tsig key": "warning", "zone": "ok", "update": "ok"}
 
 
 def test_offline_skips_the_server(
@@ -133,6 +136,20 @@ def test_a_server_that_refuses_the_transfer_fails(tmp_path: Path) -> None:
         ran = eipkeeper("check-config", config=bind_config(tmp_path, server))
     assert ran.code == 2
     assert "refused the zone transfer (AXFR)" in ran.stderr.splitlines()[0]
+
+
+@pytest.mark.parametrize("kind", DNS_KINDS)
+def test_a_key_that_may_read_but_not_update_fails(tmp_path: Path, kind: DnsKind) -> None:
+    # It said ok, and the first `apply` failed: a Knot acl without `update`, BIND without an
+    # update-policy grant, PowerDNS with the right given to another key.
+    with local_dns(kind, allow_update=False) as server:
+        path = tmp_path / "eipkeeper.toml"
+        path.write_text(OWNER_AND_SERVICE + server.config_toml())
+        ran = eipkeeper("check-config", config=path)
+        assert server.soa_serial() == 1  # the probe changed nothing
+    assert ran.code == 2
+    assert "error: update: example.test:" in ran.stderr.splitlines()[0]
+    assert "may not update it" in ran.stderr or "does not let it update" in ran.stderr
 
 
 def test_a_wrong_secret_fails(

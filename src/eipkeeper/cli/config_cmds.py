@@ -134,9 +134,21 @@ def zone_checks(app: App) -> list[Check]:
     zone_id = getattr(provider, "zone_id", "")
     if zone_id:
         where = f" (hosted zone {zone_id})"
-    return [
+    checks = [
         Check("zone", "ok", f"{config.dns.zone}{where}: {how}: {len(zone.records)} record sets")
     ]
+    check_update = getattr(provider, "check_update", None)
+    if check_update is not None:
+        # Reading proves the transfer right only: Knot's acl or PowerDNS's dnsupdate=no let
+        # the key read and refuse its first update, at `apply`.
+        try:
+            check_update()
+        except EipkeeperError as exc:
+            return [*checks, Check("update", "error", f"{config.dns.zone}: {exc.message}")]
+        checks.append(
+            Check("update", "ok", f"{config.dns.zone}: an UPDATE that changes nothing was taken")
+        )
+    return checks
 
 
 @click.command("iam-policy")

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
+import dns.exception
 import dns.message
 import dns.name
 import dns.rcode
@@ -41,9 +42,11 @@ def _type_text(code: int) -> str:
 class TransferRefused(Exception):
     """The server answered the AXFR with an error rcode (REFUSED, NOTAUTH, ...)."""
 
-    def __init__(self, rcode: int) -> None:
+    def __init__(self, rcode: int, *, unsigned: bool = False) -> None:
         super().__init__(dns.rcode.to_text(dns.rcode.Rcode(rcode)))
         self.rcode = rcode
+        self.unsigned = unsigned
+        """The error came without a TSIG record: PowerDNS's way of refusing the key."""
 
 
 def transfer(*, host: str, port: int, zone: str, key: TsigKey, timeout: float) -> Zone:
@@ -109,7 +112,10 @@ class _Reader:
             raise FormError("the transfer answer does not match the query")
         if flags & 0xF:
             # Let dnspython read the error: it raises the TSIG errors (BADKEY, BADSIG, BADTIME).
-            dns.message.from_wire(wire, keyring=self._key.dns_key, request_mac=self._query.mac)
+            try:
+                dns.message.from_wire(wire, keyring=self._key.dns_key, request_mac=self._query.mac)
+            except dns.exception.FormError:
+                raise TransferRefused(flags & 0xF, unsigned=True) from None
             raise TransferRefused(flags & 0xF)
         cache: dict[int, tuple[str, int]] = {}
         offset = 12

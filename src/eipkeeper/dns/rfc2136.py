@@ -49,7 +49,7 @@ from eipkeeper.dns.provider import (
 from eipkeeper.dns.records import Change, Zone
 from eipkeeper.dns.serving import expectations
 from eipkeeper.dns.tsig import TsigKey, load_key
-from eipkeeper.dns.wire import MAX_MESSAGE, FormError, UpdateMessage, tsig_size
+from eipkeeper.dns.wire import MAX_MESSAGE, FormError, UpdateMessage, rights_probe, tsig_size
 from eipkeeper.errors import (
     ConfigError,
     ConflictError,
@@ -124,9 +124,12 @@ class Rfc2136Provider(Provider[UpdateMessage]):
                 host=self.server, port=self.port, zone=self.zone, key=self.key, timeout=self.timeout
             )
         except TransferRefused as refused:
+            if refused.unsigned:
+                raise self._unsigned(str(refused), "the zone transfer (AXFR)") from None
             raise OperationError(
                 f"{self.where} refused the zone transfer (AXFR) of {self.zone} "
-                f"({refused}): its allow-transfer must grant key {self.key.name}"
+                f"({refused}): key {self.key.name} may not transfer it (BIND: allow-transfer; "
+                "Knot: an acl with action transfer; PowerDNS: TSIG-ALLOW-AXFR)"
             ) from None
         except Exception as exc:
             raise self._error(exc, "read zone") from exc
@@ -173,11 +176,29 @@ class Rfc2136Provider(Provider[UpdateMessage]):
         except Exception as exc:
             raise self._error(exc, "update") from exc
 
+    def check_update(self) -> None:
+        """Prove the key may update the zone with an UPDATE that changes nothing; raises the
+        error a real update would meet (refused, a key the server does not accept)."""
+        try:
+            with socket.create_connection((self.server, self.port), timeout=self.timeout) as sock:
+                self._update(sock, rights_probe(self.zone))
+        except EipkeeperError:
+            raise
+        except Exception as exc:
+            raise self._error(exc, "update") from exc
+
     def _update(self, sock: socket.socket, message: UpdateMessage) -> None:
         ident = random.randrange(0x10000)
         wire, mac = message.signed(self.key, message_id=ident, now=int(self.tsig_time()))
         answer = _exchange(sock, wire)
-        reply = dns.message.from_wire(answer, keyring=self.key.dns_key, request_mac=mac)
+        try:
+            reply = dns.message.from_wire(answer, keyring=self.key.dns_key, request_mac=mac)
+        except dns.exception.FormError:
+            # PowerDNS refuses a key it does not accept without signing its answer.
+            bare = dns.message.from_wire(answer)
+            if bare.id != ident or bare.rcode() == dns.rcode.NOERROR:
+                raise
+            raise self._unsigned(dns.rcode.to_text(bare.rcode()), "the update") from None
         if reply.id != ident:
             raise FormError("the answer to an UPDATE does not match it")
         rcode = reply.rcode()
@@ -260,9 +281,13 @@ class Rfc2136Provider(Provider[UpdateMessage]):
         if rcode == dns.rcode.REFUSED:
             return OperationError(
                 f"{self.where} refused the update of {self.zone} (REFUSED): key {self.key.name} "
-                "may not update it (check the zone's update-policy or allow-update), or a "
-                "record failed the server's checks (an MX or NS target in the zone without an "
-                "address); the server's log says which"
+                f"may not update it ({_UPDATE_RIGHTS}), or a record failed the server's checks "
+                "(an MX or NS target in the zone without an address); the server's log says which"
+            )
+        if rcode == dns.rcode.NOTIMP:
+            return OperationError(
+                f"{self.where} does not take dynamic updates (NOTIMP): on PowerDNS set "
+                "`dnsupdate=yes` (off by default, and then it logs nothing)"
             )
         if rcode == dns.rcode.NOTAUTH:
             return OperationError(
@@ -275,9 +300,34 @@ class Rfc2136Provider(Provider[UpdateMessage]):
             return TransientError(f"{self.where} failed the update of {self.zone} (SERVFAIL)")
         return OperationError(f"{self.where} rejected the update of {self.zone} ({name})")
 
+    def _unsigned(self, rcode: str, what: str) -> EipkeeperError:
+        source = f" in {self.key.source}" if self.key.source else ""
+        return OperationError(
+            f"{self.where} refused {what} of {self.zone} ({rcode}, answered without a TSIG "
+            f"record): PowerDNS answers so when it does not accept key {self.key.name}: a wrong "
+            f"key name, secret or algorithm{source} (compare `pdnsutil list-tsig-keys`), or "
+            "no right (zone metadata TSIG-ALLOW-DNSUPDATE, TSIG-ALLOW-AXFR)"
+        )
+
+    def _key_known(self) -> bool:
+        """Whether the server accepts the key on a plain query: then a BADKEY on an update
+        is its access list speaking (Knot answers so), not an unknown key."""
+        query = dns.message.make_query(self.zone + ".", dns.rdatatype.SOA)
+        query.use_tsig(self.key.dns_key)
+        try:
+            reply = dns.query.tcp(query, self.server, port=self.port, timeout=self.timeout)
+        except (dns.exception.DNSException, OSError):
+            return False
+        return reply.rcode() == dns.rcode.NOERROR
+
     def _error(self, exc: Exception, action: str) -> EipkeeperError:
         key, where = self.key, self.where
         source = f" in {key.source}" if key.source else ""
+        if isinstance(exc, dns.tsig.PeerBadKey) and action == "update" and self._key_known():
+            return OperationError(
+                f"{where} knows TSIG key {key.name} but does not let it update {self.zone} "
+                f"(BADKEY): {_UPDATE_RIGHTS}"
+            )
         if isinstance(exc, dns.tsig.PeerBadKey):
             return OperationError(
                 f"{where} does not know TSIG key {key.name} ({key.algorithm}) (BADKEY): "
@@ -306,6 +356,12 @@ class Rfc2136Provider(Provider[UpdateMessage]):
         if isinstance(exc, FormError | dns.exception.DNSException):
             return OperationError(f"{where} sent a malformed answer ({action}): {exc}")
         raise exc
+
+
+_UPDATE_RIGHTS = (
+    "BIND: the zone's update-policy grant; Knot: an acl with action update for the key; "
+    "PowerDNS: zone metadata TSIG-ALLOW-DNSUPDATE and ALLOW-DNSUPDATE-FROM"
+)
 
 
 def _exchange(sock: socket.socket, wire: bytes) -> bytes:

@@ -280,6 +280,16 @@ class UpdateMessage:
         return sign(body, key, message_id=message_id, now=now)
 
 
+def rights_probe(zone: str) -> UpdateMessage:
+    """An UPDATE that changes nothing: its one prerequisite is that the zone's SOA exists
+    (RFC 2136 2.4.1). A server answers it as it would a real update of the zone with the
+    same key, so `check-config` proves the right to update without touching a record."""
+    message = UpdateMessage(zone)
+    message.prereq += struct.pack("!H", 0xC00C) + _RR.pack(TYPE_SOA, CLASS_ANY, 0, 0)
+    message.prcount = 1
+    return message
+
+
 def tsig_size(key: TsigKey) -> int:
     """Bytes the TSIG record adds (owner, fixed fields, algorithm name, MAC)."""
     return len(name_wire(key.name)) + 10 + len(name_wire(key.algorithm)) + 16 + key.mac_size

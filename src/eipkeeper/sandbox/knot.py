@@ -1,0 +1,67 @@
+"""A throwaway Knot DNS primary on a loopback port (`sandbox --dns knot`, the contract suite).
+
+Keys and rights live in knot.conf (FACTS.md, "DNS servers other than BIND"): an ACL with the
+key and `action: [update, transfer]`; with `allow_update=False` the ACL allows the transfer
+only, so the key is known and the update is denied (Knot answers NOTAUTH with TSIG BADKEY).
+The serial moves by one per UPDATE message (`serial-policy: increment`, Knot's default).
+"""
+
+from __future__ import annotations
+
+import os
+
+from eipkeeper.sandbox.localdns import LocalServer, program
+
+INSTALL_HINT = "apt-get install knot knot-dnsutils"
+
+
+class LocalKnot(LocalServer):
+    kind = "knot"
+    daemon = "knotd"
+
+    def prepare(self) -> list[str]:
+        d = self.dir
+        (d / "db").mkdir(exist_ok=True)
+        zone_file = d / f"{self.zone}.zone"
+        zone_file.write_text(self.zone_text(), encoding="utf-8")
+        actions = "[update, transfer]" if self._allow_update else "[transfer]"
+        notify = "".join(
+            f"  - id: notify{p}\n    address: {self.host}@{p}\n" for p in self._also_notify
+        )
+        remotes = f"remote:\n{notify}" if notify else ""
+        notify_ids = ", ".join(f"notify{p}" for p in self._also_notify)
+        conf = f"""server:
+    rundir: "{d}"
+    listen: {self.host}@{self.port}
+database:
+    storage: "{d}/db"
+control:
+    listen: "{d}/knot.sock"
+log:
+  - target: stderr
+    any: info
+key:
+  - id: {self.key_name}
+    algorithm: hmac-sha256
+    secret: {self.secret}
+{remotes}acl:
+  - id: eipkeeper
+    key: {self.key_name}
+    action: {actions}
+template:
+  - id: default
+    storage: "{d}"
+    file: "%s.zone"
+    zonefile-sync: -1
+    zonefile-load: whole
+    journal-content: changes
+    serial-policy: increment
+zone:
+  - domain: {self.zone}
+    acl: eipkeeper
+"""
+        if notify_ids:
+            conf += f"    notify: [{notify_ids}]\n"
+        (d / "knot.conf").write_text(conf, encoding="utf-8")
+        os.chmod(d / "knot.conf", 0o600)  # it holds the TSIG secret
+        return [program("knotd", INSTALL_HINT), "-c", str(d / "knot.conf")]
