@@ -23,6 +23,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
+from typing import Protocol
 
 import dns.exception
 import dns.message
@@ -69,6 +70,15 @@ def spawn_named(conf: Path, log: Path) -> subprocess.Popen[bytes]:
         return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
 
 
+class Primary(Protocol):
+    """What a secondary needs of its primary (a LocalBind, LocalKnot or LocalPdns)."""
+
+    host: str
+    port: int
+    key_name: str
+    key_file: Path
+
+
 class LocalBind:
     """A BIND primary (or, with `primary=`, a secondary of one) for ZONE on 127.0.0.1:port."""
 
@@ -81,7 +91,7 @@ class LocalBind:
         records: Iterable[str] = (),
         port: int = 0,
         key_name: str = "eipkeeper-key",
-        primary: LocalBind | None = None,
+        primary: Primary | None = None,
         also_notify: Iterable[int] = (),
         allow_update: bool = True,
         allow_transfer: bool = True,

@@ -81,6 +81,8 @@ class LocalPdns(LocalServer):
         self._pdnsutil("set-meta", self.zone, "ALLOW-DNSUPDATE-FROM", "127.0.0.0/8")
         self._pdnsutil("set-meta", self.zone, "SOA-EDIT-DNSUPDATE", self.soa_edit)
         if self._also_notify:
+            # Only a primary zone (not "native") sends NOTIFY, and after an update only so.
+            self._pdnsutil("set-kind", self.zone, "primary")
             self._pdnsutil("set-meta", self.zone, "NOTIFY-DNSUPDATE", "1")
         os.chmod(self.dir / "pdns.sqlite3", 0o600)  # it holds the TSIG secret
 
