@@ -295,10 +295,10 @@ def _foreign(config: Config, zone: OwnedZone) -> list[Finding]:
     for name, rdtype in _wanted(config):
         owned = zone.get(name, rdtype)
         if owned is None or (
-            not owned.foreign_marker and any(c.owner == config.owner for c in owned.claims)
+            not owned.foreign_marker and any(c.who == config.owner for c in owned.claims)
         ):
             continue
-        others = sorted({c.owner for c in owned.claims})
+        others = sorted({c.who for c in owned.claims})
         whose = (
             "an unreadable ownership record"
             if owned.foreign_marker

@@ -129,8 +129,10 @@ def test_an_old_marker_without_a_list_keeps_the_operators_value(bind_cloud: Clou
     query = dns.message.make_query(f"_eipkeeper.mx.{ZONE}", "TXT")
     reply = dns.query.udp(query, "127.0.0.1", port=port, timeout=2)
     texts = [r.to_text() for rrset in reply.answer for r in rrset]
+    # Rewritten with the list, and with the account and region that wrote it (S10).
     assert texts == [
-        '"owner=sandbox" "values=15 mx1.example.test.,15 mx2.example.test.,25 mx3.example.test."'
+        '"owner=sandbox" "account=123456789012" "region=us-east-1" '
+        '"values=15 mx1.example.test.,15 mx2.example.test.,25 mx3.example.test."'
     ]
 
 

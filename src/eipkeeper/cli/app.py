@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from eipkeeper.cloud.aws import AwsSession
     from eipkeeper.cloud.ec2 import Ec2
     from eipkeeper.config import Config
+    from eipkeeper.dns.markers import Place
     from eipkeeper.dns.ownership import Registry
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -112,7 +113,16 @@ class App:
             from eipkeeper.cloud.aws import AwsSession
 
             # --region, then the config's `region`, then the AWS chain (None).
-            self._session = AwsSession(region=self.region or self.config.region or None)
+            wanted = self.config.region
+            if self.region and wanted and self.region != wanted:
+                # The zone describes the config's region: records read from another are
+                # foreign there (S10), and a plan may find nothing of the owner.
+                click.echo(
+                    f"warning: --region {self.region} differs from the config's region "
+                    f"{wanted} ({self.config.source}); the fleet is read in {self.region}",
+                    err=True,
+                )
+            self._session = AwsSession(region=self.region or wanted or None)
         return self._session
 
     @property
@@ -131,9 +141,15 @@ class App:
 
             route53 = self.config.dns.provider == "route53"
             self._registry = registry_from_config(
-                self.config, session=self.session if route53 else None
+                self.config, session=self.session if route53 else None, here=self.place
             )
         return self._registry
+
+    def place(self) -> Place:
+        """The account and region this command acts in (S10)."""
+        from eipkeeper.dns.markers import Place
+
+        return Place(account=self.session.account(), region=self.session.region)
 
     def dns_references(self) -> DnsReferences:
         """The S2 seam: which records of the zone refer to an address (read once)."""

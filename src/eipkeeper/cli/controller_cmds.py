@@ -81,7 +81,9 @@ def plan_command(app: App, detailed_exitcode: bool) -> None:
 
 @click.command("apply")
 @click.option("--yes", is_flag=True, help="Apply without asking.")
-@click.option("--force", is_flag=True, help="Lift S7 (the blast radius) alone; never S1 to S6.")
+@click.option(
+    "--force", is_flag=True, help="Lift S7 (the blast radius) alone; never S1 to S6 or S10."
+)
 @click.option(
     "--checksum",
     type=CHECKSUM,

@@ -126,6 +126,12 @@ class AwsSession:
     def region(self) -> str:
         return self._session.region_name or ""
 
+    def account(self) -> str:
+        """The account the credentials act in (STS GetCallerIdentity, which needs no
+        permission): ownership records name it (S10)."""
+        with aws_errors("GetCallerIdentity"):
+            return str(self.client("sts").get_caller_identity().get("Account", ""))
+
     @property
     def endpoint(self) -> str:
         return self._endpoint_url or os.environ.get("AWS_ENDPOINT_URL", "")

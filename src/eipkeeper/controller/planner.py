@@ -82,6 +82,7 @@ def plan(config: Config, seen: Observation) -> Plan:
         findings += found
         actions += _settle(config, seen, zone, units)
         managed = sum(1 for r in zone.owned_by(config.owner) if not is_marker(r.record))
+        findings += _elsewhere(config, zone)
     held = _held_by_grace(config, seen)
     return Plan(
         actions=tuple(actions),
@@ -89,6 +90,29 @@ def plan(config: Config, seen: Observation) -> Plan:
         managed_records=managed,
         revisit_in=min((left for _, _, left in held), default=None),
     )
+
+
+def _elsewhere(config: Config, zone: OwnedZone) -> list[Finding]:
+    """Records this owner wrote from another account or region are foreign here (S10): the
+    plan leaves them alone, and says so once."""
+    found = zone.elsewhere(config.owner)
+    if not found:
+        return []
+    places = sorted(
+        {c.place.label for o in found for c in o.claims if c.owner == config.owner and c.elsewhere}
+    )
+    names = ", ".join(f"{o.record.type} {o.record.name}" for o in found[:5])
+    more = f" and {len(found) - 5} more" if len(found) > 5 else ""
+    return [
+        Finding(
+            "foreign-place",
+            "warning",
+            config.owner,
+            f"{len(found)} records of owner {config.owner} were written from "
+            f"{', '.join(places)}, not {zone.here.label}: foreign here, left alone (S10): "
+            f"{names}{more}",
+        )
+    ]
 
 
 def _held_by_grace(config: Config, seen: Observation) -> list[tuple[Address, Instance, float]]:

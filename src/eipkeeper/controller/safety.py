@@ -3,7 +3,8 @@
 S4 and S5 are enforced where changes are made (ownership records, prerequisites); this module
 checks what can be judged on the plan: S1 (managed A records only hold held addresses), S6
 (claims and moves only to healthy instances, moves only where failover is on), and S7 (the
-blast radius). A refusal names the rule and the objects. `--force` lifts S7 alone.
+blast radius) and S10 (the world is the one the zone describes). A refusal names the rule
+and the objects. `--force` lifts S7 alone.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from __future__ import annotations
 from eipkeeper.config import Config
 from eipkeeper.controller.observation import Observation
 from eipkeeper.controller.plan import Claim, Disassociate, DnsUnit, Drain, Move, Plan, Release
+from eipkeeper.dns.markers import parse_claim
 from eipkeeper.dns.ownership import is_marker
+from eipkeeper.dns.records import Record
 from eipkeeper.durations import format_duration
 from eipkeeper.errors import SafetyRefusal
 from eipkeeper.fleet import service_of
@@ -28,6 +31,7 @@ def check(config: Config, seen: Observation, plan: Plan, *, force: bool = False)
     check_s3(config, seen, plan)
     check_s4(config, seen, plan)
     check_s6(config, seen, plan)
+    check_s10(config, seen, plan)
     if not force:
         check_s7(config, plan)
 
@@ -270,3 +274,63 @@ def check_s7(config: Config, plan: Plan) -> None:
             "review it and pass --force if it is meant",
             touched[:10] + ([f"... {len(touched) - 10} more"] if len(touched) > 10 else []),
         )
+
+
+def check_s10(config: Config, seen: Observation, plan: Plan) -> None:
+    """A plan that would empty every managed record of a service while the cloud read shows
+    nothing of the owner (no EIP marked with it, no instance of a service) read the wrong
+    world: a wrong --region, account or credentials, not a fleet that is gone. Refused even
+    with --force: a fleet really gone leaves its records to `drain` or by hand."""
+    zone = seen.zone
+    if zone is None or _owner_seen(config, seen):
+        return
+    emptied = _emptied(config, plan)
+    for service in config.services:
+        names = set(service.hostnames) | ({service.mx.domain} if service.mx else set())
+        managed = [
+            o.record
+            for o in zone.owned_by(config.owner)
+            if o.record.name in names and not is_marker(o.record)
+        ]
+        if managed and all(r.key in emptied for r in managed):
+            raise SafetyRefusal(
+                "S10",
+                f"the plan deletes every managed record of service {service.name}, but the "
+                f"cloud shows nothing of owner {config.owner} in {zone.here.label}: wrong "
+                "region, account or credentials?",
+                [f"{r.type} {r.name}" for r in managed],
+            )
+
+
+def _owner_seen(config: Config, seen: Observation) -> bool:
+    return any(a.owner == config.owner for a in seen.addresses) or any(
+        service_of(config, i) is not None for i in seen.instances
+    )
+
+
+def _emptied(config: Config, plan: Plan) -> set[tuple[str, str]]:
+    """The RRsets the plan deletes, or leaves with none of this owner's values (its claim
+    dropped from the ownership record)."""
+    keys: set[tuple[str, str]] = set()
+    for action in plan.actions:
+        if not isinstance(action, DnsUnit):
+            continue
+        for change in action.changes:
+            if change.old is None:
+                continue
+            if not is_marker(change.old) and change.new is None:
+                keys.add(change.old.key)
+            elif is_marker(change.old) and not _claims_of(config, change.new):
+                keys.add(_marked(change.old.name))
+    return keys
+
+
+def _claims_of(config: Config, marker: Record | None) -> bool:
+    claims = [parse_claim(v) for v in marker.values] if marker is not None else []
+    return any(c is not None and c.owner == config.owner for c in claims)
+
+
+def _marked(marker: str) -> tuple[str, str]:
+    """(name, type) of the RRset whose ownership record is at MARKER."""
+    _, rdtype, name = marker.split(".", 2)
+    return name, rdtype.upper()

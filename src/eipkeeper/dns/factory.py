@@ -3,10 +3,11 @@ so that `eipkeeper.dns` itself stays importable by the pure core."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from eipkeeper.config import Config
-from eipkeeper.dns.ownership import Registry
+from eipkeeper.dns.ownership import Place, Registry
 from eipkeeper.dns.provider import Provider
 from eipkeeper.errors import ConfigError
 
@@ -29,6 +30,13 @@ def provider_from_config(config: Config, *, session: AwsSession | None = None) -
     return Route53Provider.from_config(config, session=session)
 
 
-def registry_from_config(config: Config, *, session: AwsSession | None = None) -> Registry:
-    """The provider the config names, seen through the ownership records of `owner`."""
-    return Registry(provider_from_config(config, session=session), owner=config.owner)
+def registry_from_config(
+    config: Config,
+    *,
+    session: AwsSession | None = None,
+    here: Callable[[], Place] | None = None,
+) -> Registry:
+    """The provider the config names, seen through the ownership records of `owner`, from
+    the account and region HERE says (S10; None: from anywhere, as before S10)."""
+    provider = provider_from_config(config, session=session)
+    return Registry(provider, owner=config.owner, here=here)

@@ -114,7 +114,7 @@ NOBODY = "-"
 
 
 def owner_text(owned: OwnedRecord) -> str:
-    owners = ",".join(sorted({c.owner for c in owned.claims}))
+    owners = ",".join(sorted({c.who for c in owned.claims}))
     if owned.foreign_marker:
         return ",".join(filter(None, (owners, "(unreadable marker)")))
     return owners or NOBODY
@@ -148,7 +148,7 @@ def relevant(
     record = owned.record
     if is_marker(record) or record.type in _NOISE:
         return False
-    if any(c.owner == owner for c in owned.claims) or record.name in names:
+    if any(c.who == owner for c in owned.claims) or record.name in names:
         return True
     return record.type in ADDRESS_TYPES and any(account.holds(v) for v in record.values)
 

@@ -13,12 +13,20 @@ the zone was read.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
-from eipkeeper.dns.markers import PREFIX, Claim, is_marker, marker_name, parse_claim
+from eipkeeper.dns.markers import (
+    ANYWHERE,
+    PREFIX,
+    Claim,
+    Place,
+    is_marker,
+    marker_name,
+    parse_claim,
+)
 from eipkeeper.dns.provider import ApplyResult, Propagation, Provider, Unit
 from eipkeeper.dns.records import Change, Record, Zone, canonical_value, in_zone, normalize_name
 from eipkeeper.errors import NotFoundError, OperationError, SafetyRefusal
@@ -28,6 +36,7 @@ __all__ = [
     "Claim",
     "OwnedRecord",
     "OwnedZone",
+    "Place",
     "Registry",
     "adopt_rrset",
     "is_marker",
@@ -55,7 +64,7 @@ class OwnedRecord:
     @property
     def owner(self) -> str:
         """The claiming owner ("" when unowned); with several, the first by name."""
-        return self.claims[0].owner if self.claims else ""
+        return self.claims[0].who if self.claims else ""
 
     @property
     def shared(self) -> bool:
@@ -70,10 +79,10 @@ class OwnedRecord:
     def listed_by(self, owner: str) -> tuple[str, ...] | None:
         """The values OWNER's claim covers (present or not); None when OWNER has no claim."""
         for claim in self.claims:
-            if claim.owner == owner:
+            if claim.who == owner:
                 if claim.values is not None:
                     return claim.values
-                read = next((c.values for c in self.legacy if c.owner == owner), None)
+                read = next((c.values for c in self.legacy if c.who == owner), None)
                 return self.record.values if read is None else read
         return None
 
@@ -86,8 +95,8 @@ class OwnedRecord:
     def owner_of(self, value: str) -> str:
         """Who manages VALUE of this RRset ("" for nobody)."""
         for claim in self.claims:
-            if value in (self.listed_by(claim.owner) or ()):
-                return claim.owner
+            if value in (self.listed_by(claim.who) or ()):
+                return claim.who
         return ""
 
 
@@ -98,22 +107,25 @@ class OwnedZone:
     zone: Zone
     records: tuple[OwnedRecord, ...]
     """Every RRset except the ownership records themselves."""
+    here: Place = ANYWHERE
+    """The account and region this read was made from: claims written elsewhere are someone
+    else's (S10), and the claims this owner writes name it."""
 
     @classmethod
-    def of(cls, zone: Zone) -> OwnedZone:
+    def of(cls, zone: Zone, here: Place = ANYWHERE) -> OwnedZone:
         owned = []
         for record in zone.records:
             if is_marker(record):
                 continue
             marker = zone.get(marker_name(record.name, record.type), "TXT")
-            claims, foreign = _claims(marker)
+            claims, foreign = _claims(marker, here)
             legacy = tuple(
-                Claim(c.owner, legacy_reading(zone, record, c.owner))
+                replace(c, values=legacy_reading(zone, record, c.who, here))
                 for c in claims
                 if c.values is None
             )
             owned.append(OwnedRecord(record, claims, foreign, legacy))
-        return cls(zone=zone, records=tuple(owned))
+        return cls(zone=zone, records=tuple(owned), here=here)
 
     @cached_property
     def _index(self) -> dict[tuple[str, str], OwnedRecord]:
@@ -126,22 +138,30 @@ class OwnedZone:
         return self.zone.get(marker_name(name, rdtype), "TXT")
 
     def owned_by(self, owner: str) -> tuple[OwnedRecord, ...]:
-        return tuple(o for o in self.records if any(c.owner == owner for c in o.claims))
+        return tuple(o for o in self.records if any(c.who == owner for c in o.claims))
+
+    def elsewhere(self, owner: str) -> tuple[OwnedRecord, ...]:
+        """RRsets OWNER claimed from another account or region (S10): not OWNER's from here."""
+        return tuple(
+            o for o in self.records if any(c.owner == owner and c.elsewhere for c in o.claims)
+        )
 
     @property
     def markers(self) -> tuple[Record, ...]:
         return tuple(r for r in self.zone.records if is_marker(r))
 
 
-def _claims(marker: Record | None) -> tuple[tuple[Claim, ...], bool]:
+def _claims(marker: Record | None, here: Place) -> tuple[tuple[Claim, ...], bool]:
     if marker is None:
         return (), False
     parsed = [parse_claim(value) for value in marker.values]
-    claims = sorted((c for c in parsed if c is not None), key=lambda c: c.owner)
+    claims = sorted((c.seen_from(here) for c in parsed if c is not None), key=lambda c: c.who)
     return tuple(claims), any(c is None for c in parsed)
 
 
-def legacy_reading(zone: Zone, record: Record, owner: str) -> tuple[str, ...]:
+def legacy_reading(
+    zone: Zone, record: Record, owner: str, here: Place = ANYWHERE
+) -> tuple[str, ...]:
     """The values an old claim (`owner=<id>` and no value list) of OWNER covers.
 
     Old versions wrote such claims only on RRsets they created, and every value was theirs
@@ -161,19 +181,19 @@ def legacy_reading(zone: Zone, record: Record, owner: str) -> tuple[str, ...]:
     """
     if record.type != "MX":
         return record.values
-    return tuple(v for v in record.values if _host_claimed(zone, _mx_host(v), owner))
+    return tuple(v for v in record.values if _host_claimed(zone, _mx_host(v), owner, here))
 
 
 def _mx_host(value: str) -> str:
     return normalize_name(value.split(" ", 1)[-1] or ".")
 
 
-def _host_claimed(zone: Zone, host: str, owner: str) -> bool:
+def _host_claimed(zone: Zone, host: str, owner: str, here: Place) -> bool:
     for rdtype in ("A", "AAAA"):
         if zone.get(host, rdtype) is None:
             continue
-        claims, _ = _claims(zone.get(marker_name(host, rdtype), "TXT"))
-        if any(c.owner == owner for c in claims):
+        claims, _ = _claims(zone.get(marker_name(host, rdtype), "TXT"), here)
+        if any(c.who == owner for c in claims):
             return True
     return False
 
@@ -205,10 +225,12 @@ def plan_rrset(
     marker = zone.marker(name, rdtype)
     # The claims of an existing RRset were parsed when the zone was read; reuse them.
     claims, foreign = (
-        (current.claims, current.foreign_marker) if current is not None else _claims(marker)
+        (current.claims, current.foreign_marker)
+        if current is not None
+        else _claims(marker, zone.here)
     )
-    mine = [c for c in claims if c.owner == owner]
-    others = [c for c in claims if c.owner != owner]
+    mine = [c for c in claims if c.who == owner]
+    others = [c for c in claims if c.who != owner]
     label = f"{rdtype} {name}"
     if current is None and not wanted:
         # Nothing to remove; a claim of ours left on nothing is tidied away.
@@ -216,22 +238,24 @@ def plan_rrset(
             return ()
         return _marker_change_at(name, rdtype, marker=marker, claims=others, ttl=ttl, reason=reason)
     if foreign or (current is not None and not mine) or (current is None and others):
-        holder = ", ".join(sorted({c.owner for c in others})) or (
+        holder = ", ".join(sorted({c.who for c in others})) or (
             "an unreadable marker" if foreign else "nobody"
         )
         raise SafetyRefusal("S4", f"{label} is marked by {holder}, not {owner}", [label])
     if current is None:
         new = Record(name, rdtype, ttl, tuple(wanted))
         unit = (Change.create(new, reason=reason),)
-        claim = Claim(owner, new.values)
+        claim = Claim(owner, new.values, place=zone.here)
         return unit + _marker_change_at(
             name, rdtype, marker=marker, claims=[claim], ttl=ttl, reason=reason
         )
     if mine[0].values is None and others:
         # An old whole-set claim beside other claims: whose values are whose is unclear.
-        holders = ", ".join(c.owner for c in others)
+        holders = ", ".join(c.who for c in others)
         raise SafetyRefusal("S4", f"{label} is also claimed by {holders}", [label])
-    return _rewrite(current, marker=marker, owner=owner, wanted=wanted, ttl=ttl, reason=reason)
+    return _rewrite(
+        current, marker=marker, owner=owner, here=zone.here, wanted=wanted, ttl=ttl, reason=reason
+    )
 
 
 def _rewrite(
@@ -239,6 +263,7 @@ def _rewrite(
     *,
     marker: Record | None,
     owner: str,
+    here: Place,
     wanted: set[str],
     ttl: int,
     reason: str,
@@ -248,7 +273,7 @@ def _rewrite(
     listed = current.listed_by(owner) or ()
     present = set(record.values)
     theirs = present - set(listed)
-    if current.legacy and any(c.owner == owner for c in current.legacy):
+    if current.legacy and any(c.who == owner for c in current.legacy):
         # Reading an old claim: a value the config wants now was ours all along.
         theirs -= wanted
     # A wanted value someone else already publishes stays theirs: taking it over would let
@@ -256,15 +281,16 @@ def _rewrite(
     mine = wanted - theirs
     values = theirs | mine
     keep_ttl = record.ttl if theirs else ttl
-    claim = Claim(owner, tuple(sorted(mine)))
-    old_claim = next(c for c in current.claims if c.owner == owner)
-    # The common no-op, decided without building any text. An old claim is listed at the
-    # next change of the RRset, not by a plan of its own: upgrading must not make every `plan`
-    # after it report changes.
+    claim = Claim(owner, tuple(sorted(mine)), place=here)
+    old_claim = next(c for c in current.claims if c.who == owner)
+    # The common no-op, decided without building any text. An old claim (no value list, or
+    # no place: S10) is completed at the next change of the RRset, not by a plan of its own:
+    # upgrading must not make every `plan` after it report changes.
     unchanged = values == present and keep_ttl == record.ttl
-    if unchanged and (old_claim == claim or old_claim.values is None):
+    unplaced = old_claim.values == claim.values and not old_claim.place.account
+    if unchanged and (old_claim == claim or old_claim.values is None or unplaced):
         return ()
-    new_claims = [c for c in current.claims if c.owner != owner]
+    new_claims = [c for c in current.claims if c.who != owner]
     if values:
         new_claims.append(claim)
     record_change: tuple[Change, ...] = ()
@@ -293,7 +319,7 @@ def _marker_change_at(
     why = f"ownership: {reason}" if reason else "ownership"
     if not claims:
         return (Change.delete(marker, reason=why),) if marker is not None else ()
-    texts = [claim.text() for claim in sorted(claims, key=lambda c: c.owner)]
+    texts = [claim.text() for claim in sorted(claims, key=lambda c: (c.owner, c.place.label))]
     new = Record(marker_name(name, rdtype), "TXT", ttl, tuple(texts))
     if marker is None:
         return (Change.create(new, reason=why),)
@@ -321,18 +347,19 @@ def adopt_rrset(
     marker = zone.marker(name, rdtype)
     claims, foreign = current.claims, current.foreign_marker
     label = f"{rdtype} {name}"
-    if any(c.owner == owner for c in claims):
+    if any(c.who == owner for c in claims):
         return ()
     listed = None if values is None else {canonical_value(rdtype, v) for v in values}
-    taken = {v for c in claims for v in (current.listed_by(c.owner) or ())}
+    taken = {v for c in claims for v in (current.listed_by(c.who) or ())}
     if foreign or (claims and listed is None) or (listed and listed & taken):
-        holders = ", ".join(c.owner for c in claims) or "an unreadable marker"
+        holders = ", ".join(c.who for c in claims) or "an unreadable marker"
         raise SafetyRefusal("S4", f"{label} is already claimed by {holders}", [label])
     if listed is not None and not listed <= set(current.record.values):
         missing = ", ".join(sorted(listed - set(current.record.values)))
         raise NotFoundError(f"{label} has no value {missing} to adopt")
     # Adopting the whole RRset lists the values it holds now: one added later is not ours.
-    claim = Claim(owner, current.record.values if listed is None else tuple(sorted(listed)))
+    values = current.record.values if listed is None else tuple(sorted(listed))
+    claim = Claim(owner, values, place=zone.here)
     ttl = current.record.ttl
     return _marker_change_at(
         name, rdtype, marker=marker, claims=[*claims, claim], ttl=ttl, reason=reason
@@ -342,12 +369,17 @@ def adopt_rrset(
 class Registry:
     """A provider seen through ownership records: read with owners, write only what is ours."""
 
-    def __init__(self, provider: Provider[Any], *, owner: str) -> None:
+    def __init__(
+        self, provider: Provider[Any], *, owner: str, here: Callable[[], Place] | None = None
+    ) -> None:
         self.provider = provider
         self.owner = owner
+        self.here = here
+        """Where a read is made from (S10): asked once per read, since credentials decide it."""
 
     def read(self) -> OwnedZone:
-        return OwnedZone.of(self.provider.read_zone())
+        here = self.here() if self.here is not None else ANYWHERE
+        return OwnedZone.of(self.provider.read_zone(), here)
 
     def change(
         self,
