@@ -52,7 +52,7 @@ from eipkeeper.controller.observation import (
 from eipkeeper.controller.plan import Claim, Drain, Move, Plan
 from eipkeeper.controller.replace_planner import Stage, plan_replace
 from eipkeeper.dns.ownership import Registry
-from eipkeeper.errors import NotFoundError, OperationError
+from eipkeeper.errors import Interrupted, NotFoundError, OperationError
 from eipkeeper.fleet import service_of
 from eipkeeper.health.runner import check_of
 from eipkeeper.health.switch import SwitchTimeline, analyse, instance_names
@@ -380,11 +380,15 @@ class Engine:
                     visible_at=visible_at,
                 )
 
-            watch.wait_for(
-                lambda samples: timeline().steady,
-                timeout=max(0.0, self.timeout - (visible_at - call_at)),
-                on_tick=lambda elapsed: self.on_tick(time.monotonic() - call_at),
-            )
+            try:
+                watch.wait_for(
+                    lambda samples: timeline().steady,
+                    timeout=max(0.0, self.timeout - (visible_at - call_at)),
+                    on_tick=lambda elapsed: self.on_tick(time.monotonic() - call_at),
+                )
+            except KeyboardInterrupt:
+                # The address has moved: say so, not a bare "interrupted".
+                raise Interrupted(report.done, ["watching the switch to its end"]) from None
         samples = watch.samples()
         last = samples[-1].result.detail if samples else "no probe finished"
         return Outcome(prepared, report, timeline(), visible_at - call_at, last)

@@ -73,3 +73,24 @@ class SafetyRefusal(EipkeeperError):
         self.objects = tuple(objects)
         listed = f" [{', '.join(self.objects)}]" if self.objects else ""
         super().__init__(f"refused by {rule}: {message}{listed}")
+
+
+class Interrupted(EipkeeperError):
+    """Ctrl-C (exit 130), saying which steps were done and which were not."""
+
+    exit_code = 130
+
+    def __init__(self, done: Iterable[str] = (), not_done: Iterable[str] = ()) -> None:
+        self.done = tuple(done)
+        self.not_done = tuple(not_done)
+        parts = ["interrupted"]
+        if self.done:
+            parts.append(f"done: {'; '.join(self.done)}")
+        if self.not_done:
+            parts.append(
+                f"not done: {'; '.join(self.not_done)} (the first may have been under way: "
+                "run the same command again to finish)"
+            )
+        if not self.done and not self.not_done:
+            parts.append("nothing was changed")
+        super().__init__(". ".join(parts))

@@ -171,13 +171,27 @@ def cli(ctx: click.Context, /, **options: Any) -> None:
 
 def run(argv: Sequence[str]) -> int:
     """Run the command line ARGV; print any failure as one line; return the exit code."""
-    args = list(argv)
+    from eipkeeper.cli.pipes import QuietWhenClosed
+
+    stdout = sys.stdout
+    sys.stdout = QuietWhenClosed(stdout)
+    try:
+        return _run(list(argv))
+    finally:
+        sys.stdout = stdout
+
+
+def _run(args: list[str]) -> int:
     verbose = any(a in ("-v", "--verbose") or a.startswith("-vv") for a in args)
     try:
         cli.main(args=args, prog_name="eipkeeper", standalone_mode=False)
     except EipkeeperError as exc:
         return _report(exc, verbose=verbose)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        if isinstance(exc.__cause__, KeyboardInterrupt):
+            # Ctrl-C outside any step (a question, a wait between rounds): nothing under way.
+            click.echo("eipkeeper: interrupted", err=True)
+            return 130
         click.echo("eipkeeper: aborted", err=True)
         return 1
     except click.exceptions.NoArgsIsHelpError as exc:

@@ -33,7 +33,7 @@ from eipkeeper.controller.plan import (
     SettleLeaving,
 )
 from eipkeeper.dns.ownership import Registry
-from eipkeeper.errors import NotFoundError, OperationError
+from eipkeeper.errors import Interrupted, NotFoundError, OperationError
 from eipkeeper.logs import get_logger
 from eipkeeper.model import (
     TAG_ASSOCIATED_AT,
@@ -69,6 +69,15 @@ class Report:
         self.counts[kind] = self.counts.get(kind, 0) + 1
 
 
+def _not_done(plan: Plan, report: Report) -> list[str]:
+    """The plan's steps that REPORT does not show done (a launch is recorded with its id)."""
+    return [
+        text
+        for text in (a.describe() for a in plan.ordered())
+        if not any(d == text or d.startswith(text + ": ") for d in report.done)
+    ]
+
+
 @dataclass
 class Executor:
     config: Config
@@ -100,12 +109,19 @@ class Executor:
     def apply(self, plan: Plan, seen: Observation) -> Report:
         """Claims, moves and launches; DNS upserts, then deletes (both confirmed); burst
         retirements; settling of leaving marks; releases; drains. A stop request ends the
-        apply between two steps."""
+        apply between two steps; Ctrl-C ends it at once, saying what was done and what not."""
         report = Report()
+        try:
+            self._apply(plan, seen, report)
+        except KeyboardInterrupt:
+            raise Interrupted(report.done, _not_done(plan, report)) from None
+        return report
+
+    def _apply(self, plan: Plan, seen: Observation, report: Report) -> None:
         ordered = plan.ordered()
         for action in ordered:
             if self._stopping():
-                return report
+                return
             if isinstance(action, Launch):
                 self._launch(action, report)
             elif isinstance(action, Bind | Claim | Move):
@@ -127,7 +143,6 @@ class Executor:
             for action in ordered:
                 if isinstance(action, kind) and not self._stopping():
                     do(action)
-        return report
 
     def _drain(self, action: Drain, report: Report) -> None:
         if self.run_drain is None:
