@@ -114,15 +114,17 @@ class App:
 
             # --region, then the config's `region`, then the AWS chain (None).
             wanted = self.config.region
+            session = AwsSession(region=self.region or wanted or None)
             if self.region and wanted and self.region != wanted:
                 # The zone describes the config's region: records read from another are
                 # foreign there (S10), and a plan may find nothing of the owner.
+                session.check_region()
                 click.echo(
                     f"warning: --region {self.region} differs from the config's region "
                     f"{wanted} ({self.config.source}); the fleet is read in {self.region}",
                     err=True,
                 )
-            self._session = AwsSession(region=self.region or wanted or None)
+            self._session = session
         return self._session
 
     @property

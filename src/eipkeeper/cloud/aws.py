@@ -126,6 +126,10 @@ class AwsSession:
     def region(self) -> str:
         return self._session.region_name or ""
 
+    def check_region(self) -> None:
+        """ConfigError unless the region is one AWS could have (before a client is made)."""
+        _check_region(self._session)
+
     def account(self) -> str:
         """The account the credentials act in (STS GetCallerIdentity, which needs no
         permission): ownership records name it (S10)."""
