@@ -22,6 +22,8 @@ PURE = (
     "eipkeeper.audit",
     "eipkeeper.audit_reverse",
     "eipkeeper.audit_mail",
+    "eipkeeper.spf",
+    "eipkeeper.controller.spf_plan",
     "eipkeeper.reputation",
     "eipkeeper.controller.observation",
     "eipkeeper.controller.plan",

@@ -1,10 +1,12 @@
-"""Audit of an address's fitness to carry mail (pure): blocklists and FCrDNS.
+"""Audit of mail fitness (pure): the SPF limits, blocklists and FCrDNS.
 
-For every EIP of this owner in a pool whose service has `reputation`: `dnsbl-listed` (critical
-for a sending service, one with `spf`, else a warning), `dnsbl-unavailable` (a zone answered an
-error code or nothing: never read as clean) and, with `fcrdns`, `fcrdns-mismatch` when the
-address's reverse DNS name has no A record holding it. The verdicts come with the observation
-(`engine.observe` looks them up through the configured resolver).
+`spf-lookups` (critical) when the SPF policy a service keeps needs more than 10 lookups or
+450 octets. For every EIP of this owner in a pool whose service has `reputation`:
+`dnsbl-listed` (critical for a sending service, one with `spf`, else a warning),
+`dnsbl-unavailable` (a zone answered an error code or nothing: never read as clean) and,
+with `fcrdns`, `fcrdns-mismatch` when the address's reverse DNS name has no A record holding
+it. The verdicts come with the observation (`engine.observe` looks them up through the
+configured resolver).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from eipkeeper.config import Config, ServiceConfig
 from eipkeeper.controller.observation import Observation
 from eipkeeper.model import Address
 from eipkeeper.reputation import Reputation, fcrdns
+from eipkeeper.spf import policy_of, problems
 
 
 class MailFinding(NamedTuple):
@@ -28,6 +31,7 @@ class MailFinding(NamedTuple):
 
 
 def mail_findings(config: Config, seen: Observation) -> Iterator[MailFinding]:
+    yield from _spf_limits(config, seen)
     services = {s.name: s for s in config.services if s.reputation is not None}
     for address in seen.addresses:
         service = services.get(address.service)
@@ -38,6 +42,28 @@ def mail_findings(config: Config, seen: Observation) -> Iterator[MailFinding]:
             yield from _blocklists(service, address, verdict)
         if service.reputation is not None and service.reputation.fcrdns:
             yield from _fcrdns(config, seen, address)
+
+
+def _spf_limits(config: Config, seen: Observation) -> Iterator[MailFinding]:
+    """`spf-lookups`: the SPF policy a service keeps breaks RFC 7208's limits (counted at its
+    top level: an include's own lookups are not read)."""
+    names = sorted({s.spf for s in config.services if s.spf})
+    for name in names if seen.zone is not None else []:
+        assert seen.zone is not None
+        record = seen.zone.zone.get(name, "TXT")
+        for value in record.values if record is not None else ():
+            policy = policy_of(value)
+            broken = problems(policy) if policy is not None else []
+            if broken:
+                yield MailFinding(
+                    "spf-lookups",
+                    "critical",
+                    f"TXT {name}",
+                    f"the SPF policy of {name} has {'; '.join(broken)}",
+                    "a receiver past 10 lookups returns permerror, and one whose answer does "
+                    "not fit 512 octets may not read it: mail fails SPF (RFC 7208 4.6.4, 3.4)",
+                    "replace include:/a/mx mechanisms by ip4: ranges, or flatten the policy",
+                )
 
 
 def _subject(address: Address) -> str:

@@ -28,8 +28,9 @@ from eipkeeper.controller.plan import (
     SetReverse,
     SettleLeaving,
 )
+from eipkeeper.controller.spf_plan import in_spf, spf_units
 from eipkeeper.dns.ownership import OwnedZone, is_marker, plan_rrset
-from eipkeeper.dns.records import Change
+from eipkeeper.dns.records import Change, normalize_name
 from eipkeeper.dns.references import references
 from eipkeeper.errors import SafetyRefusal
 from eipkeeper.fleet import selects, service_ttl, standby_candidates
@@ -78,8 +79,10 @@ def plan(config: Config, seen: Observation) -> Plan:
     if zone is not None and config.dns is not None:
         wanted += _stale(config, zone, wanted)
         units, found = _dns_units(config, zone, wanted)
+        spf, spf_found = spf_units(config, seen, zone)
+        units += spf
         actions += units
-        findings += found
+        findings += found + spf_found
         actions += _settle(config, seen, zone, units)
         managed = sum(1 for r in zone.owned_by(config.owner) if not is_marker(r.record))
         findings += _elsewhere(config, zone)
@@ -184,8 +187,8 @@ def _elastic(
         if backs and holder is not None and seen.is_burst(holder) == burst:
             backed.add(hostname)
             continue
-        if not address.associated and (unfit := seen.unfit(config, address)) is not None:
-            findings.append(_not_claimed(service, address, unfit))
+        if not address.associated and (held := _held_back(config, service, address, seen)):
+            findings.append(held)
             continue
         if burst:
             # Reserved for bursts: claimed only by a healthy burst instance holding none.
@@ -254,6 +257,20 @@ def _elastic(
     actions += _reverse(service, bound, seen)
     scaled, notes = plan_bursts(config, service, members, seen, bound)
     return actions + scaled, wanted, findings + notes
+
+
+def _held_back(
+    config: Config, service: ServiceConfig, address: Address, seen: Observation
+) -> Finding | None:
+    """Why a free pool address may not be claimed yet: listed (or no verdict), or not yet in
+    the service's SPF policy (it enters SPF before it sends; the next round claims it)."""
+    unfit = seen.unfit(config, address)
+    if unfit is not None:
+        return _not_claimed(service, address, unfit)
+    if not in_spf(config, service, seen, address.public_ip):
+        note = f"{address.public_ip} enters the SPF policy of {service.spf} before it sends"
+        return Finding("spf-pending", "info", address.public_ip, note)
+    return None
 
 
 def _not_claimed(service: ServiceConfig, address: Address, verdict: Reputation) -> Finding:
@@ -475,6 +492,7 @@ def _undecided(seen: Observation, instance: Instance) -> bool:
 def _stale(config: Config, zone: OwnedZone, wanted: list[Wanted]) -> list[Wanted]:
     """RRsets of ours that no service wants any more (a hostname left the config): remove."""
     keys = {(w.name, w.rdtype) for w in wanted}
+    keys |= {(normalize_name(s.spf), "TXT") for s in config.services if s.spf}  # spf_plan's
     stale = []
     for owned in zone.owned_by(config.owner):
         record = owned.record

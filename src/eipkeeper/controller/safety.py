@@ -32,8 +32,19 @@ def check(config: Config, seen: Observation, plan: Plan, *, force: bool = False)
     check_s4(config, seen, plan)
     check_s6(config, seen, plan)
     check_s10(config, seen, plan)
+    check_spf(plan)
     if not force:
         check_s7(config, plan)
+
+
+def check_spf(plan: Plan) -> None:
+    """A change that would push a service's SPF policy past RFC 7208's limits is refused; the
+    planner left it out and said why (`spf-lookups`)."""
+    for finding in plan.findings:
+        if finding.kind == "spf-lookups":
+            raise SafetyRefusal(
+                "RFC 7208", finding.message.removeprefix("refused by RFC 7208: "), [finding.subject]
+            )
 
 
 def check_s1_targets(seen: Observation, plan: Plan) -> None:

@@ -1,0 +1,131 @@
+"""SPF kept in step with a sending service's pool (pure: the planner on a model world), each
+policy judged by pyspf, an SPF evaluator from PyPI, never by parsing it here."""
+
+from __future__ import annotations
+
+import pytest
+import spf as pyspf
+
+from eipkeeper.config import Config
+from eipkeeper.controller import planner, safety
+from eipkeeper.controller.plan import Claim
+from eipkeeper.dns.ownership import OwnedZone
+from eipkeeper.dns.records import Record, Zone, txt_strings
+from eipkeeper.errors import SafetyRefusal
+from eipkeeper.spf import plan_spf, policy_of
+from tests.controller.world import World
+from tests.support import builders
+from tests.support.builders import MX_HOSTNAMES, SCAN, ZONE, eip, instance, mx
+
+HAND = "ip4:192.0.2.10 ip4:198.51.100.0/24"
+
+
+def config(*, shrunk: bool = False) -> Config:
+    if shrunk:  # mx3 left the config: its address is retired from the service
+        return builders.config(mx(*MX_HOSTNAMES[:2], spf=f'"{ZONE}"'), SCAN)
+    return builders.config(mx(*MX_HOSTNAMES, burst=builders.BURST, spf=f'"{ZONE}"'), SCAN)
+
+
+def world() -> World:
+    return World(
+        addresses=[eip(n, hostname=f"mx{n}.{ZONE}") for n in (1, 2, 3)],
+        instances=[instance("mx-a", "mx", n=1), instance("mx-b", "mx", n=2)],
+    )
+
+
+def policy(w: World) -> str:
+    record = w.records[(ZONE, "TXT")]
+    found = [p for v in record.values if (p := policy_of(v)) is not None]
+    assert len(found) == 1, record.values
+    return found[0]
+
+
+def verdict(w: World, ip: str) -> str:
+    query = pyspf.query(i=ip, s=f"postmaster@{ZONE}", h=f"mx1.{ZONE}")
+    return str(query.check(spf=policy(w))[0])
+
+
+def converge(w: World, rounds: int = 3, *, shrunk: bool = False) -> None:
+    for _ in range(rounds):
+        w.apply(planner.plan(config(shrunk=shrunk), w.observe()))
+
+
+def test_apply_publishes_every_pool_address_in_spf_before_claiming_it() -> None:
+    w = world()
+    first = planner.plan(config(), w.observe())
+    assert not [a for a in first.actions if isinstance(a, Claim)], "SPF first, then claims"
+    assert {f.kind for f in first.findings} >= {"spf-pending"}
+    converge(w)
+    assert all(a.instance_id for a in w.addresses[:2]), "claimed once in SPF"
+    for address in w.addresses:
+        assert verdict(w, address.public_ip) == "pass"
+    assert verdict(w, "127.9.9.9") == "softfail"
+
+
+def test_a_hand_written_mechanism_is_kept_and_a_retired_address_leaves() -> None:
+    w = world()
+    converge(w)
+    record = w.records[(ZONE, "TXT")]
+    text = policy(w).replace(" ~all", f" {HAND} ~all")
+    w.records[record.key] = Record(record.name, "TXT", record.ttl, [f'"{text}"'])
+    retired = w.addresses[2]
+    converge(w, shrunk=True)
+    assert verdict(w, "192.0.2.10") == "pass"
+    assert verdict(w, "198.51.100.7") == "pass"
+    assert verdict(w, retired.public_ip) == "softfail"
+    assert verdict(w, w.addresses[0].public_ip) == "pass"
+
+
+def test_many_addresses_split_into_strings_of_at_most_255_octets() -> None:
+    addresses = [f"127.1.{n}.{n}" for n in range(1, 22)]
+    zone = OwnedZone.of(Zone(ZONE, 1, ()))
+    changes = plan_spf(zone, owner="o", name=ZONE, ttl=300, addresses=addresses, reason="t")
+    record = changes[0].new
+    assert record is not None
+    strings = txt_strings(record.values[0])
+    assert len(strings) >= 2 and all(len(s) <= 255 for s in strings)
+    w = world()
+    w.add(record)
+    for ip in addresses:
+        assert verdict(w, ip) == "pass"
+
+
+def test_a_change_past_450_octets_or_10_lookups_is_refused_naming_the_rule() -> None:
+    zone = OwnedZone.of(Zone(ZONE, 1, ()))
+    many = [f"127.1.{n}.{n}" for n in range(1, 30)]
+    with pytest.raises(SafetyRefusal) as caught:
+        plan_spf(zone, owner="o", name=ZONE, ttl=300, addresses=many, reason="t")
+    assert caught.value.rule == "RFC 7208" and "octets" in caught.value.message
+
+    w = world()
+    converge(w)
+    record = w.records[(ZONE, "TXT")]
+    includes = " ".join(f"include:_s{n}.example.net" for n in range(11))
+    text = policy(w).replace(" ~all", f" {includes} ~all")
+    w.records[record.key] = Record(record.name, "TXT", record.ttl, [text])  # bare: one string
+    quiet = planner.plan(config(), w.observe())
+    assert not [f for f in quiet.findings if f.kind == "spf-lookups"], "no change of ours"
+    plan = planner.plan(config(shrunk=True), w.observe())
+    assert [f.severity for f in plan.findings if f.kind == "spf-lookups"] == ["critical"]
+    with pytest.raises(SafetyRefusal) as refused:
+        safety.check(config(shrunk=True), w.observe(), plan)
+    assert refused.value.exit_code == 4
+    assert "RFC 7208" in str(refused.value) and "11 mechanisms that cost a DNS lookup" in str(
+        refused.value
+    )
+
+
+def test_audit_says_spf_lookups_for_a_policy_past_the_limit() -> None:
+    from eipkeeper.audit import Scene, audit
+    from eipkeeper.cloud.ranges import Unavailable
+
+    w = world()
+    converge(w)
+    record = w.records[(ZONE, "TXT")]
+    includes = " ".join(f"include:_s{n}.example.net" for n in range(11))
+    text = policy(w).replace(" ~all", f" {includes} ~all")
+    w.records[record.key] = Record(record.name, "TXT", record.ttl, [text])
+    scene = Scene(observation=w.observe(), instances=(), ranges=Unavailable("test"))
+    found = [f for f in audit(config(), scene).findings if f.kind == "spf-lookups"]
+    assert [(f.severity, f.subject) for f in found] == [("critical", f"TXT {ZONE}")]
+    assert "11 mechanisms that cost a DNS lookup" in found[0].detail
