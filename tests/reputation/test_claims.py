@@ -44,6 +44,8 @@ def test_a_standby_claims_a_clean_address_and_never_a_listed_one() -> None:
         instances=[instance("mx-a", "mx", n=1), instance("mx-b", "mx", n=2)],
     )
     listed = w.addresses[0].public_ip
+    # A sending service: the first round puts the pool in SPF, the next one claims.
+    w.apply(planner.plan(config(spf=True), seen_with(w, {listed: "listed"})))
     plan = planner.plan(config(spf=True), seen_with(w, {listed: "listed"}))
     claims = [a for a in plan.actions if isinstance(a, Claim)]
     assert [c.public_ip for c in claims] == [w.addresses[1].public_ip]
