@@ -89,7 +89,7 @@ def test_changes_have_the_shape_their_kind_says() -> None:
     assert Change.update(a, b, reason="moved").key == a.key
     assert (
         str(Change.update(a, b, reason="moved"))
-        == "update A x.example.com: 192.0.2.1 -> 192.0.2.2 (moved)"
+        == "update A x.example.com: 192.0.2.1 -> 192.0.2.2, ttl 300 -> 60 (moved)"
     )
     with pytest.raises(ValueError):
         Change("create", a, b)
@@ -140,3 +140,14 @@ def test_mx_values_match_dnspython(preference: int, parts: list[str]) -> None:
     parsed = dns.rdata.from_text(dns.rdataclass.IN, "MX", text, origin=dns.name.root)
     assert canonical_value("MX", text) == canonical_rdata(parsed)
     assert canonical_value("MX", text) == text.lower()
+
+
+def test_a_ttl_change_is_shown_as_one() -> None:
+    # It showed as `mx1: 127.24.155.2 -> 127.24.155.2`: a change that looked like none.
+    old = Record("mx1.example.test", "A", 300, ["127.24.155.2"])
+    same = Change.update(old, Record(old.name, "A", 60, old.values))
+    assert same.text() == "update A mx1.example.test: ttl 300 -> 60"
+    both = Change.update(old, Record(old.name, "A", 60, ["127.24.155.3"]))
+    assert both.text() == "update A mx1.example.test: 127.24.155.2 -> 127.24.155.3, ttl 300 -> 60"
+    values = Change.update(old, Record(old.name, "A", 300, ["127.24.155.3"]))
+    assert values.text() == "update A mx1.example.test: 127.24.155.2 -> 127.24.155.3"

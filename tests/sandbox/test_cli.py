@@ -158,8 +158,12 @@ def _have_bind() -> bool:
 
 @pytest.mark.bind
 @pytest.mark.skipif(not _have_bind(), reason="BIND is not installed")
+@pytest.mark.parametrize(
+    ("option", "name"),
+    [(["--bind"], "BIND"), (["--dns", "knot"], "Knot DNS"), (["--dns", "pdns"], "PowerDNS")],
+)
 def test_with_bind_the_config_points_at_a_local_bind(
-    tmp_path: Path, stopper: list[subprocess.Popen[str]]
+    tmp_path: Path, stopper: list[subprocess.Popen[str]], option: list[str], name: str
 ) -> None:
     out = tmp_path / "sandbox.toml"
     process = _spawn(
@@ -167,7 +171,7 @@ def test_with_bind_the_config_points_at_a_local_bind(
         "--port",
         "0",
         "--empty",
-        "--bind",
+        *option,
         "--smtp-port",
         str(free_port()),
         "--config-out",
@@ -180,7 +184,7 @@ def test_with_bind_the_config_points_at_a_local_bind(
     loaded = config.load(out)
     assert loaded.dns is not None
     assert (loaded.dns.provider, loaded.dns.zone) == ("rfc2136", "example.test")
-    (said,) = [line for line in lines if line.startswith("# BIND serves")]
+    (said,) = [line for line in lines if line.startswith(f"# {name} serves")]
     assert f"on {loaded.dns.server} port {loaded.dns.port}" in said
     assert said.endswith(f"TSIG key file {loaded.dns.tsig_key_file}")
     process.send_signal(signal.SIGINT)

@@ -20,6 +20,7 @@ from eipkeeper.errors import UsageError
 
 if TYPE_CHECKING:  # the sandbox needs moto, an optional extra: import it only to run it
     from eipkeeper.sandbox.bind import LocalBind
+    from eipkeeper.sandbox.localdns import LocalServer
 
 Unanswered = Literal["drop", "refuse"]
 DEFAULT_CONFIG_OUT = Path("eipkeeper-sandbox.toml")
@@ -131,8 +132,14 @@ def _until_signalled() -> Iterator[threading.Event]:
 )
 @click.option("--empty", is_flag=True, help="No sample fleet: only the events queue.")
 @click.option(
-    "--bind", "use_bind", is_flag=True, help="Serve the zone from a local BIND instead of Route 53."
+    "--dns",
+    "dns_server",
+    type=click.Choice(["bind", "knot", "pdns"]),
+    default=None,
+    help="Serve the zone from a local BIND 9, Knot DNS or PowerDNS (TSIG, loopback) instead "
+    "of Route 53.",
 )
+@click.option("--bind", "use_bind", is_flag=True, help="The same as --dns bind.")
 def sandbox(
     *,
     port: int,
@@ -148,6 +155,7 @@ def sandbox(
     listed: int,
     dnsbl_port: int,
     empty: bool,
+    dns_server: str | None,
     use_bind: bool,
 ) -> None:
     """Run a local AWS (moto, made to behave like EC2 for addresses) with a sample fleet.
@@ -170,7 +178,10 @@ def sandbox(
     region = (app.region if app is not None else None) or "us-east-1"
     _log_the_data_plane()
     with contextlib.ExitStack() as stack:
-        bind = _start_bind(stack) if use_bind else None
+        if use_bind and dns_server not in (None, "bind"):
+            raise UsageError(f"--bind and --dns {dns_server} name two servers: give one")
+        kind = "bind" if use_bind else dns_server
+        bind = _start_dns(stack, kind) if kind else None
         cloud = Sandbox(
             port=port,
             association_delay=association_delay,
@@ -195,7 +206,7 @@ def sandbox(
             click.echo(line)
         if bind is not None:
             click.echo(
-                f"# BIND serves {bind.zone} on {bind.host} port {bind.port} "
+                f"# {_NAMES[kind or 'bind']} serves {bind.zone} on {bind.host} port {bind.port} "
                 f"(TCP and UDP), TSIG key file {bind.key_file}"
             )
         click.echo(
@@ -225,15 +236,18 @@ def _log_the_data_plane() -> None:
         logger.setLevel(logging.INFO)
 
 
-def _start_bind(stack: contextlib.ExitStack) -> LocalBind:
-    """Start a local BIND for the sample zone."""
-    try:
-        from eipkeeper.sandbox.bind import LocalBind
-    except ImportError:
-        raise UsageError("--bind is not available yet") from None
-    from eipkeeper.sandbox.fleet import ZONE
+_NAMES = {"bind": "BIND", "knot": "Knot DNS", "pdns": "PowerDNS"}
 
-    return stack.enter_context(LocalBind(ZONE))
+
+def _start_dns(stack: contextlib.ExitStack, kind: str) -> LocalServer | LocalBind:
+    """Start a local primary of KIND for the sample zone."""
+    from eipkeeper.sandbox.fleet import ZONE
+    from eipkeeper.sandbox.localdns import local_dns
+
+    server = local_dns("knot" if kind == "knot" else "pdns" if kind == "pdns" else "bind", ZONE)
+    server.start()
+    stack.callback(server.stop)
+    return server
 
 
 COMMANDS = [sandbox]

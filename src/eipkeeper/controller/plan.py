@@ -224,9 +224,7 @@ class Drain:
 
 
 def _change_text(change: Change) -> str:
-    old = " | ".join(change.old.values) if change.old else "-"
-    new = " | ".join(change.new.values) if change.new else "-"
-    return f"{change.kind} {change.record.type} {change.record.name}: {old} -> {new}"
+    return change.text()
 
 
 Action = (

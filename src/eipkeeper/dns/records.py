@@ -270,8 +270,17 @@ class Change:
     def key(self) -> tuple[str, str]:
         return self.record.key
 
-    def __str__(self) -> str:
+    def text(self) -> str:
+        """`update A www.example.com: 192.0.2.1 -> 192.0.2.2`; a TTL that changes is shown
+        as such (`ttl 300 -> 60`), never as an unchanged value replacing itself."""
         old = " | ".join(self.old.values) if self.old else "-"
         new = " | ".join(self.new.values) if self.new else "-"
+        head = f"{self.kind} {self.record.type} {self.record.name}: "
+        if self.old is None or self.new is None or self.old.ttl == self.new.ttl:
+            return f"{head}{old} -> {new}"
+        ttl = f"ttl {self.old.ttl} -> {self.new.ttl}"
+        return f"{head}{ttl}" if old == new else f"{head}{old} -> {new}, {ttl}"
+
+    def __str__(self) -> str:
         why = f" ({self.reason})" if self.reason else ""
-        return f"{self.kind} {self.record.type} {self.record.name}: {old} -> {new}{why}"
+        return f"{self.text()}{why}"
