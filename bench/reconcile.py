@@ -26,7 +26,8 @@ from eipkeeper import config as config_module
 from eipkeeper.cloud.aws import AwsSession, is_write
 from eipkeeper.cloud.ec2 import Ec2
 from eipkeeper.controller import planner
-from eipkeeper.controller.round import Round
+from eipkeeper.controller.engine import Engine
+from eipkeeper.controller.intents import Reconcile
 from eipkeeper.dns.factory import registry_from_config
 from eipkeeper.sandbox import Sandbox
 from eipkeeper.sandbox.bind import LocalBind
@@ -104,13 +105,14 @@ def measure(size: int) -> dict[str, Any]:
             session = AwsSession(region="us-east-1", read_timeout=600)
             registry = registry_from_config(config)
             zone_reads = _count_calls(registry, "read")
-            round_ = Round(config=config, ec2=Ec2(session), registry=registry)
-            first, _ = round_.apply()
+            engine = Engine(config=config, ec2=Ec2(session), registry=registry)
+            first = engine.run(Reconcile()).prepared.plan
             setup_s = time.monotonic() - started
 
             before = session.counter.snapshot()
             dns_reads_before = zone_reads[0]
-            seen, plan = round_.plan()
+            prepared = engine.prepare(Reconcile())
+            seen, plan = prepared.seen, prepared.plan
             after = session.counter.snapshot()
             calls = {k: after.get(k, 0) - before.get(k, 0) for k in after}
             calls = {k: v for k, v in calls.items() if v}

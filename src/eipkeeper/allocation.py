@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 from eipkeeper.cloud.ec2 import Ec2
 from eipkeeper.config import ReputationConfig
+from eipkeeper.controller.engine import Engine
 from eipkeeper.controller.intents import ReleaseAddress
 from eipkeeper.dns.dnsbl import Dnsbl
-from eipkeeper.engine import Engine
 from eipkeeper.errors import OperationError
 from eipkeeper.logs import get_logger
 from eipkeeper.model import Address

@@ -11,7 +11,10 @@ from dataclasses import dataclass, field
 import pytest
 
 from eipkeeper.config import Config
+from eipkeeper.controller.engine import Outcome, Prepared
 from eipkeeper.controller.executor import Report
+from eipkeeper.controller.hooks import Hooks
+from eipkeeper.controller.intents import Intent
 from eipkeeper.controller.loop import Controller
 from eipkeeper.controller.observation import Observation
 from eipkeeper.controller.plan import Finding, Plan
@@ -23,27 +26,30 @@ ROUND_SECONDS = 0.3
 
 @dataclass
 class CountedRounds:
-    """A reconciler that changes nothing and takes ROUND_SECONDS of fake time."""
+    """An engine that changes nothing and takes ROUND_SECONDS of fake time."""
 
     clock: FakeClock
     config: Config = field(default_factory=make_config)
-    last_seen: Observation | None = None
     starts: list[float] = field(default_factory=list)
     revisits: list[float | None] = field(default_factory=list)
     """What each round's plan says about a switch grace that ends soon (then None)."""
 
-    def apply(self, **_: object) -> tuple[Plan, Report]:
+    def prepare(self, intent: Intent, **_: object) -> Prepared:
         self.starts.append(self.clock.now)
         self.clock.advance(ROUND_SECONDS)
         revisit = self.revisits.pop(0) if self.revisits else None
         held = (Finding("switching", "info", "mx1", "mx-a does not pass its check ..."),)
-        return Plan(actions=(), findings=held if revisit else (), revisit_in=revisit), Report()
+        plan = Plan(actions=(), findings=held if revisit else (), revisit_in=revisit)
+        return Prepared(intent, Observation(addresses=(), instances=(), zone=None), plan)
+
+    def execute(self, prepared: Prepared, hooks: Hooks = Hooks()) -> Outcome:  # noqa: B008
+        return Outcome(prepared, Report())
 
 
 def controller(*, interval: float = 30.0, min_interval: float = 1.0) -> Controller:
     clock = FakeClock(now=0.0)
     return Controller(
-        round=CountedRounds(clock), interval=interval, min_interval=min_interval, clock=clock
+        engine=CountedRounds(clock), interval=interval, min_interval=min_interval, clock=clock
     )
 
 
@@ -55,7 +61,7 @@ def fake(loop: Controller) -> FakeClock:
 def run_until(loop: Controller, end: float) -> list[float]:
     fake(loop).at(end, loop.request_stop)
     loop.run()
-    rounds = loop.round
+    rounds = loop.engine
     assert isinstance(rounds, CountedRounds)
     return rounds.starts
 
@@ -98,7 +104,7 @@ def test_a_round_comes_back_when_a_failing_holders_switch_grace_ends() -> None:
     """A holder failing within its grace keeps its address; the failover waits out the grace
     and no more: the next round starts as the grace ends, not at the next interval."""
     loop = controller(interval=30.0)
-    rounds = loop.round
+    rounds = loop.engine
     assert isinstance(rounds, CountedRounds)
     rounds.revisits = [4.0]
     starts = run_until(loop, 40.0)
@@ -108,7 +114,7 @@ def test_a_round_comes_back_when_a_failing_holders_switch_grace_ends() -> None:
 def test_run_says_when_and_why_it_judges_a_holder_later(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="eipkeeper.run")
     loop = controller(interval=30.0)
-    rounds = loop.round
+    rounds = loop.engine
     assert isinstance(rounds, CountedRounds)
     rounds.revisits = [4.0, 3.0, None, 2.0]  # held, still held, judged, held again
     fake(loop).at(1.0, lambda: loop.wake_up("health"))
@@ -121,7 +127,7 @@ def test_run_says_when_and_why_it_judges_a_holder_later(caplog: pytest.LogCaptur
 
 def test_a_grace_that_ends_within_the_minimum_interval_waits_for_it() -> None:
     loop = controller(interval=30.0, min_interval=1.0)
-    rounds = loop.round
+    rounds = loop.engine
     assert isinstance(rounds, CountedRounds)
     rounds.revisits = [0.1]
     assert run_until(loop, 5.0) == [0.0, pytest.approx(1.3)]

@@ -10,9 +10,9 @@ import pytest
 from eipkeeper.cloud.aws import AwsSession
 from eipkeeper.cloud.ec2 import Ec2
 from eipkeeper.config import load
+from eipkeeper.controller.engine import Engine
 from eipkeeper.controller.loop import Controller
 from eipkeeper.controller.observation import RunningIsHealthy
-from eipkeeper.controller.round import Round
 from eipkeeper.dns.dnsbl import ReputationWatch
 from eipkeeper.dns.factory import registry_from_config
 from tests.conftest import Cloud
@@ -35,7 +35,7 @@ def test_a_listing_made_by_hand_reaches_audit_and_the_run_metric_within_recheck(
     reputation = config.service("mx").reputation
     assert reputation is not None and reputation.recheck == 60.0
     clock = FakeClock(now=1_000.0)
-    rounds = Round(
+    engine = Engine(
         config=config,
         ec2=Ec2(AwsSession(region=config.region)),
         registry=registry_from_config(config),
@@ -43,7 +43,7 @@ def test_a_listing_made_by_hand_reaches_audit_and_the_run_metric_within_recheck(
         clock=clock,
         reputation=ReputationWatch(config=config),
     )
-    loop = Controller(round=rounds, interval=30.0)
+    loop = Controller(engine=engine, interval=30.0)
     assert loop.one_round(raise_errors=True) == "ok"
     bound = {"Key": "eipkeeper:hostname", "Value": "mx1.example.test"}
     addresses = cloud.client("ec2").describe_addresses()["Addresses"]

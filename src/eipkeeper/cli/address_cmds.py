@@ -63,7 +63,6 @@ def addresses(app: App) -> None:
     from eipkeeper.fleet import monthly_cost
 
     view = fleet_for_addresses(app)
-    dns = app.dns_references()
     cost = monthly_cost(app.config.cost.ipv4_hourly)
     # Reverse DNS is read (one more call) where the config keeps it: `ptr = true`.
     reverse = (
@@ -82,7 +81,7 @@ def addresses(app: App) -> None:
                 "hostname": address.hostname,
                 "instance_id": address.instance_id,
                 "instance_state": instance.state if instance else "",
-                "dns_names": dns.references(address.public_ip),
+                "dns_names": app.dns_names(address.public_ip),
                 "status": view.address_status(address),
                 "monthly_cost": cost,
                 "ptr": reverse.get(address.allocation_id, ""),
@@ -114,8 +113,6 @@ def instances(app: App) -> None:
         for instance in app.ec2.instances(filters=tag_filters(service.select.tags)):
             found[instance.instance_id] = instance
     view = FleetView(addresses=app.ec2.addresses(), instances=list(found.values()))
-    dns = app.dns_references()
-
     targets = {i.instance_id: instance_target(config, i) for i in view.instances}
     # One concurrent round of checks: the listing takes one check timeout at most.
     results = check_once(
@@ -153,7 +150,7 @@ def instances(app: App) -> None:
                 "service": member.name if member else "",
                 "public_ip": instance.public_ip,
                 "ip_kind": kind,
-                "dns_names": dns.references(instance.public_ip) if instance.public_ip else [],
+                "dns_names": app.dns_names(instance.public_ip),
                 "health": health(instance),
             }
         )
@@ -241,7 +238,7 @@ def _allocate_clean(
     from eipkeeper.cli.plans import make_engine
     from eipkeeper.controller.observation import RunningIsHealthy
 
-    engine = make_engine(app, health=RunningIsHealthy(), quiet=True)
+    engine = make_engine(app, health=RunningIsHealthy())
     return allocate_clean(
         ec2=app.ec2,
         engine=engine,
@@ -265,13 +262,12 @@ def associate(
     app: App, address: str, instance: str, yes: bool, no_wait: bool, timeout: float
 ) -> None:
     """Associate a free ADDRESS with INSTANCE (never takes it from another: that is `move`)."""
-    from eipkeeper.address_ops import local_connections
-    from eipkeeper.cli.plans import make_engine
+    from eipkeeper.cli.plans import make_engine, step_hooks
     from eipkeeper.controller.plan import Claim
     from eipkeeper.health.runner import check_of
 
-    engine = make_engine(app, timeout=timeout)
-    prepared = engine.prepare(AssociateAddress(address, instance))
+    engine = make_engine(app)
+    prepared = engine.prepare(AssociateAddress(address, instance)).checked()
     plan = prepared.plan
     if plan.empty:
         render_object(
@@ -294,8 +290,8 @@ def associate(
         app.confirm("Take that address away for good?", yes=yes)
     check = check_of(app.config, target, address=eip)
     with progress(f"waiting for {eip.public_ip} on {target.instance_id}", timeout) as bar:
-        engine.on_tick = bar.tick
-        outcome = engine.execute(prepared, wait=not no_wait)
+        hooks = step_hooks(timeout=timeout, on_tick=bar.tick, wait_visible=not no_wait)
+        outcome = engine.execute(prepared, hooks)
     if outcome.timeline is not None and not outcome.timeline.steady:
         raise OperationError(
             f"{eip.public_ip} is on {target.label} in EC2 but did not answer from it on port "
@@ -309,6 +305,25 @@ def associate(
         text=f"associated {eip.public_ip} with {target.label}"
         + (" (not waited for)" if no_wait else f" and saw it in place{answering}"),
     )
+
+
+def local_connections(ip: str) -> list[str]:
+    """Connections from this machine to IP, which an association would break (the seed's ssh)."""
+    import psutil
+
+    try:
+        connections = psutil.net_connections(kind="inet")
+    except (psutil.AccessDenied, OSError):
+        return []
+    found = []
+    for conn in connections:
+        remote = conn.raddr
+        if remote and getattr(remote, "ip", None) == ip and conn.status == "ESTABLISHED":
+            local = conn.laddr
+            found.append(
+                f"{getattr(local, 'ip', '')}:{getattr(local, 'port', '')} -> {ip}:{remote.port}"
+            )
+    return sorted(found)
 
 
 def _nothing(app: App, plan: Plan) -> bool:
@@ -331,8 +346,8 @@ def disassociate(app: App, address: str, yes: bool) -> None:
     from eipkeeper.controller.observation import RunningIsHealthy
     from eipkeeper.controller.plan import Disassociate
 
-    engine = make_engine(app, health=RunningIsHealthy(), quiet=True)
-    prepared = engine.prepare(DisassociateAddress(address))
+    engine = make_engine(app, health=RunningIsHealthy())
+    prepared = engine.prepare(DisassociateAddress(address)).checked()
     if _nothing(app, prepared.plan):
         return
     action = prepared.plan.actions[0]
@@ -360,8 +375,8 @@ def release(app: App, address: str, yes: bool) -> None:
     from eipkeeper.controller.observation import RunningIsHealthy
     from eipkeeper.controller.plan import Release
 
-    engine = make_engine(app, health=RunningIsHealthy(), quiet=True)
-    prepared = engine.prepare(ReleaseAddress(address))
+    engine = make_engine(app, health=RunningIsHealthy())
+    prepared = engine.prepare(ReleaseAddress(address)).checked()
     action = prepared.plan.actions[0]
     assert isinstance(action, Release)
     app.confirm(

@@ -15,11 +15,11 @@ from eipkeeper.errors import UsageError
 
 if TYPE_CHECKING:
     # Imported where used: `eipkeeper --help` must not pay for boto3, msgspec or rich.
-    from eipkeeper.address_ops import DnsReferences
     from eipkeeper.cli.render import OutputFormat
     from eipkeeper.cloud.aws import AwsSession
     from eipkeeper.cloud.ec2 import Ec2
     from eipkeeper.config import Config
+    from eipkeeper.controller.observation import Observation
     from eipkeeper.dns.markers import Place
     from eipkeeper.dns.ownership import Registry
 
@@ -69,7 +69,7 @@ class App:
     _session: AwsSession | None = field(default=None, repr=False)
     _ec2: Ec2 | None = field(default=None, repr=False)
     _registry: Registry | None = field(default=None, repr=False)
-    _references: DnsReferences | None = field(default=None, repr=False)
+    _seen: Observation | None = field(default=None, repr=False)
 
     @classmethod
     def from_options(
@@ -153,14 +153,16 @@ class App:
 
         return Place(account=self.session.account(), region=self.session.region)
 
-    def dns_references(self) -> DnsReferences:
-        """The S2 seam: which records of the zone refer to an address (read once)."""
-        if self._references is None:
-            from eipkeeper.address_ops import NoDns, ZoneReferences
+    def dns_names(self, ip: str) -> list[str]:
+        """Every record of the zone (read once) that refers to IP, by the rule S1 and S2 use
+        (`Observation.references`); none without [dns]."""
+        if self._seen is None:
+            from eipkeeper.controller.observation import Observation
 
             registry = self.registry
-            self._references = NoDns() if registry is None else ZoneReferences(registry.read())
-        return self._references
+            zone = registry.read() if registry is not None else None
+            self._seen = Observation(addresses=(), instances=(), zone=zone)
+        return self._seen.references(ip)
 
     @property
     def interactive(self) -> bool:

@@ -10,39 +10,16 @@ import logging
 import signal
 import sys
 import threading
-from typing import TYPE_CHECKING
 
 import click
 
 from eipkeeper.cli.app import App, pass_app
 from eipkeeper.cli.params import CHECKSUM, DURATION, GRACE, TEXT
 from eipkeeper.durations import format_duration
-from eipkeeper.errors import SafetyRefusal, UsageError
+from eipkeeper.errors import UsageError
 from eipkeeper.logs import get_logger
 
-if TYPE_CHECKING:
-    from eipkeeper.controller.observation import HealthSource
-    from eipkeeper.controller.round import Round
-
 say = get_logger("eipkeeper.run")
-
-
-def make_round(app: App, *, health: HealthSource | None = None) -> Round:
-    """A round whose health comes from the services' checks (probed here, or by RUN's
-    monitor), or from the running state where no service has a check."""
-    from eipkeeper.cli.plans import health_source
-    from eipkeeper.controller.round import Round
-    from eipkeeper.dns.dnsbl import ReputationWatch
-
-    if health is None:
-        health = health_source(app.config)
-    return Round(
-        config=app.config,
-        ec2=app.ec2,
-        registry=app.registry,
-        health=health,
-        reputation=ReputationWatch(config=app.config),
-    )
 
 
 @click.command("plan")
@@ -66,15 +43,14 @@ def plan_command(app: App, detailed_exitcode: bool) -> None:
     (foreign-owner, unbacked-mx). A plan that apply would refuse (S1, S6, S7) still exits 3
     and says so on stderr.
     """
-    from eipkeeper.cli.plans import show_plan
-    from eipkeeper.controller import safety
+    from eipkeeper.cli.plans import make_engine, show_plan
+    from eipkeeper.controller.intents import Reconcile
 
-    seen, plan = make_round(app).plan()
+    prepared = make_engine(app).prepare(Reconcile())
+    plan = prepared.plan
     show_plan(app, plan)
-    try:
-        safety.check(app.config, seen, plan)
-    except SafetyRefusal as refusal:
-        click.echo(f"warning: apply would be {refusal.message}", err=True)
+    if prepared.refusal is not None:
+        click.echo(f"warning: apply would be {prepared.refusal.message}", err=True)
     if detailed_exitcode and not plan.empty:
         sys.exit(3)
 
@@ -93,20 +69,22 @@ def plan_command(app: App, detailed_exitcode: bool) -> None:
 @pass_app
 def apply_command(app: App, yes: bool, force: bool, checksum: str | None) -> None:
     """Make the fleet and the zone agree with the config, in order, verifying each step."""
-    from eipkeeper.cli.plans import plan_data, show_plan, step_line
-    from eipkeeper.controller import safety
+    from eipkeeper.cli.plans import make_engine, plan_data, show_plan, step_hooks
+    from eipkeeper.controller.intents import Reconcile
 
-    round_ = make_round(app)
+    engine = make_engine(app)
     if not yes:
-        seen, plan = round_.plan()
+        prepared = engine.prepare(Reconcile(), force=force)
+        plan = prepared.plan
         if plan.empty:
             click.echo(plan.summary)
             return
         show_plan(app, plan)
-        safety.check(app.config, seen, plan, force=force)
+        prepared.checked()
         app.confirm(f"Apply these {len(plan.actions)} changes?", yes=False)
         checksum = checksum or plan.checksum
-    plan, report = round_.apply(force=force, checksum=checksum or "", on_step=step_line)
+    outcome = engine.run(Reconcile(), step_hooks(), force=force, checksum=checksum or "")
+    plan, report = outcome.prepared.plan, outcome.report
     if app.output == "json":
         body = {**plan_data(plan), "done": report.done}
         click.echo(json.dumps(body, indent=2))
@@ -168,52 +146,36 @@ def run_command(
 
     It says on stderr (in --log-format, without -v) when it starts, each round that changed
     something or failed, and each failover and burst instance by name."""
-    from eipkeeper.cli.plans import health_source
-    from eipkeeper.controller.events import EventQueue
-    from eipkeeper.controller.lease import Lease
-    from eipkeeper.controller.loop import Controller, replica_name
-    from eipkeeper.controller.observation import RunningIsHealthy
-    from eipkeeper.controller.round import Round
+    from eipkeeper.cli.plans import health_line
+    from eipkeeper.controller.wiring import RunOptions, build_controller
     from eipkeeper.health.monitor import HealthMonitor
 
-    every, least, ttl, grace = interval, min_interval, lease_ttl, switch_grace
-    if least > every:
+    if min_interval > interval:
         raise UsageError(
-            f"--min-interval {format_duration(least)} is longer than "
-            f"--interval {format_duration(every)}"
+            f"--min-interval {format_duration(min_interval)} is longer than "
+            f"--interval {format_duration(interval)}"
         )
-    if grace is not None:
-        # One grace for the monitor (in memory) and the planner (the EIP's associated-at tag).
-        app.use_config(app.config.with_switch_grace(grace))
-    else:
-        grace = max((s.check.switch_grace for s in app.config.services if s.check), default=60.0)
-    speak()
-    controller = Controller(
-        round=make_round(app, health=RunningIsHealthy()),
-        interval=every,
-        min_interval=least,
-        calls=app.session.counter,
+    options = RunOptions(
+        interval=interval,
+        min_interval=min_interval,
+        events_queue=events_queue or "",
+        lease_table=lease_table or "",
+        lease_ttl=lease_ttl,
+        switch_grace=switch_grace,
+        metrics_port=metrics_port,
+        metrics_address=metrics_address,
     )
-    health = health_source(app.config, on_change=controller.on_health_change, switch_grace=grace)
-    assert isinstance(controller.round, Round)
-    controller.round.health = health
-    if isinstance(health, HealthMonitor):
-        controller.monitor = health
-    if events_queue:
-        controller.events = EventQueue(app.session, events_queue)
-    replica = replica_name()
-    if lease_table:
-        controller.lease = Lease(
-            app.session, table=lease_table, name=app.config.owner, holder=replica, ttl=ttl
-        )
-    if metrics_port:
-        try:
-            controller.metrics.serve(metrics_port, metrics_address)
-        except OSError as exc:
-            raise UsageError(
-                f"--metrics-port {metrics_port}: cannot listen on {metrics_address}:"
-                f"{metrics_port} ({exc.strerror or exc})"
-            ) from None
+    speak()
+    controller = build_controller(
+        app.config,
+        session=app.session,
+        ec2=app.ec2,
+        registry=app.registry,
+        options=options,
+        on_probe_again=health_line,
+    )
+    every, least, ttl = interval, min_interval, lease_ttl
+    replica = controller.lease.holder if controller.lease is not None else ""
     dns = app.config.dns
     say.info(
         "run.started",
@@ -227,7 +189,7 @@ def run_command(
         else "off",
         events=events_queue or "off",
         metrics=f"{metrics_address}:{metrics_port}" if metrics_port else "off",
-        health="probes" if isinstance(health, HealthMonitor) else "running-state",
+        health="probes" if isinstance(controller.monitor, HealthMonitor) else "running-state",
         dns=f"{dns.provider} {dns.zone}" if dns else "off",
     )
     if threading.current_thread() is threading.main_thread():

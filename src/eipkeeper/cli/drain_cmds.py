@@ -143,12 +143,12 @@ def drain(
     Killed at any point, the same command finishes the job; `run` never puts a draining
     instance back in DNS.
     """
-    from eipkeeper.cli.plans import make_engine, plan_data
+    from eipkeeper.cli.plans import make_engine, plan_data, step_hooks
     from eipkeeper.drain.runner import Outcome, Preview
 
-    engine = make_engine(app, timeout=timeout)
-    engine.waiting = progress
-    prepared = engine.prepare(DrainInstance(instance, then, force_queue))
+    engine = make_engine(app)
+    hooks = step_hooks(timeout=timeout, waiting=progress)
+    prepared = engine.prepare(DrainInstance(instance, then, force_queue), hooks=hooks).checked()
     preview = prepared.drain
     assert isinstance(preview, Preview)
     target, service = preview.instance, preview.service
@@ -162,7 +162,7 @@ def drain(
     for line in plan_lines(preview, then=then, margin=margin):
         click.echo(f"  {line}", err=True)
     app.confirm(f"Drain {target.label}?", yes=yes)
-    outcome = engine.execute(prepared)
+    outcome = engine.execute(prepared, hooks)
     out = outcome.report.drains[0]
     data = outcome_data(out, then=then)
     if app.output == "json":

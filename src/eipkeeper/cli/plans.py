@@ -13,10 +13,10 @@ import click
 
 from eipkeeper.cli.app import App
 from eipkeeper.cli.render import Column, render_rows
-from eipkeeper.config import Config
-from eipkeeper.controller.observation import HealthSource, RunningIsHealthy
+from eipkeeper.controller.engine import Engine, health_source
+from eipkeeper.controller.hooks import Hooks
+from eipkeeper.controller.observation import HealthSource
 from eipkeeper.controller.plan import DnsUnit, Plan
-from eipkeeper.engine import Engine
 
 PLAN_COLUMNS = [
     Column("phase"),
@@ -28,34 +28,24 @@ PLAN_COLUMNS = [
 FINDING_COLUMNS = [Column("severity"), Column("kind"), Column("subject"), Column("message")]
 
 
-def health_source(config: Config, **monitor_options: Any) -> HealthSource:
-    """The services' checks (probed here, or by `run`'s monitor); the running state where
-    no service has a check."""
-    if any(service.check for service in config.services):
-        from eipkeeper.health.monitor import HealthMonitor
-
-        monitor_options.setdefault(
-            "on_probe_again", lambda text: click.echo(f"  health: {text}", err=True)
-        )
-        return HealthMonitor(config=config, **monitor_options)
-    return RunningIsHealthy()
+def health_line(text: str) -> None:
+    click.echo(f"  health: {text}", err=True)
 
 
 def step_line(text: str) -> None:
     click.echo(f"  {text}", err=True)
 
 
-def make_engine(
-    app: App, *, health: HealthSource | None = None, timeout: float = 300.0, quiet: bool = False
-) -> Engine:
-    return Engine(
-        config=app.config,
-        ec2=app.ec2,
-        registry=app.registry,
-        health=health if health is not None else health_source(app.config),
-        on_step=(lambda text: None) if quiet else step_line,
-        timeout=timeout,
-    )
+def make_engine(app: App, *, health: HealthSource | None = None) -> Engine:
+    """The engine of a one-shot command: the services' checks probed here (or HEALTH)."""
+    if health is None:
+        health = health_source(app.config, on_probe_again=health_line)
+    return Engine(config=app.config, ec2=app.ec2, registry=app.registry, health=health)
+
+
+def step_hooks(*, quiet: bool = False, **more: Any) -> Hooks:
+    """Hooks that print each step on stderr (unless QUIET), with MORE (a timeout, a bar)."""
+    return Hooks(on_step=(lambda text: None) if quiet else step_line, **more)
 
 
 def plan_rows(plan: Plan) -> list[dict[str, str]]:

@@ -46,17 +46,18 @@ def replace(
     take mail on a reserved MX address that MX already lists, move INSTANCE's EIP onto it and
     give the reserved address back. Without MX, a plain move with the gap reported. Killed at
     any point, the same command goes on where it stopped."""
-    from eipkeeper.cli.plans import make_engine
+    from eipkeeper.cli.plans import make_engine, step_hooks
     from eipkeeper.controller.plan import Move
 
     intent = ReplaceInstance(instance, instance_type or "", launch_template or "")
-    engine = make_engine(app, timeout=timeout)
+    engine = make_engine(app)
+    hooks = step_hooks(timeout=timeout)
     started = time.monotonic()
     asked = False
     gap: float | None = None
     while True:
-        prepared = engine.prepare(intent)
-        stage = engine.stage
+        prepared = engine.prepare(intent, hooks=hooks).checked()
+        stage = prepared.stage
         assert stage is not None
         if stage.name == "done":
             break
@@ -71,7 +72,7 @@ def replace(
         if not asked:
             app.confirm(f"Replace {instance} with a successor?", yes=yes)
             asked = True
-        outcome = engine.execute(prepared)
+        outcome = engine.execute(prepared, hooks)
         moved = any(isinstance(a, Move) for a in prepared.plan.actions)
         if moved and outcome.timeline is not None:
             report = move_report(app.config, outcome, every=engine.probe_every)

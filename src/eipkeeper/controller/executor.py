@@ -8,7 +8,6 @@ compare-and-swap stops the apply: the next round re-reads and re-plans (S5).
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from typing import Any
 
 from eipkeeper.cloud.ec2 import Ec2
 from eipkeeper.config import Config
+from eipkeeper.controller.hooks import Hooks
 from eipkeeper.controller.observation import Observation
 from eipkeeper.controller.plan import (
     Action,
@@ -84,27 +84,18 @@ class Executor:
     ec2: Ec2
     registry: Registry | None
     clock: Callable[[], float] = time.time
-    association_timeout: float = 120.0
-    confirm_timeout: float = 120.0
-    on_step: Callable[[str], None] = lambda text: None
-    stop: threading.Event | None = None
-    """Set by SIGTERM: the apply ends after the step in progress (every step is idempotent)."""
-    on_associated: Callable[[str, str], None] = lambda instance_id, public_ip: None
-    """Told (instance id, address) right after each AssociateAddress call: health probes
-    must follow the address at once, since the instance's dynamic address is gone."""
-    fence: Callable[[], None] = lambda: None
-    """Called before each mutating step; raises (LeaseLost) when this replica may no longer
-    write (`run --lease-table`, controller/lease.py)."""
-
-    wait_visible: bool = True
-    """Wait until DescribeAddresses shows each association (`associate --no-wait`: not)."""
-    on_tick: Callable[[float], None] = lambda elapsed: None
-    """Progress while waiting for an association to show."""
+    hooks: Hooks = field(default_factory=Hooks)
     run_drain: Callable[[Drain], Any] | None = None
     """Runs a drain's steps, each phase on the instance's tag before the next (S8)."""
 
+    def on_step(self, text: str) -> None:
+        self.hooks.on_step(text)
+
+    def fence(self) -> None:
+        self.hooks.fence()
+
     def _stopping(self) -> bool:
-        return self.stop is not None and self.stop.is_set()
+        return self.hooks.stopping
 
     def apply(self, plan: Plan, seen: Observation) -> Report:
         """Claims, moves and launches; DNS upserts, then deletes (both confirmed); burst
@@ -196,15 +187,15 @@ class Executor:
         report.associations[action.allocation_id] = association
         # The switch grace starts now, for every process and replica (S6).
         self.ec2.tag(action.allocation_id, {TAG_ASSOCIATED_AT: utc_stamp(self.clock())})
-        self.on_associated(action.instance_id, action.public_ip)
+        self.hooks.on_associated(action.instance_id, action.public_ip)
         if isinstance(action, Move):
             report.moves.append((action, called_at))
-        if self.wait_visible:
+        if self.hooks.wait_visible:
             self.ec2.wait_for_association(
                 action.allocation_id,
                 action.instance_id,
-                timeout=self.association_timeout,
-                on_tick=self.on_tick,
+                timeout=self.hooks.timeout,
+                on_tick=self.hooks.on_tick,
             )
         kind = "move" if isinstance(action, Move) else "claim"
         log.info(f"eip.{kind}", public_ip=action.public_ip, instance_id=action.instance_id)
@@ -270,14 +261,14 @@ class Executor:
         provider = self.registry.provider
         self.fence()
         result = provider.apply([u.changes for u in units])
-        propagation = provider.confirm(result, timeout=self.confirm_timeout)
+        propagation = provider.confirm(result, timeout=self.hooks.timeout)
         if propagation.problem:
             raise OperationError(
                 f"DNS change applied but cannot be confirmed: {propagation.problem}"
             )
         if not propagation.complete:
             raise OperationError(
-                f"DNS change applied but not yet served within {self.confirm_timeout:g}s "
+                f"DNS change applied but not yet served within {self.hooks.timeout:g}s "
                 f"({propagation.explain()}); the next round checks again"
             )
         confirmed = propagation.confirmed_at or self.clock()

@@ -1,8 +1,8 @@
 """What an operator or the controller asks for: one value per mutating command (pure).
 
 Every command that changes the cloud or DNS states an intent and hands it to the engine
-(`eipkeeper.engine`), which observes, plans, runs the safety check and executes. No command
-acts on a path of its own, so no command escapes the safety rules.
+(`eipkeeper.controller.engine`), which observes, plans, runs the safety check and executes.
+No command acts on a path of its own, so no command escapes the safety rules.
 
 ADDRESS and INSTANCE stay as the user typed them (a public IP, an allocation id or a bound
 hostname; an instance id or its Name tag): the planner resolves them against the one

@@ -26,13 +26,16 @@ from typing import Protocol
 from eipkeeper.cloud.aws import CallCounter
 from eipkeeper.config import Config
 from eipkeeper.controller import narration
+from eipkeeper.controller.engine import Outcome, Prepared
 from eipkeeper.controller.events import EventQueue
 from eipkeeper.controller.executor import Report
+from eipkeeper.controller.hooks import Hooks
+from eipkeeper.controller.intents import Intent, Reconcile
 from eipkeeper.controller.lease import Lease, LeaseLost
 from eipkeeper.controller.listings import report_listings
 from eipkeeper.controller.metrics import Metrics
 from eipkeeper.controller.observation import Observation
-from eipkeeper.controller.plan import Finding, Plan
+from eipkeeper.controller.plan import Finding
 from eipkeeper.errors import (
     ConfigError,
     ConflictError,
@@ -59,20 +62,15 @@ def replica_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-class Reconciler(Protocol):
-    """One round (controller/round.py's Round): observe, plan, check, apply."""
+class Pipeline(Protocol):
+    """The engine as the loop uses it (tests give a fake): observe, plan and check, execute."""
 
-    config: Config
-    last_seen: Observation | None
+    @property
+    def config(self) -> Config: ...
 
-    def apply(
-        self,
-        *,
-        on_step: Callable[[str], None],
-        stop: threading.Event | None,
-        on_associated: Callable[[str, str], None],
-        fence: Callable[[], None],
-    ) -> tuple[Plan, Report]: ...
+    def prepare(self, intent: Intent, *, force: bool = ..., hooks: Hooks = ...) -> Prepared: ...
+
+    def execute(self, prepared: Prepared, hooks: Hooks = ...) -> Outcome: ...
 
 
 class LoopClock(Protocol):
@@ -93,7 +91,7 @@ class SystemClock:
 
 @dataclass
 class Controller:
-    round: Reconciler
+    engine: Pipeline
     interval: float
     min_interval: float = 1.0
     metrics: Metrics = field(default_factory=Metrics)
@@ -122,6 +120,8 @@ class Controller:
     _awaiting_answer: dict[str, tuple[float, float]] = field(default_factory=dict)
     _tally: Counter[str] = field(default_factory=Counter)
     _lease_losses_seen: int = 0
+    last_seen: Observation | None = None
+    """The observation of the latest round (metrics read it)."""
 
     # -- wake-ups -----------------------------------------------------------------------------
 
@@ -230,13 +230,13 @@ class Controller:
         self.rounds_started.append(started)
         attempted: list[str] = []
         fence = self._fence()
+        hooks = Hooks(
+            on_step=attempted.append, stop=self.stop, on_associated=self._retarget, fence=fence
+        )
         try:
-            plan, report = self.round.apply(
-                on_step=attempted.append,
-                stop=self.stop,
-                on_associated=self._retarget,
-                fence=fence,
-            )
+            prepared = self.engine.prepare(Reconcile())
+            self.last_seen = prepared.seen
+            plan, report = prepared.plan, self.engine.execute(prepared, hooks).report
         except LeaseLost as lost:
             self._count_round("fenced", started, attempted, trigger, lost.message, "round.fenced")
             if raise_errors:
@@ -389,7 +389,7 @@ class Controller:
             self.metrics.calls.labels(operation).set(count)
 
     def _fleet_metrics(self) -> None:
-        seen = self.round.last_seen
+        seen = self.last_seen
         if seen is None:
             return
         self._listings = report_listings(self.metrics.listed, seen.reputation, self._listings)
@@ -398,7 +398,7 @@ class Controller:
         for status in ("in-use", "idle", "on-stopped-instance"):
             self.metrics.addresses.labels(status).set(statuses.get(status, 0))
         for instance in seen.instances:
-            service = service_of(self.round.config, instance)
+            service = service_of(self.engine.config, instance)
             healthy = 1 if seen.health.get(instance.instance_id) else 0
             self.metrics.health.labels(instance.instance_id, service.name if service else "").set(
                 healthy

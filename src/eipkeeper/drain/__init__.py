@@ -5,7 +5,7 @@ A drain is a short list of steps chosen by a pure function from what the instanc
 - `dns`: take its address out of DNS (dynamic services), or its hostname out of the MX set
   (elastic, no standby, `when_unbacked = "withdraw"`); confirm on every authoritative server;
   wait the TTL plus `safety.drain_margin`; then act (S2).
-- `move`: its pool EIP goes to a healthy standby in one call (`moving.move`); DNS is unchanged.
+- `move`: its pool EIP goes to a healthy standby in one call (the engine's move); DNS is unchanged.
 - `direct`: nothing in DNS is its (or the MX keeps listing it): act at once.
 
 "Act" disassociates a pool EIP still on the instance (it stays allocated) and then terminates,

@@ -8,18 +8,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from eipkeeper import moving
 from eipkeeper.cloud.ec2 import LIVE_STATES
+from eipkeeper.controller.hooks import Hooks
 from eipkeeper.controller.intents import DrainInstance
 from eipkeeper.controller.observation import Observation
 from eipkeeper.controller.plan import Drain, Move, Plan
-from eipkeeper.drain.runner import Drainer, Outcome, Preview, no_bar
+from eipkeeper.drain.runner import Drainer, Outcome, Preview
+from eipkeeper.drain.standby import MovePreview, MoveReport
 from eipkeeper.errors import NotFoundError, OperationError, UsageError
 from eipkeeper.fleet import service_of
 from eipkeeper.model import TAG_DRAIN, Instance
 
 if TYPE_CHECKING:
-    from eipkeeper.engine import Engine, Prepared
+    from eipkeeper.controller.engine import Engine, Prepared
 
 
 def find_instance(engine: Engine, text: str) -> Instance:
@@ -47,27 +48,31 @@ def find_instance(engine: Engine, text: str) -> Instance:
     return candidates[0]
 
 
-def drainer(engine: Engine, *, force_queue: bool = False) -> Drainer:
+def drainer(engine: Engine, hooks: Hooks, *, force_queue: bool = False) -> Drainer:
     return Drainer(
         force_queue=force_queue,
         config=engine.config,
         ec2=engine.ec2,
         registry=engine.registry,
         tls=engine.tls,
-        confirm_timeout=engine.timeout,
-        move_timeout=engine.timeout,
-        on_step=engine.on_step,
-        waiting=engine.waiting or no_bar,
-        move_address=lambda preview: _engine_move(engine, preview),
+        clock=engine.clock,
+        sleep=hooks.sleep,
+        confirm_timeout=hooks.timeout,
+        move_timeout=hooks.timeout,
+        on_step=hooks.on_step,
+        waiting=hooks.waiting,
+        move_address=lambda preview: _engine_move(engine, preview, hooks),
     )
 
 
-def plan_drain(engine: Engine, intent: DrainInstance, seen: Observation) -> tuple[Plan, Preview]:
+def plan_drain(
+    engine: Engine, intent: DrainInstance, seen: Observation, hooks: Hooks
+) -> tuple[Plan, Preview]:
     instance = find_instance(engine, intent.instance)
     service = service_of(engine.config, instance)
     if service is None:
         raise UsageError(f"{instance.label} is in no configured service; there is nothing to drain")
-    preview = drainer(engine).prepare(instance, service, then=intent.then)
+    preview = drainer(engine, hooks).prepare(instance, service, then=intent.then)
     if preview.done:
         return Plan(actions=(), notes=(f"{instance.label} is already drained",)), preview
     units = preview.withdrawal.units if preview.withdrawal else ()
@@ -93,7 +98,7 @@ def _managed(engine: Engine, seen: Observation) -> int:
     return sum(1 for r in seen.zone.owned_by(engine.config.owner) if not is_marker(r.record))
 
 
-def drain_runner(engine: Engine, prepared: Prepared) -> Callable[[Drain], Outcome]:
+def drain_runner(engine: Engine, prepared: Prepared, hooks: Hooks) -> Callable[[Drain], Outcome]:
     preview = prepared.drain
     assert isinstance(preview, Preview)
 
@@ -101,15 +106,15 @@ def drain_runner(engine: Engine, prepared: Prepared) -> Callable[[Drain], Outcom
     force = isinstance(intent, DrainInstance) and intent.force_queue
 
     def run(action: Drain) -> Outcome:
-        return drainer(engine, force_queue=force).execute(preview, then=action.then)  # type: ignore[arg-type]
+        return drainer(engine, hooks, force_queue=force).execute(preview, then=action.then)  # type: ignore[arg-type]
 
     return run
 
 
-def _engine_move(engine: Engine, preview: moving.MovePreview) -> moving.MoveReport:
+def _engine_move(engine: Engine, preview: MovePreview, hooks: Hooks) -> MoveReport:
     """The drain's standby move through the engine: planned, checked (S1, S4, S6) and watched
     as `move` is."""
-    from eipkeeper.engine import Prepared
+    from eipkeeper.controller.engine import Prepared
 
     eip, target = preview.address, preview.instance
     move = Move(
@@ -127,8 +132,8 @@ def _engine_move(engine: Engine, preview: moving.MovePreview) -> moving.MoveRepo
 
     safety.check(engine.config, seen, plan)
     intent = DrainInstance(target.instance_id)
-    outcome = engine.execute(Prepared(intent=intent, seen=seen, plan=plan))
+    outcome = engine.execute(Prepared(intent=intent, seen=seen, plan=plan), hooks)
     association = outcome.report.associations.get(eip.allocation_id, "")
-    return moving.MoveReport(
+    return MoveReport(
         preview, association, outcome.visible_after or 0.0, outcome.timeline, engine.probe_every
     )

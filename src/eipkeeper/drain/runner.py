@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
-from typing import Protocol
 
-from eipkeeper import moving
 from eipkeeper.cloud.ec2 import Ec2, tag_filters
 from eipkeeper.config import Config, DrainReadyConfig, ServiceConfig
+from eipkeeper.controller.hooks import Ticker, no_bar
 from eipkeeper.dns.ownership import OwnedZone, Registry
 from eipkeeper.dns.provider import ApplyResult
 from eipkeeper.dns.references import references
@@ -33,8 +32,9 @@ from eipkeeper.drain.routes import (
     withdraw_address,
     withdraw_from_mx,
 )
+from eipkeeper.drain.standby import MovePreview, MoveReport, check_target, preview_move
 from eipkeeper.errors import ConflictError, OperationError, SafetyRefusal
-from eipkeeper.fleet import FleetView, standby_candidates
+from eipkeeper.fleet import standby_candidates
 from eipkeeper.health.runner import check_once, instance_target
 from eipkeeper.health.tls import TlsContexts
 from eipkeeper.logs import get_logger
@@ -44,20 +44,6 @@ from eipkeeper.tagtime import utc_stamp
 log = get_logger(__name__)
 
 # -- doing it ------------------------------------------------------------------------------------
-
-
-class Ticker(Protocol):
-    def tick(self, elapsed: float) -> None: ...
-
-
-class _Silent:
-    def tick(self, elapsed: float) -> None:
-        pass
-
-
-@contextmanager
-def no_bar(description: str, total: float) -> Iterator[Ticker]:
-    yield _Silent()
 
 
 @dataclass(frozen=True)
@@ -72,7 +58,7 @@ class Preview:
     eip: Address | None = None
     """The service's pool EIP on the instance, ours."""
     withdrawal: Withdrawal | None = None
-    move: moving.MovePreview | None = None
+    move: MovePreview | None = None
     serial: int | None = None
     """The zone serial as read: what to confirm when there was nothing left to change."""
 
@@ -94,7 +80,7 @@ class Outcome:
     margin: float = 0.0
     waited: float | None = None
     """Seconds between confirmation and the end of the wait."""
-    move: moving.MoveReport | None = None
+    move: MoveReport | None = None
     disassociated: str = ""
     action: str = ""
 
@@ -115,7 +101,7 @@ class Drainer:
     waiting: Callable[[str, float], AbstractContextManager[Ticker]] = no_bar
     force_queue: bool = False
     """`drain --force-queue`: stop or terminate even while mail is queued (drain_ready)."""
-    move_address: Callable[[moving.MovePreview], moving.MoveReport] | None = None
+    move_address: Callable[[MovePreview], MoveReport] | None = None
     """The standby move: the engine's (planned, checked and watched as `move` is)."""
     _withdrawn: ApplyResult | None = field(default=None, init=False, repr=False)
     """The withdrawal this process applied: its serials before and its values make the
@@ -203,9 +189,8 @@ class Drainer:
         eip: Address,
         addresses: list[Address],
         zone: OwnedZone | None,
-    ) -> moving.MovePreview | None:
+    ) -> MovePreview | None:
         members = self._members(service)
-        view = FleetView(addresses=addresses, instances=[*members, instance])
         for candidate in standby_candidates(
             members,
             addresses,
@@ -213,11 +198,9 @@ class Drainer:
             named=lambda ip: zone is not None and bool(references(zone.zone, ip)),
             excluding=instance.instance_id,
         ):
-            preview = moving.preview_move(
-                config=self.config, view=view, address=eip, instance=candidate
-            )
+            preview = preview_move(config=self.config, address=eip, instance=candidate)
             try:
-                moving.check_target(preview, tls=self.tls)  # S6
+                check_target(preview, tls=self.tls)  # S6
             except SafetyRefusal as refusal:
                 self.on_step(f"{candidate.label} is no standby: {refusal.message}")
                 continue

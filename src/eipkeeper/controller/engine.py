@@ -19,10 +19,8 @@ The commands (`plan`, `apply`, `run`, `move`, `associate`, `disassociate`, `rele
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +29,7 @@ from eipkeeper.cloud.ec2 import LIVE_STATES, Ec2
 from eipkeeper.config import CheckConfig, Config
 from eipkeeper.controller import planner, safety
 from eipkeeper.controller.executor import Executor, Report
+from eipkeeper.controller.hooks import Hooks
 from eipkeeper.controller.intent_planner import plan_address_intent
 from eipkeeper.controller.intents import (
     AssociateAddress,
@@ -49,10 +48,10 @@ from eipkeeper.controller.observation import (
     RunningIsHealthy,
     service_filters,
 )
-from eipkeeper.controller.plan import Claim, Drain, Move, Plan
+from eipkeeper.controller.plan import Claim, Move, Plan
 from eipkeeper.controller.replace_planner import Stage, plan_replace
 from eipkeeper.dns.ownership import Registry
-from eipkeeper.errors import Interrupted, NotFoundError, OperationError
+from eipkeeper.errors import Interrupted, NotFoundError, OperationError, SafetyRefusal
 from eipkeeper.fleet import service_of
 from eipkeeper.health.runner import check_of
 from eipkeeper.health.switch import SwitchTimeline, analyse, instance_names
@@ -61,6 +60,8 @@ from eipkeeper.health.watch import DEFAULT_EVERY, AddressWatch
 from eipkeeper.model import TAG_ASSOCIATED_AT, Address, Instance
 from eipkeeper.reputation import Reputation
 from eipkeeper.tagtime import parse_stamp
+
+NO_HOOKS = Hooks()
 
 # -- 1. observe ----------------------------------------------------------------------------------
 
@@ -193,6 +194,16 @@ def _named_instances(ec2: Ec2, texts: Sequence[str]) -> list[Instance]:
     return found
 
 
+def health_source(config: Config, **monitor_options: Any) -> HealthSource:
+    """The services' checks (probed here, or by `run`'s monitor); the running state where
+    no service has a check."""
+    if any(service.check for service in config.services):
+        from eipkeeper.health.monitor import HealthMonitor
+
+        return HealthMonitor(config=config, **monitor_options)
+    return RunningIsHealthy()
+
+
 # -- the engine ----------------------------------------------------------------------------------
 
 
@@ -203,8 +214,19 @@ class Prepared:
     intent: Intent
     seen: Observation
     plan: Plan
+    refusal: SafetyRefusal | None = None
+    """Why the safety check refuses the plan (exit 4); `execute` raises it."""
+    stage: Stage | None = None
+    """`replace`: where this round found the replacement."""
     drain: object | None = None
     """A drain's preview (`eipkeeper.drain.Preview`), which its runner executes."""
+
+    def checked(self) -> Prepared:
+        """This, unless the safety check refused it: then the refusal (exit 4), before a
+        command asks or says anything more."""
+        if self.refusal is not None:
+            raise self.refusal
+        return self
 
 
 @dataclass(frozen=True)
@@ -219,29 +241,17 @@ class Outcome:
     """The watched address's last answer or error."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class Engine:
+    """Built once per process from the config, the clients, the health source and the clock;
+    what a run tells and asks of its caller is a `Hooks` value given to `execute` or `run`."""
+
     config: Config
     ec2: Ec2
     registry: Registry | None
     health: HealthSource = field(default_factory=RunningIsHealthy)
     clock: Callable[[], float] = time.time
-    on_step: Callable[[str], None] = lambda text: None
-    on_tick: Callable[[float], None] = lambda elapsed: None
-    stop: threading.Event | None = None
-    on_associated: Callable[[str, str], None] = lambda instance_id, public_ip: None
-    fence: Callable[[], None] = lambda: None
-    """Called by the executor before each mutating step (`run --lease-table`: the lease)."""
-    timeout: float = 300.0
-    """Longest wait for an association to show and answer, or DNS to confirm."""
     probe_every: float = DEFAULT_EVERY
-    waiting: Callable[[str, float], AbstractContextManager[Any]] | None = None
-    """A progress bar for long waits (the drain's TTL wait), given by the CLI."""
-    last_seen: Observation | None = None
-    """The observation of the latest `prepare` (metrics read it)."""
-    _drain_runner: Callable[[Drain], object] | None = field(default=None, repr=False)
-    stage: Stage | None = None
-    """`replace`: where the latest round found the replacement."""
     reputation: ReputationSource | None = None
     """Blocklist verdicts kept between rounds (`run`); None: looked up afresh each time."""
 
@@ -251,7 +261,7 @@ class Engine:
 
     def observe(self, intent: Intent = Reconcile()) -> Observation:  # noqa: B008 - frozen value
         bursts = any(s.burst and s.burst.metric for s in self.config.services)
-        seen = observe(
+        return observe(
             config=self.config,
             ec2=self.ec2,
             registry=self.registry,
@@ -262,82 +272,87 @@ class Engine:
             holders=_names_addresses(intent),
             reputation=self.reputation,
         )
-        self.last_seen = seen
-        return seen
 
     # -- 2. plan, 3. check -----------------------------------------------------------------
 
-    def prepare(self, intent: Intent, *, force: bool = False, check: bool = True) -> Prepared:
-        """Observe, plan and (unless CHECK is false: `plan` shows a refused plan too) run the
-        safety check. Raises SafetyRefusal before anything has changed."""
+    def prepare(self, intent: Intent, *, force: bool = False, hooks: Hooks = NO_HOOKS) -> Prepared:
+        """Observe, plan and run the safety check; nothing has changed yet. A refused plan
+        comes back with its refusal (`plan` shows it; `execute` raises it). HOOKS: a drain
+        says here which standby it passed over."""
         seen = self.observe(intent)
-        drain = None
+        drain, stage = None, None
         if isinstance(intent, Reconcile):
             plan = planner.plan(self.config, seen)
         elif isinstance(intent, DrainInstance):
-            plan, drain = self._plan_drain(intent, seen)
+            plan, drain = self._plan_drain(intent, seen, hooks)
         elif isinstance(intent, ReplaceInstance):
             plan, stage = plan_replace(self.config, seen, intent)
-            drain = None
-            self.stage = stage
         else:
             plan = plan_address_intent(self.config, seen, intent)
-        prepared = Prepared(intent=intent, seen=seen, plan=plan, drain=drain)
-        if check:
+        try:
             safety.check(self.config, seen, plan, force=force)
-        return prepared
+            refusal = None
+        except SafetyRefusal as refused:
+            refusal = refused
+        return Prepared(intent, seen, plan, refusal=refusal, stage=stage, drain=drain)
 
-    def _plan_drain(self, intent: DrainInstance, seen: Observation) -> tuple[Plan, object]:
+    def _plan_drain(
+        self, intent: DrainInstance, seen: Observation, hooks: Hooks
+    ) -> tuple[Plan, object]:
         from eipkeeper.drain.plan import plan_drain
 
-        return plan_drain(self, intent, seen)
+        return plan_drain(self, intent, seen, hooks)
 
     # -- 4. execute ------------------------------------------------------------------------
 
-    def executor(self, *, wait_visible: bool = True) -> Executor:
+    def executor(self, hooks: Hooks, prepared: Prepared | None = None) -> Executor:
+        run_drain = None
+        if prepared is not None and prepared.drain is not None:
+            from eipkeeper.drain.plan import drain_runner
+
+            run_drain = drain_runner(self, prepared, hooks)
         return Executor(
             config=self.config,
             ec2=self.ec2,
             registry=self.registry,
             clock=self.clock,
-            on_step=self.on_step,
-            stop=self.stop,
-            on_associated=self.on_associated,
-            fence=self.fence,
-            association_timeout=self.timeout,
-            confirm_timeout=self.timeout,
-            wait_visible=wait_visible,
-            on_tick=self.on_tick,
-            run_drain=self._drain_runner,
+            hooks=hooks,
+            run_drain=run_drain,
         )
 
-    def execute(self, prepared: Prepared, *, wait: bool = True) -> Outcome:
-        """Do PREPARED's plan. A single claim or move of an address with a check is watched
-        from before the call until the new holder answers steadily (the client-seen switch)."""
+    def execute(self, prepared: Prepared, hooks: Hooks = NO_HOOKS) -> Outcome:
+        """Do PREPARED's plan, unless it was refused. A single claim or move of an address
+        with a check is watched from before the call until the new holder answers steadily
+        (the client-seen switch)."""
+        if prepared.refusal is not None:
+            raise prepared.refusal
         plan, seen = prepared.plan, prepared.seen
-        if prepared.drain is not None:
-            from eipkeeper.drain.plan import drain_runner
-
-            self._drain_runner = drain_runner(self, prepared)
         asked = [a for a in plan.actions if isinstance(a, Claim | Move) and a.by_operator]
         single = asked[0] if len(asked) == 1 else None
-        if wait and single is not None:
+        if hooks.wait_visible and single is not None:
             check = self._check_for(single, seen)
             if check is not None:
-                return self._watched(prepared, single, check)
+                return self._watched(prepared, single, check, hooks)
         started = time.monotonic()
-        report = self.executor(wait_visible=wait).apply(plan, seen)
+        report = self.executor(hooks, prepared).apply(plan, seen)
         return Outcome(prepared, report, visible_after=time.monotonic() - started)
 
-    def run(self, intent: Intent, *, force: bool = False, checksum: str = "") -> Outcome:
-        """prepare + execute in one go (`apply --yes`, `run`, scripts)."""
-        prepared = self.prepare(intent, force=force)
+    def run(
+        self,
+        intent: Intent,
+        hooks: Hooks = NO_HOOKS,
+        *,
+        force: bool = False,
+        checksum: str = "",
+    ) -> Outcome:
+        """prepare + execute in one go (`apply --yes`, scripts)."""
+        prepared = self.prepare(intent, force=force, hooks=hooks)
         if checksum and checksum != prepared.plan.checksum:
             raise OperationError(
                 f"the plan changed since it was reviewed (checksum {checksum}, now "
                 f"{prepared.plan.checksum}); run `eipkeeper plan` again"
             )
-        return self.execute(prepared)
+        return self.execute(prepared, hooks)
 
     # -- the one associate-and-wait ----------------------------------------------------------
 
@@ -348,7 +363,9 @@ class Engine:
             return None
         return check_of(self.config, target, address=address)
 
-    def _watched(self, prepared: Prepared, action: Claim | Move, check: CheckConfig) -> Outcome:
+    def _watched(
+        self, prepared: Prepared, action: Claim | Move, check: CheckConfig, hooks: Hooks
+    ) -> Outcome:
         """Probe the address from before the AssociateAddress call until the new holder
         answers steadily; the timeline says what a client saw (last old answer, first new,
         the gap, any flapping)."""
@@ -368,7 +385,7 @@ class Engine:
                 # One finished probe first, so the timeline shows who answered before the call.
                 watch.wait_for(bool, timeout=check.timeout + 1.0)
             call_at = time.monotonic()
-            report = self.executor().apply(prepared.plan, seen)
+            report = self.executor(hooks, prepared).apply(prepared.plan, seen)
             visible_at = time.monotonic()
 
             def timeline() -> SwitchTimeline:
@@ -383,8 +400,8 @@ class Engine:
             try:
                 watch.wait_for(
                     lambda samples: timeline().steady,
-                    timeout=max(0.0, self.timeout - (visible_at - call_at)),
-                    on_tick=lambda elapsed: self.on_tick(time.monotonic() - call_at),
+                    timeout=max(0.0, hooks.timeout - (visible_at - call_at)),
+                    on_tick=lambda elapsed: hooks.on_tick(time.monotonic() - call_at),
                 )
             except KeyboardInterrupt:
                 # The address has moved: say so, not a bare "interrupted".
