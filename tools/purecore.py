@@ -22,6 +22,7 @@ PURE = (
     "eipkeeper.audit",
     "eipkeeper.audit_reverse",
     "eipkeeper.audit_mail",
+    "eipkeeper.audit_mta_sts",
     "eipkeeper.spf",
     "eipkeeper.controller.spf_plan",
     "eipkeeper.reputation",

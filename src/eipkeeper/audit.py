@@ -11,11 +11,12 @@ is held cannot be told, and guessing "dangling" would make every IPv6 host criti
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Literal
 
 from eipkeeper.audit_mail import mail_findings
+from eipkeeper.audit_mta_sts import mta_sts_findings
 from eipkeeper.audit_reverse import reverse_findings
 from eipkeeper.cloud.ranges import CloudRanges, Network, Ranges, Unavailable
 from eipkeeper.config import Config
@@ -66,6 +67,8 @@ class Scene:
     """Every live instance of the account, not only the services': any of them may hold an
     address a record points at, or an EIP."""
     ranges: Ranges
+    policies: Mapping[str, str] = field(default_factory=dict)
+    """Service name -> its MTA-STS policy file's text (`mta_sts`), read by the CLI."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,10 @@ def audit(config: Config, scene: Scene) -> Report:
         for f in reverse_findings(config, seen)
     ]
     findings += [Finding(*f) for f in mail_findings(config, seen)]
+    findings += [
+        Finding(kind, "critical", subject, detail, why, fix)
+        for kind, subject, detail, why, fix in mta_sts_findings(config, seen, scene.policies)
+    ]
     if seen.zone is not None:
         findings += _zone_findings(config, seen.zone, account, scene.ranges)
     if isinstance(scene.ranges, Unavailable):

@@ -67,7 +67,26 @@ def look(app: App, *, health: HealthSource) -> Scene:
     seen = observe(
         config=app.config, ec2=app.ec2, registry=app.registry, health=health, now=time.time()
     )
-    return Scene(observation=seen, instances=tuple(app.ec2.instances()), ranges=cloud_ranges(app))
+    return Scene(
+        observation=seen,
+        instances=tuple(app.ec2.instances()),
+        ranges=cloud_ranges(app),
+        policies=mta_sts_policies(app),
+    )
+
+
+def mta_sts_policies(app: App) -> dict[str, str]:
+    """Each `mta_sts` service's policy file, read from disk (nothing is fetched)."""
+    policies = {}
+    for service in app.config.services:
+        if service.mta_sts is None:
+            continue
+        path = app.config.relative(service.mta_sts.policy)
+        try:
+            policies[service.name] = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read the MTA-STS policy {path}: {exc}") from None
+    return policies
 
 
 def render(report: Report, app: App) -> None:
