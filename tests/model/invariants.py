@@ -36,6 +36,7 @@ MUTATING = frozenset(
         "StopInstances",
         "StartInstances",
         "ModifyAddressAttribute",
+        "ResetAddressAttribute",
     }
 )
 CONTROLLER = frozenset({"apply", "run"})

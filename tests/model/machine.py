@@ -13,6 +13,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -56,8 +57,12 @@ STATS: dict[str, Any] = {
     "calls": 0,
     "seconds_by_step": {},
     "raised": [],
+    "exits": Counter(),
+    "writes": Counter(),
 }
-"""Across every example of the process: what the soak prints."""
+"""Across every example of the process: what the soak prints. `exits` counts each command by
+exit code, `writes` eipkeeper's AWS writes by action: the paths a run reached (a release that
+reset a PTR first shows as ResetAddressAttribute beside `release 0`)."""
 
 
 class EipkeeperModel(RuleBasedStateMachine):
@@ -78,6 +83,7 @@ class EipkeeperModel(RuleBasedStateMachine):
             self.checker = Checker(self.world)
             self.world.on_call.append(self.checker.on_call)
             self.world.on_call.append(self._concurrent_writer)
+            self.world.on_call.append(_count_write)
             self._setup()
         except BaseException:
             self._stack.close()  # hypothesis calls teardown() only for a machine it got
@@ -133,6 +139,7 @@ class EipkeeperModel(RuleBasedStateMachine):
         finally:
             self.checker.command = ""
         self.last_command = argv[0]
+        STATS["exits"][f"{argv[0]} {ran.code}"] += 1
         if "internal error" in ran.stderr or "Traceback" in ran.stderr:
             self.checker.flag("internal-error", f"{' '.join(argv)}: {ran.last_line}")
         if self.armed is not None:
@@ -294,6 +301,8 @@ class EipkeeperModel(RuleBasedStateMachine):
         ec2 = self.world.client("ec2")
         if eip.get("AssociationId"):
             ec2.disassociate_address(AssociationId=eip["AssociationId"])
+        # EC2 keeps an address with a PTR locked to the account: whoever releases resets it.
+        ec2.reset_address_attribute(AllocationId=eip["AllocationId"], Attribute="domain-name")
         ec2.release_address(AllocationId=eip["AllocationId"])
         self.checker.behind_the_back(f"release {eip['PublicIp']}")
 
@@ -459,6 +468,12 @@ class EipkeeperModel(RuleBasedStateMachine):
         finally:
             self.checker.command = ""
         self.last, self.last_command, self.forced = after, "", False
+
+
+def _count_write(action: str, form: dict[str, list[str]]) -> None:
+    del form
+    if action in MUTATING:
+        STATS["writes"][action] += 1
 
 
 def describe(violations: list[Violation], log: list[str]) -> str:

@@ -90,6 +90,8 @@ def main() -> int:
                 "s1_windows": len(windows),
                 "s1_window_max_s": round(max(windows, default=0.0), 2),
                 "aws_calls_watched": STATS["calls"],
+                "exits": dict(sorted(STATS["exits"].items())),
+                "writes": dict(sorted(STATS["writes"].items())),
                 "duration_s": round(time.monotonic() - started, 1),
                 "seconds_by_step": {
                     k: {"count": n, "mean_s": round(t / n, 2)}

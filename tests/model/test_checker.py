@@ -87,5 +87,6 @@ def test_a_release_of_a_published_eip_through_the_proxy_breaks_s2(
     )
     checker.command = "release"
     ec2.disassociate_address(AssociationId=published["AssociationId"])
+    ec2.reset_address_attribute(AllocationId=published["AllocationId"], Attribute="domain-name")
     ec2.release_address(AllocationId=published["AllocationId"])
     assert rules(checker) == ["S2", "S3"], checker.violations

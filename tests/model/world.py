@@ -47,12 +47,17 @@ OnCall = Callable[[str, dict[str, list[str]]], None]
 
 
 def test_config(sandbox_text: str, bind: LocalBind) -> str:
-    """The sandbox's sample config on BIND, with times short enough for hundreds of steps."""
+    """The sandbox's sample config on BIND, with times short enough for hundreds of steps and
+    reverse DNS kept."""
     text = re.sub(r"\[dns\]\n(?:[^\[\n].*\n)*", bind.config_toml() + "\n", sandbox_text)
     text = re.sub(r"^ttl = \d+$", f"ttl = {TTL}", text, flags=re.MULTILINE)
     text = re.sub(r'interval = "1s", timeout = "1s", fail_after = 3, pass_after = 2', CHECK, text)
     text = re.sub(r'interval = "1s", timeout = "1s"', CHECK, text)
     text = text.replace('cooldown = "1m"', 'cooldown = "2s"')
+    # Reverse DNS kept (`ptr = true`): a release must reset the PTR first (EC2 refuses it
+    # otherwise), so the release and drain steps reach that path too.
+    assert "replace_failed = true\n" in text
+    text = text.replace("replace_failed = true\n", "replace_failed = true\nptr = true\n")
     return (
         text + f'\n[safety]\nrelease_quarantine = "{QUARANTINE:g}s"\n'
         f'drain_margin = "{int(DRAIN_MARGIN * 1000)}ms"\n'
@@ -194,8 +199,16 @@ class _QuietServer(ThreadingHTTPServer):
 @contextmanager
 def world(tmp: Path, *, association_delay: float = 0.3) -> Iterator[World]:
     with ExitStack() as stack:
-        sandbox = stack.enter_context(Sandbox(port=0, association_delay=association_delay))
         bind = stack.enter_context(LocalBind(ZONE))
+        # EC2 sets a PTR only where the forward name points at the address: the sandbox asks
+        # the zone's BIND, as `eipkeeper sandbox --bind` does.
+        sandbox = stack.enter_context(
+            Sandbox(
+                port=0,
+                association_delay=association_delay,
+                forward_dns=((bind.host, bind.port),),
+            )
+        )
         sample = tmp / "sandbox.toml"
         sandbox.write_config(sample)
         config = tmp / "eipkeeper.toml"
