@@ -308,7 +308,7 @@ NOT_KEYS = ("source",)
 def load(path: Path) -> Config:
     """Read and validate PATH; every problem becomes a ConfigError naming file, line and key."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path, limit=MAX_CONFIG_BYTES, what="a config file")
     except FileNotFoundError:
         raise ConfigError(
             "no such config file (pass --config PATH or set EIPKEEPER_CONFIG; "
@@ -322,6 +322,25 @@ def load(path: Path) -> Config:
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", path=str(path)) from None
     return parse(text, path)
+
+
+MAX_CONFIG_BYTES = 1 << 20
+"""A config is a few kilobytes: past a mebibyte it is not one (`--config /dev/zero` read
+without bound, 3.7 GB in 8 s)."""
+
+
+def read_text(path: Path, *, limit: int, what: str) -> str:
+    """PATH's UTF-8 text, at most LIMIT bytes; a leading byte-order mark (Notepad writes one)
+    is not part of the text. ConfigError for a directory or a file past LIMIT."""
+    if path.is_dir():
+        raise ConfigError(f"is a directory, not {what}", path=str(path))
+    with path.open("rb") as stream:
+        data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise ConfigError(
+            f"larger than {limit // 1024} KiB: not {what} (is the path right?)", path=str(path)
+        )
+    return data.decode("utf-8-sig")
 
 
 def parse(text: str, path: Path) -> Config:
@@ -401,6 +420,10 @@ def _check_files(config: Config, text: str) -> None:
     if config.dns is None or config.dns.provider != "rfc2136":
         return
     key_path = config.relative(config.dns.tsig_key_file)
+    if key_path.exists() and not key_path.is_file():
+        kind = "a directory" if key_path.is_dir() else "not a regular file"
+        problem = Problem(("dns", "tsig_key_file"), f"TSIG key file {key_path} is {kind}")
+        raise _located(problem, text, config.source)
     if not key_path.is_file():
         missing = (
             f"TSIG key file {key_path} does not exist "

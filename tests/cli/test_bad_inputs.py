@@ -85,6 +85,7 @@ def prepare(case: Case, world: World, tmp: Path) -> tuple[list[str], dict[str, s
     places = {**world.places, "tmp": str(tmp)}
     for name, content in case.files.items():
         path = tmp / name
+        path.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(content, bytes):
             path.write_bytes(content)
         else:

@@ -244,3 +244,20 @@ def test_looking_past_a_problem_leaves_the_callers_input_alone() -> None:
     found, problems = validate(raw, config.Config, dec_hook=config._decode, not_keys=("source",))
     assert found is None and [p.loc for p in problems] == [("source",), ("dns", "port")]
     assert json.dumps(raw, sort_keys=True) == before
+
+
+def test_a_byte_order_mark_is_not_part_of_the_config(tmp_path: Path) -> None:
+    """Notepad writes one: it read as 'not valid TOML: Invalid statement' at line 1."""
+    plain = write(tmp_path, FULL)
+    marked = tmp_path / "bom.toml"
+    marked.write_bytes(b"\xef\xbb\xbf" + plain.read_bytes())
+    assert config.load(marked).owner == config.load(plain).owner
+
+
+def test_a_key_file_with_a_byte_order_mark_loads(tmp_path: Path) -> None:
+    from eipkeeper.dns.tsig import load_key
+
+    key = tmp_path / "bom.key"
+    key.write_bytes(b'\xef\xbb\xbfkey "k" { algorithm hmac-sha256; secret "c2VjcmV0c2VjcmV0"; };\n')
+    key.chmod(0o600)
+    assert load_key(key).name.rstrip(".") == "k"

@@ -51,14 +51,15 @@ class EventQueue:
         self._client: Any = session.client("sqs")
         self.queue_url = queue_url
 
-    def receive(self, *, wait: float = 1.0) -> list[StateChange]:
+    def check(self) -> None:
+        """ConfigError unless the queue exists (`run --once` reads no event, so a missing
+        queue went unnoticed and it exited 0). A peek: what it sees stays visible to others."""
+        self._receive(MaxNumberOfMessages=1, WaitTimeSeconds=0, VisibilityTimeout=0)
+
+    def _receive(self, **options: Any) -> Any:
         with aws_errors("ReceiveMessage"):
             try:
-                reply = self._client.receive_message(
-                    QueueUrl=self.queue_url,
-                    MaxNumberOfMessages=10,
-                    WaitTimeSeconds=max(0, min(20, round(wait))),
-                )
+                return self._client.receive_message(QueueUrl=self.queue_url, **options)
             except botocore.exceptions.ClientError as exc:
                 if error_code(exc) in NO_QUEUE:
                     raise ConfigError(
@@ -66,6 +67,9 @@ class EventQueue:
                         "(README: Events) or leave the option out"
                     ) from None
                 raise
+
+    def receive(self, *, wait: float = 1.0) -> list[StateChange]:
+        reply = self._receive(MaxNumberOfMessages=10, WaitTimeSeconds=max(0, min(20, round(wait))))
         messages = reply.get("Messages", [])
         if not messages:
             return []

@@ -73,6 +73,7 @@ def build_controller(
         controller.monitor = health
     if options.events_queue:
         controller.events = EventQueue(session, options.events_queue)
+        controller.events.check()
     if options.lease_table:
         controller.lease = Lease(
             session,

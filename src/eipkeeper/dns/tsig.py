@@ -16,7 +16,7 @@ from pathlib import Path
 import dns.name
 import dns.tsig
 
-from eipkeeper.config import key_file_is_private
+from eipkeeper.config import key_file_is_private, read_text
 from eipkeeper.errors import ConfigError
 from eipkeeper.logs import get_logger
 
@@ -51,6 +51,10 @@ class TsigKey:
         return int(dns.tsig.mac_sizes[dns.name.from_text(self.algorithm)])
 
 
+MAX_KEY_BYTES = 64 * 1024
+"""tsig-keygen writes about 100 bytes."""
+
+
 def load_key(path: Path, *, name: str = "") -> TsigKey:
     """The key NAME (default: the first) from the BIND key file at PATH.
 
@@ -58,11 +62,15 @@ def load_key(path: Path, *, name: str = "") -> TsigKey:
     certbot's RFC 2136 plugin does: the secret allows rewriting the zone.
     """
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path, limit=MAX_KEY_BYTES, what="a TSIG key file")
     except FileNotFoundError:
         raise ConfigError(
             "TSIG key file does not exist (make one with `tsig-keygen -a hmac-sha256 NAME`)",
             path=str(path),
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"TSIG key file is not UTF-8 text (byte {exc.start})", path=str(path)
         ) from None
     except OSError as exc:
         raise ConfigError(f"cannot read TSIG key file: {exc.strerror}", path=str(path)) from None
