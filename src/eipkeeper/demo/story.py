@@ -114,7 +114,13 @@ def quicken(text: str) -> str:
 
 
 def chapters() -> list[Chapter]:
-    from eipkeeper.demo import audit_chapters, burst_chapters, controller_chapters, mail_chapters
+    from eipkeeper.demo import (
+        audit_chapters,
+        burst_chapters,
+        controller_chapters,
+        mail_chapters,
+        reputation_chapters,
+    )
 
     return [
         chapter_addresses,
@@ -122,6 +128,7 @@ def chapters() -> list[Chapter]:
         *burst_chapters.CHAPTERS,
         *mail_chapters.CHAPTERS,
         *audit_chapters.CHAPTERS,
+        *reputation_chapters.CHAPTERS,
     ]
 
 
@@ -131,7 +138,8 @@ def run_demo(*, association_delay: float = 1.0) -> int:
     with (
         tempfile.TemporaryDirectory(prefix="eipkeeper-demo-") as folder,
         # The stranger is there, as in `eipkeeper sandbox`: the mail chapter counts what it gets.
-        Sandbox(port=0, association_delay=association_delay, reuse_after=2.0) as sandbox,
+        # Every third address allocated is on the sandbox's blocklist, as EC2's can be.
+        Sandbox(port=0, association_delay=association_delay, reuse_after=2.0, listed=3) as sandbox,
     ):
         config_path = Path(folder) / "eipkeeper.toml"
         sandbox.write_config(config_path)
