@@ -268,3 +268,12 @@ def test_changes_outside_the_zone_or_twice_on_one_rrset_are_rejected(
     record = Record(f"x.{ZONE}", "A", 300, ["127.0.0.9"])
     with pytest.raises(ValueError, match="two changes"):
         provider.apply([Change.create(record), Change.delete(record)])
+
+
+def test_a_long_apply_reports_its_progress_message_by_message(provider: Rfc2136Provider) -> None:
+    provider.max_changes = 2
+    seen: list[tuple[int, int]] = []
+    provider.on_progress = lambda sent, total: seen.append((sent, total))
+    records = [Record(f"p{i}.{ZONE}", "A", 60, ["127.0.0.1"]) for i in range(5)]
+    provider.apply([Change.create(r) for r in records])
+    assert seen == [(2, 5), (4, 5), (5, 5)]

@@ -260,6 +260,9 @@ class Executor:
             self.on_step(unit.describe())
         provider = self.registry.provider
         self.fence()
+        provider.on_progress = lambda sent, total: self.on_step(
+            f"DNS: {sent} of {total} changes accepted"
+        )
         result = provider.apply([u.changes for u in units])
         propagation = provider.confirm(result, timeout=self.hooks.timeout)
         if propagation.problem:

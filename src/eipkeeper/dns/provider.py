@@ -185,6 +185,8 @@ class Provider(ABC, Generic[BatchT]):
         self.zone = zone.lower().rstrip(".")
         self.clock = clock
         self.sleep = sleep
+        self.on_progress: Callable[[int, int], None] = lambda sent, total: None
+        """Told (changes accepted so far, all changes) after each batch of a long apply."""
 
     # -- the public face ----------------------------------------------------------------------
 
@@ -212,9 +214,16 @@ class Provider(ABC, Generic[BatchT]):
             return ApplyResult(provider=self.kind, applied=(), batches=0, finished_at=self.clock())
         batches = self._batches(units)
         done: list[int] = []
+        total = sum(len(b.changes) for b in batches)
+
+        def accepted(index: int) -> None:
+            done.append(index)
+            if len(batches) > 1:
+                self.on_progress(sum(len(batches[i].changes) for i in done), total)
+
         try:
             serial_before, serials_before = self._before()
-            serial, change_ids = self._send(batches, done.append)
+            serial, change_ids = self._send(batches, accepted)
         except EipkeeperError as error:
             sent = [c for i in done for c in batches[i].changes]
             rest = [c for i in range(len(batches)) if i not in done for c in batches[i].changes]
