@@ -19,6 +19,10 @@ from typing import Any
 
 import pytest
 
+from eipkeeper.dns.rfc2136 import Rfc2136Provider
+from eipkeeper.dns.tsig import load_key
+from eipkeeper.sandbox.knot import LocalKnot
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -56,6 +60,19 @@ def test_the_dns_bench_runs() -> None:
         assert phases == ["create", "update", "delete", "all"]
         (read,) = [line for line in mine if line["bench"] == "dns_sync.read"]
         assert read["records"] == 200
+
+
+def test_the_dns_bench_runs_against_an_external_server() -> None:
+    with LocalKnot("bench.test") as knot:  # as an operator's server would serve the zone
+        args = ["--address", knot.host, "--port", str(knot.port), "--key", str(knot.key_file)]
+        lines = bench("dns_sync.py", *args, "--changes", "30")
+        zone = Rfc2136Provider(
+            knot.zone, server=knot.host, port=knot.port, key=load_key(knot.key_file)
+        ).read_zone()
+    assert [line["phase"] for line in lines] == ["create", "update", "delete"]
+    assert {line["server"] for line in lines} == {f"external {knot.server}"}
+    assert all(line["floor_seconds"] > 0 for line in lines)
+    assert len(zone) == 2  # SOA aside: NS and ns1's A; every bench record deleted again
 
 
 @pytest.mark.timeout(900)
