@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,19 @@ import boto3
 import pytest
 
 from eipkeeper.sandbox import Sandbox
+
+
+def aws_client(env: Mapping[str, str], service: str) -> Any:
+    """A boto3 client for SERVICE where ENV, a user's exports, points: the endpoint, region,
+    keys and (when there is one) session token."""
+    return boto3.client(  # type: ignore[call-overload]
+        service,
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        region_name=env["AWS_DEFAULT_REGION"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=env.get("AWS_SESSION_TOKEN"),
+    )
 
 
 @dataclass(frozen=True)
@@ -22,13 +36,7 @@ class Cloud:
     env: dict[str, str]
 
     def client(self, service: str) -> Any:
-        return boto3.client(  # type: ignore[call-overload]
-            service,
-            endpoint_url=self.env["AWS_ENDPOINT_URL"],
-            region_name=self.env["AWS_DEFAULT_REGION"],
-            aws_access_key_id=self.env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"],
-        )
+        return aws_client(self.env, service)
 
     def instance(self, name: str) -> dict[str, Any]:
         reply = self.client("ec2").describe_instances(
@@ -39,11 +47,24 @@ class Cloud:
         )
         return dict(reply["Reservations"][0]["Instances"][0])
 
+    def configured(self, text: str, path: Path) -> Cloud:
+        """This cloud, run with the config TEXT (written to PATH)."""
+        path.write_text(text)
+        return Cloud(
+            sandbox=self.sandbox, config=path, env={**self.env, "EIPKEEPER_CONFIG": str(path)}
+        )
+
     def address(self, ip: str) -> dict[str, Any] | None:
         for item in self.client("ec2").describe_addresses()["Addresses"]:
             if item["PublicIp"] == ip:
                 return dict(item)
         return None
+
+
+def swap_dns(text: str, table: str) -> str:
+    """The config TEXT with its [dns] table replaced by TABLE (`LocalBind.config_toml()`, say;
+    "" for none)."""
+    return re.sub(r"\[dns\]\n(?:[^\[\n].*\n)*", table + "\n" if table else "", text)
 
 
 def user_env(sandbox: Sandbox, config: Path, home: Path) -> dict[str, str]:

@@ -3,7 +3,6 @@ planted as someone else would write them, and the fleet published by `apply`."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,7 +15,7 @@ from eipkeeper.dns.records import Change, Record
 from eipkeeper.dns.rfc2136 import Rfc2136Provider
 from eipkeeper.dns.route53 import Route53Provider
 from eipkeeper.sandbox.bind import LocalBind
-from tests.conftest import Cloud
+from tests.conftest import Cloud, swap_dns
 from tests.support import waiting
 from tests.support.cli import eipkeeper
 
@@ -35,14 +34,8 @@ def zone_in(cloud: Cloud, where: str, tmp_path: Path) -> Iterator[Cloud]:
         yield cloud
         return
     with LocalBind(ZONE) as bind:
-        text = re.sub(
-            r"\[dns\]\n(?:[^\[\n].*\n)*", bind.config_toml() + "\n", cloud.config.read_text()
-        )
-        path = tmp_path / "bind.toml"
-        path.write_text(text)
-        yield Cloud(
-            sandbox=cloud.sandbox, config=path, env={**cloud.env, "EIPKEEPER_CONFIG": str(path)}
-        )
+        text = swap_dns(cloud.config.read_text(), bind.config_toml())
+        yield cloud.configured(text, tmp_path / "bind.toml")
 
 
 def provider(cloud: Cloud) -> Provider[Any]:

@@ -4,14 +4,13 @@ then the AWS chain; its counter sees Route 53 calls; the commands work with no r
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from eipkeeper.cli.app import App
-from eipkeeper.cli.main import run
 from tests.conftest import Cloud
+from tests.support.cli import here
 
 
 def regionless(cloud: Cloud, tmp_path: Path) -> Path:
@@ -56,19 +55,17 @@ def test_route53_goes_through_the_commands_session(
     assert registry.provider.session is the_app.session  # type: ignore[attr-defined]
 
 
-def test_records_with_only_region_flag(
-    cloud: Cloud,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    for name, value in cloud.env.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_DEFAULT_REGION")
-    monkeypatch.delenv("AWS_REGION", raising=False)
-    monkeypatch.setenv("EIPKEEPER_CONFIG", str(regionless(cloud, tmp_path)))
-    assert run(["records"]) == 2
-    assert "no AWS region" in capsys.readouterr().err
+def test_records_with_only_region_flag(cloud: Cloud, tmp_path: Path) -> None:
+    env = {
+        **cloud.env,
+        "AWS_DEFAULT_REGION": None,
+        "AWS_REGION": None,
+        "EIPKEEPER_CONFIG": str(regionless(cloud, tmp_path)),
+    }
+    regionless_run = here("records", env=env)
+    assert regionless_run.code == 2
+    assert "no AWS region" in regionless_run.stderr
     # Route 53 (and EC2) reached with the region of --region alone: the zone read, a JSON list.
-    assert run(["--region", "us-east-1", "-o", "json", "records"]) == 0, capsys.readouterr().err
-    assert isinstance(json.loads(capsys.readouterr().out), list)
+    ran = here("--region", "us-east-1", "-o", "json", "records", env=env)
+    assert ran.code == 0, ran.stderr
+    assert isinstance(ran.json(), list)

@@ -6,9 +6,9 @@ from __future__ import annotations
 import click
 import pytest
 
-from eipkeeper.cli.main import run
 from eipkeeper.cli.params import DURATION, GRACE
 from eipkeeper.durations import parse_seconds
+from tests.support.cli import here
 
 
 @pytest.mark.parametrize(
@@ -74,8 +74,9 @@ def test_every_duration_option_uses_it() -> None:
 
 
 @pytest.mark.parametrize("value", ["0", "-5", "-1m"])
-def test_zero_or_negative_interval_exits_2(value: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(["run", "--once", "--interval", value]) == 2
-    err = capsys.readouterr().err
+def test_zero_or_negative_interval_exits_2(value: str) -> None:
+    ran = here("run", "--once", "--interval", value, env={})
+    assert ran.code == 2
+    err = ran.stderr
     assert err.startswith("eipkeeper: Invalid value for '--interval'")
     assert "must be more than zero" in err and len(err.splitlines()) == 1

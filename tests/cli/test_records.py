@@ -3,7 +3,6 @@ publishes the fleet, each value says what it is in the account."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ import pytest
 
 from eipkeeper.dns.records import Record
 from tests.audit.sandbox import OUTSIDE, ZONE, addresses_by_hostname, plant, publish, zone_in
-from tests.conftest import Cloud
+from tests.conftest import Cloud, swap_dns
 from tests.support.cli import eipkeeper
 
 COLUMNS = ["name", "type", "ttl", "values", "owner", "points_at"]
@@ -104,6 +103,6 @@ def test_records_in_tsv_and_table(cloud: Cloud) -> None:
 
 def test_records_without_dns_config_is_a_usage_error(cloud: Cloud, tmp_path: Path) -> None:
     path = tmp_path / "nodns.toml"
-    path.write_text(re.sub(r"\[dns\]\n(?:[^\[\n].*\n)*", "", cloud.config.read_text()))
+    path.write_text(swap_dns(cloud.config.read_text(), ""))
     ran = eipkeeper("records", env={**cloud.env, "EIPKEEPER_CONFIG": str(path)})
     assert ran.code == 2 and "has no [dns] table" in ran.stderr

@@ -16,13 +16,10 @@ from tests.support.cli import eipkeeper
 
 def with_ptr(cloud: Cloud, tmp_path: Path) -> dict[str, str]:
     """The sandbox's environment with `ptr = true` on the mx service."""
-    config = tmp_path / "ptr.toml"
     text = cloud.config.read_text()
     assert "replace_failed = true\n" in text
-    config.write_text(
-        text.replace("replace_failed = true\n", "replace_failed = true\nptr = true\n")
-    )
-    return {**cloud.env, "EIPKEEPER_CONFIG": str(config)}
+    text = text.replace("replace_failed = true\n", "replace_failed = true\nptr = true\n")
+    return cloud.configured(text, tmp_path / "ptr.toml").env
 
 
 def test_apply_sets_the_reverse_dns_and_audit_notices_when_it_goes(

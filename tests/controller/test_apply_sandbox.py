@@ -13,7 +13,7 @@ import dns.rdatatype
 import pytest
 
 from eipkeeper.sandbox.bind import LocalBind
-from tests.conftest import Cloud
+from tests.conftest import Cloud, swap_dns
 from tests.support.cli import eipkeeper
 
 ZONE = "example.test"
@@ -26,14 +26,8 @@ def zone_cloud(request: pytest.FixtureRequest, cloud: Cloud, tmp_path: Path) -> 
         yield cloud
         return
     with LocalBind(ZONE, records=["www 300 IN A 192.0.2.80"]) as bind:
-        text = re.sub(
-            r"\[dns\]\n(?:[^\[\n].*\n)*", bind.config_toml() + "\n", cloud.config.read_text()
-        )
-        path = tmp_path / "bind.toml"
-        path.write_text(text)
-        yield Cloud(
-            sandbox=cloud.sandbox, config=path, env={**cloud.env, "EIPKEEPER_CONFIG": str(path)}
-        )
+        text = swap_dns(cloud.config.read_text(), bind.config_toml())
+        yield cloud.configured(text, tmp_path / "bind.toml")
 
 
 def zone_records(cloud: Cloud) -> dict[tuple[str, str], tuple[str, ...]]:

@@ -5,7 +5,6 @@ their addresses back and forth nor launch replacements (exit 0, every time)."""
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,7 +14,7 @@ import pytest
 
 from eipkeeper.sandbox import Sandbox
 from eipkeeper.sandbox.bind import LocalBind
-from tests.conftest import Cloud, user_env
+from tests.conftest import Cloud, swap_dns, user_env
 from tests.support.cli import eipkeeper
 
 HOG = "import time\nend = time.monotonic() + 600\nwhile time.monotonic() < end:\n    pass\n"
@@ -39,8 +38,7 @@ def slow_cloud(tmp_path: Path) -> Iterator[Cloud]:
     with Sandbox(port=0, association_delay=2.0) as sandbox, LocalBind("example.test") as bind:
         config = tmp_path / "eipkeeper.toml"
         sandbox.write_config(config)
-        text = re.sub(r"\[dns\]\n(?:[^\[\n].*\n)*", bind.config_toml() + "\n", config.read_text())
-        config.write_text(text)
+        config.write_text(swap_dns(config.read_text(), bind.config_toml()))
         yield Cloud(sandbox=sandbox, config=config, env=user_env(sandbox, config, tmp_path))
 
 

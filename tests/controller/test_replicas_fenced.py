@@ -7,7 +7,6 @@ from the round), and a replica whose lease was taken meanwhile writes nothing (t
 
 from __future__ import annotations
 
-import re
 import subprocess
 import time
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from eipkeeper.sandbox.bind import LocalBind
-from tests.conftest import Cloud
+from tests.conftest import Cloud, swap_dns
 from tests.controller.test_replicas import TABLE, create_lease_table, holder, renewed_for
 from tests.support.cli import background, wait_for
 from tests.support.dnsproxy import DnsProxy, dns_proxy
@@ -71,7 +70,7 @@ def replicas(cloud: Cloud, tmp_path: Path) -> Iterator[tuple[Replica, Replica, L
                 f'server = "127.0.0.1"\nport = {dns.port}\n'
                 f'tsig_key_file = "{bind.key_file}"\nverify_servers = ["{bind.server}"]\n'
             )
-            text = re.sub(r"\[dns\]\n(?:[^\[\n].*\n)*", table + "\n", cloud.config.read_text())
+            text = swap_dns(cloud.config.read_text(), table)
             config = tmp_path / f"{name}.toml"
             config.write_text(text)
             env = {**cloud.env, "EIPKEEPER_CONFIG": str(config), "AWS_ENDPOINT_URL": aws.url}

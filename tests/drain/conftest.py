@@ -9,29 +9,18 @@ from pathlib import Path
 import pytest
 
 from eipkeeper.sandbox.bind import LocalBind
-from tests.conftest import Cloud
+from tests.conftest import Cloud, swap_dns
 from tests.drain.support import Fleet
 from tests.support.cli import eipkeeper
 
 
 def _fleet(cloud: Cloud, tmp_path: Path, *, short: bool) -> Iterator[Fleet]:
     with LocalBind("example.test") as bind:
-        text = re.sub(
-            r"\[dns\]\n(?:[^\[\n].*\n)*", bind.config_toml() + "\n", cloud.config.read_text()
-        )
+        text = swap_dns(cloud.config.read_text(), bind.config_toml())
         if short:
             text = re.sub(r"^ttl = \d+$", "ttl = 2", text, flags=re.MULTILINE)
             text += '\n[safety]\ndrain_margin = "1s"\n'
-        path = tmp_path / "bind.toml"
-        path.write_text(text)
-        fleet = Fleet(
-            cloud=Cloud(
-                sandbox=cloud.sandbox,
-                config=path,
-                env={**cloud.env, "EIPKEEPER_CONFIG": str(path)},
-            ),
-            bind=bind,
-        )
+        fleet = Fleet(cloud=cloud.configured(text, tmp_path / "bind.toml"), bind=bind)
         applied = eipkeeper("apply", "--yes", env=fleet.env)
         assert applied.code == 0, applied.stderr
         yield fleet

@@ -20,7 +20,6 @@ are covered by the call counter test.
 from __future__ import annotations
 
 import json
-import re
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -28,14 +27,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import botocore.exceptions
 import pytest
 
 from eipkeeper import config as config_module
 from eipkeeper.cloud import iam
 from eipkeeper.sandbox.bind import LocalBind
-from tests.conftest import Cloud
+from tests.conftest import Cloud, aws_client, swap_dns
 from tests.iam.support import standby
 from tests.support.cli import Ran, background, eipkeeper, wait_for
 
@@ -94,14 +92,9 @@ class Principal:
     env: dict[str, str]
 
     def client(self, cloud: Cloud, service: str) -> Any:
-        return boto3.client(  # type: ignore[call-overload]
-            service,
-            endpoint_url=cloud.env["AWS_ENDPOINT_URL"],
-            region_name=cloud.env["AWS_DEFAULT_REGION"],
-            aws_access_key_id=self.env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"],
-            aws_session_token=self.env["AWS_SESSION_TOKEN"],
-        )
+        """A client of this principal's (its keys and session token) on CLOUD's endpoint."""
+        where = {k: cloud.env[k] for k in ("AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION")}
+        return aws_client({**self.env, **where}, service)
 
 
 def role(
@@ -182,12 +175,8 @@ def run_briefly(env: dict[str, str], log: Path, inspector: Principal, cloud: Clo
 def bind_env(cloud: Cloud, tmp_path: Path) -> Iterator[dict[str, str]]:
     """The sandbox's config with its zone in a real BIND (RFC 2136) instead of Route 53."""
     with LocalBind("example.test") as bind:
-        text = re.sub(
-            r"\[dns\]\n(?:[^\[\n].*\n)*", bind.config_toml() + "\n", cloud.config.read_text()
-        )
-        path = tmp_path / "bind.toml"
-        path.write_text(text)
-        yield {**cloud.env, "EIPKEEPER_CONFIG": str(path)}
+        text = swap_dns(cloud.config.read_text(), bind.config_toml())
+        yield cloud.configured(text, tmp_path / "bind.toml").env
 
 
 @pytest.fixture

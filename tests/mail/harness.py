@@ -28,11 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
-
 from eipkeeper.sandbox import Sandbox
 from eipkeeper.sandbox.bind import LocalBind
-from tests.conftest import user_env
+from tests.conftest import aws_client, user_env
 from tests.mail import mailboxes, maillog
 from tests.mail.postfix import Postfix
 from tests.mail.resolver import Resolver
@@ -83,13 +81,7 @@ class World:
     """What the scenario's action observed (DNS windows, ids), reported beside the tally."""
 
     def client(self, service: str) -> Any:
-        return boto3.client(  # type: ignore[call-overload]
-            service,
-            endpoint_url=self.env["AWS_ENDPOINT_URL"],
-            region_name=self.env["AWS_DEFAULT_REGION"],
-            aws_access_key_id=self.env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"],
-        )
+        return aws_client(self.env, service)
 
     def eipkeeper(self, *args: str) -> Ran:
         return eipkeeper(*args, env=self.env)

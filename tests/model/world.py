@@ -32,7 +32,7 @@ import dns.zone
 from eipkeeper.dns.tsig import load_key
 from eipkeeper.sandbox import Sandbox
 from eipkeeper.sandbox.bind import LocalBind
-from tests.conftest import user_env
+from tests.conftest import swap_dns, user_env
 from tests.support.faultproxy import FaultProxy, _handler
 
 ZONE = "example.test"
@@ -49,7 +49,7 @@ OnCall = Callable[[str, dict[str, list[str]]], None]
 def test_config(sandbox_text: str, bind: LocalBind) -> str:
     """The sandbox's sample config on BIND, with times short enough for hundreds of steps and
     reverse DNS kept."""
-    text = re.sub(r"\[dns\]\n(?:[^\[\n].*\n)*", bind.config_toml() + "\n", sandbox_text)
+    text = swap_dns(sandbox_text, bind.config_toml())
     text = re.sub(r"^ttl = \d+$", f"ttl = {TTL}", text, flags=re.MULTILINE)
     text = re.sub(r'interval = "1s", timeout = "1s", fail_after = 3, pass_after = 2', CHECK, text)
     text = re.sub(r'interval = "1s", timeout = "1s"', CHECK, text)
