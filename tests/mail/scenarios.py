@@ -198,6 +198,29 @@ def replace_holder(w: World) -> None:
     _takes_mail(w, successor)
 
 
+def burst_listed_reserve(w: World) -> None:
+    """The reserved mx3 address is on a blocklist (tagged `sandbox:dnsbl=listed`) when the
+    load rises: `run` launches no burst for it, as a burst never claims a listed address, and
+    the mail goes on to mx1 and mx2. Watched for 20 s, twice what the burst scenario takes to
+    put a burst instance on mx3."""
+    ec2 = w.client("ec2")
+    bound = {"Key": "eipkeeper:hostname", "Value": MX3}
+    mx3 = next(a for a in ec2.describe_addresses()["Addresses"] if bound in a.get("Tags", []))
+    ec2.create_tags(
+        Resources=[mx3["AllocationId"]], Tags=[{"Key": "sandbox:dnsbl", "Value": "listed"}]
+    )
+    load = [BURST_LOAD]
+    with _load_reporter(w, load):
+        threading.Event().wait(20.0)
+    bursts = [
+        i["InstanceId"]
+        for i in w.instances()
+        if any(t["Key"] == "eipkeeper:burst" for t in i.get("Tags", []))
+    ]
+    w.facts["bursts_launched"] = len(bursts)
+    w.facts["mx3_holder_after"] = _holder(w, MX3)
+
+
 def _burst_at_equal_preference(text: str) -> str:
     """The burst scenario publishes mx3 at the always-on hosts' preference (10) instead of the
     default lower one (20): senders then give the burst instance its share of the mail while
@@ -210,6 +233,7 @@ SCENARIOS = {
     s.name: s
     for s in (
         Scenario("burst", burst, edit_config=_burst_at_equal_preference),
+        Scenario("burst-listed-reserve", burst_listed_reserve),
         Scenario("failover", failover),
         Scenario("drain-mx-holder", drain_mx_holder),
         Scenario("drain-scanner", drain_scanner, rates=MX_AND_SCAN_RATE),

@@ -76,6 +76,13 @@ def test_burst_out_and_in_takes_mail_on_the_reserved_mx_and_loses_none(
     assert outcome.facts["mx3_holder_after"] == "", "mx3 is back in reserve"
 
 
+def test_a_burst_never_claims_a_listed_reserved_address(scenario: Scenario) -> None:
+    outcome = scenario("burst-listed-reserve")
+    assert_no_mail_lost(outcome)
+    assert outcome.facts["bursts_launched"] == 0, "a burst was launched for a listed mx3"
+    assert outcome.facts["mx3_holder_after"] == "", "the listed mx3 was claimed"
+
+
 def test_failover_of_an_mx_holder_loses_no_mail(scenario: Scenario) -> None:
     outcome = scenario("failover")
     assert_no_mail_lost(outcome, copies_on=outcome.facts["failed_holder"])
