@@ -31,6 +31,8 @@ PURE = (
     "eipkeeper.controller.planner",
     "eipkeeper.controller.intents",
     "eipkeeper.controller.intent_planner",
+    "eipkeeper.controller.drain_planner",
+    "eipkeeper.controller.replace_planner",
     "eipkeeper.controller.safety",
     "eipkeeper.dns.ownership",
     "eipkeeper.drain.phases",

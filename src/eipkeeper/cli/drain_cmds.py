@@ -35,8 +35,8 @@ def plan_lines(preview: Preview, *, then: Then, margin: float) -> list[str]:
             lines.append("confirm the removal on every authoritative server")
         elif step == "wait":
             lines.append(f"wait the TTL ({ttl}s) plus the drain margin ({margin:g}s)")
-        elif step == "move" and preview.move is not None:
-            eip, to = preview.move.address, preview.move.instance
+        elif step == "move" and preview.eip is not None and preview.standby is not None:
+            eip, to = preview.eip, preview.standby
             lines.append(f"move {eip.public_ip} ({eip.hostname}) to the standby {to.label}")
         elif step == "act":
             if preview.eip is not None and preview.route != "move":
@@ -53,8 +53,7 @@ def plan_lines(preview: Preview, *, then: Then, margin: float) -> list[str]:
 
 
 def outcome_data(out: Outcome, *, then: Then) -> dict[str, Any]:
-    preview, move = out.preview, out.move
-    timeline = move.timeline if move else None
+    preview = out.preview
     return {
         "instance_id": preview.instance.instance_id,
         "name": preview.instance.name,
@@ -69,8 +68,8 @@ def outcome_data(out: Outcome, *, then: Then) -> dict[str, Any]:
         "ttl": out.ttl or None,
         "margin": out.margin,
         "waited_seconds": round(out.waited, 1) if out.waited is not None else None,
-        "moved_to": move.preview.instance.instance_id if move else None,
-        "gap_seconds": timeline.gap if timeline else None,
+        "moved_to": out.moved_to or None,
+        "gap_seconds": out.gap,
         "disassociated": out.disassociated or None,
         "action": out.action or None,
         "changed": True,
@@ -143,14 +142,18 @@ def drain(
     Killed at any point, the same command finishes the job; `run` never puts a draining
     instance back in DNS.
     """
-    from eipkeeper.cli.plans import make_engine, plan_data, step_hooks
-    from eipkeeper.drain.runner import Outcome, Preview
+    from eipkeeper.cli.plans import make_engine, plan_data, step_hooks, step_line
+    from eipkeeper.controller.drain_planner import drain_preview
+    from eipkeeper.drain.runner import Outcome, drain_outcome
 
     engine = make_engine(app)
-    hooks = step_hooks(timeout=timeout, waiting=progress)
-    prepared = engine.prepare(DrainInstance(instance, then, force_queue), hooks=hooks).checked()
-    preview = prepared.drain
-    assert isinstance(preview, Preview)
+    intent = DrainInstance(instance, then, force_queue)
+    prepared = engine.prepare(intent)
+    for note in prepared.plan.notes:
+        step_line(note)  # the standbys passed over (S6)
+    prepared.checked()
+    # The same pure decision the plan came from, for the words said before it runs.
+    preview = drain_preview(app.config, prepared.seen, intent)
     target, service = preview.instance, preview.service
     if preview.done:
         data = {**outcome_data(Outcome(preview), then=then), "changed": False}
@@ -162,8 +165,9 @@ def drain(
     for line in plan_lines(preview, then=then, margin=margin):
         click.echo(f"  {line}", err=True)
     app.confirm(f"Drain {target.label}?", yes=yes)
-    outcome = engine.execute(prepared, hooks)
-    out = outcome.report.drains[0]
+    hooks = step_hooks(timeout=timeout, waiting=progress)
+    report = engine.execute(prepared, hooks).report
+    out = drain_outcome(preview, prepared.plan, report, margin=margin, then=then)
     data = outcome_data(out, then=then)
     if app.output == "json":
         data = {**data, "plan": plan_data(prepared.plan)}

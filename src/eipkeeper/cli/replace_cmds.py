@@ -56,7 +56,7 @@ def replace(
     asked = False
     gap: float | None = None
     while True:
-        prepared = engine.prepare(intent, hooks=hooks).checked()
+        prepared = engine.prepare(intent).checked()
         stage = prepared.stage
         assert stage is not None
         if stage.name == "done":

@@ -6,15 +6,20 @@ Reading this module tells the whole program, as octoDNS's `Manager.sync` does:
    instances (and any instance the intent names), the zone, the health of each instance
    (judged fairly: S6), the burst load.
 2. **Plan** (`Engine.prepare`): a pure function of the config, the observation and the intent
-   (`controller.planner` for a reconcile, `controller.intent_planner` for the address commands;
-   a drain reads its phase tag and probes standbys first, then becomes one `Drain` action).
-3. **Check** (`controller.safety.check`): S1 to S7 on the whole plan. Nothing has changed yet,
-   so a refusal (exit 4) leaves the world as it was. `--force` lifts S7 alone.
-4. **Execute** (`controller.executor.Executor`): in the order of SPEC section 6, verifying each
-   step, progress kept in tags (S8) so that a rerun after a crash finishes the job.
+   (`controller.planner` for a reconcile, `controller.intent_planner` for the address
+   commands, `controller.drain_planner` for a drain, `controller.replace_planner` for a round
+   of `replace`).
+3. **Check** (`Engine.checked`: `controller.safety.check`): S1 to S7 on the whole plan.
+   Nothing has changed yet; a refused plan comes back with its refusal (exit 4). `--force`
+   lifts S7 alone.
+4. **Execute** (`Engine.execute`: `controller.executor.Executor`): in `plan.APPLY_ORDER`,
+   verifying and fencing each step, an operator's claim or move watched until the new holder
+   answers, progress kept in tags (S8) so that a rerun after a crash finishes the job.
 
-The commands (`plan`, `apply`, `run`, `move`, `associate`, `disassociate`, `release`,
-`drain`) only parse, state an intent, call the engine and render what it returns.
+The engine is built once (config, clients, health source, clock); what one run tells and asks
+of its caller is a `Hooks` value. The commands (`plan`, `apply`, `run`, `move`, `associate`,
+`disassociate`, `release`, `drain`, `replace`) only parse, state an intent, call the engine
+and render what it returns.
 """
 
 from __future__ import annotations
@@ -26,9 +31,10 @@ from typing import Any
 
 from eipkeeper.cloud.cloudwatch import CloudWatch
 from eipkeeper.cloud.ec2 import LIVE_STATES, Ec2
-from eipkeeper.config import CheckConfig, Config
+from eipkeeper.config import Config
 from eipkeeper.controller import planner, safety
-from eipkeeper.controller.executor import Executor, Report
+from eipkeeper.controller.drain_planner import plan_drain
+from eipkeeper.controller.executor import Executor, Report, Switch
 from eipkeeper.controller.hooks import Hooks
 from eipkeeper.controller.intent_planner import plan_address_intent
 from eipkeeper.controller.intents import (
@@ -77,15 +83,22 @@ def observe(
     named: Sequence[str] = (),
     holders: bool = False,
     reputation: ReputationSource | None = None,
+    terminated: bool = False,
 ) -> Observation:
     """One read: DescribeAddresses, one paginated DescribeInstances for every service, one
-    zone read, the load metrics; plus the instances NAMED (ids or Name tags) and the holders
-    of EIPs outside the services, so that a command resolves and reports without more calls."""
+    zone read, the load metrics; plus the instances NAMED (ids or Name tags) that are not
+    among them (TERMINATED: terminated ones too, apart) and the holders of EIPs outside the
+    services, so that a command resolves and reports without more calls."""
     addresses = tuple(ec2.addresses())
     candidates = ec2.instances(filters=service_filters(config)) if config.services else []
     instances = {i.instance_id: i for i in candidates if service_of(config, i) is not None}
-    if named:
-        for extra in _named_instances(ec2, named):
+    known = {text for i in instances.values() for text in (i.instance_id, i.name)}
+    gone: list[Instance] = []
+    asked = [text for text in named if text not in known]
+    for extra in _named_instances(ec2, asked, terminated=terminated) if asked else []:
+        if extra.state == "terminated":
+            gone.append(extra)
+        else:
             instances.setdefault(extra.instance_id, extra)
     if holders:
         others = sorted({a.instance_id for a in addresses if a.instance_id} - set(instances))
@@ -113,6 +126,7 @@ def observe(
     return Observation(
         addresses=addresses,
         instances=found,
+        gone=tuple(gone),
         zone=zone,
         health=verdicts,
         health_detail=_details(health),
@@ -178,19 +192,20 @@ def _details(health: HealthSource) -> dict[str, str]:
     return {key: state.last.detail for key, state in statuses().items() if state.last is not None}
 
 
-def _by_ids(ec2: Ec2, ids: Sequence[str]) -> list[Instance]:
+def _by_ids(ec2: Ec2, ids: Sequence[str], states: Sequence[str] = LIVE_STATES) -> list[Instance]:
     try:
-        return ec2.instances(instance_ids=list(ids), states=LIVE_STATES)
+        return ec2.instances(instance_ids=list(ids), states=states)
     except NotFoundError:
         return []  # gone meanwhile: reports name it by id
 
 
-def _named_instances(ec2: Ec2, texts: Sequence[str]) -> list[Instance]:
+def _named_instances(ec2: Ec2, texts: Sequence[str], *, terminated: bool) -> list[Instance]:
+    states = (*LIVE_STATES, "terminated") if terminated else LIVE_STATES
     ids = [t for t in texts if t.startswith("i-")]
     names = [t for t in texts if not t.startswith("i-")]
-    found = _by_ids(ec2, ids) if ids else []
+    found = _by_ids(ec2, ids, states) if ids else []
     if names:
-        found += ec2.instances(filters=[{"Name": "tag:Name", "Values": names}])
+        found += ec2.instances(filters=[{"Name": "tag:Name", "Values": names}], states=states)
     return found
 
 
@@ -218,8 +233,6 @@ class Prepared:
     """Why the safety check refuses the plan (exit 4); `execute` raises it."""
     stage: Stage | None = None
     """`replace`: where this round found the replacement."""
-    drain: object | None = None
-    """A drain's preview (`eipkeeper.drain.Preview`), which its runner executes."""
 
     def checked(self) -> Prepared:
         """This, unless the safety check refused it: then the refusal (exit 4), before a
@@ -271,71 +284,71 @@ class Engine:
             named=intent.instance_texts,
             holders=_names_addresses(intent),
             reputation=self.reputation,
+            terminated=isinstance(intent, DrainInstance),
         )
 
     # -- 2. plan, 3. check -----------------------------------------------------------------
 
-    def prepare(self, intent: Intent, *, force: bool = False, hooks: Hooks = NO_HOOKS) -> Prepared:
+    def prepare(self, intent: Intent, *, force: bool = False) -> Prepared:
         """Observe, plan and run the safety check; nothing has changed yet. A refused plan
-        comes back with its refusal (`plan` shows it; `execute` raises it). HOOKS: a drain
-        says here which standby it passed over."""
+        comes back with its refusal (`plan` shows it; `execute` raises it)."""
         seen = self.observe(intent)
-        drain, stage = None, None
+        try:
+            plan, stage = self._plan(intent, seen)
+        except SafetyRefusal as refusal:  # a planner that cannot plan without breaking a rule
+            return Prepared(intent, seen, Plan(actions=()), refusal=refusal)
+        return self.checked(intent, seen, plan, force=force, stage=stage)
+
+    def _plan(self, intent: Intent, seen: Observation) -> tuple[Plan, Stage | None]:
+        stage = None
         if isinstance(intent, Reconcile):
             plan = planner.plan(self.config, seen)
         elif isinstance(intent, DrainInstance):
-            plan, drain = self._plan_drain(intent, seen, hooks)
+            plan = plan_drain(self.config, seen, intent)
         elif isinstance(intent, ReplaceInstance):
             plan, stage = plan_replace(self.config, seen, intent)
         else:
             plan = plan_address_intent(self.config, seen, intent)
+        return plan, stage
+
+    def checked(
+        self,
+        intent: Intent,
+        seen: Observation,
+        plan: Plan,
+        *,
+        force: bool = False,
+        stage: Stage | None = None,
+    ) -> Prepared:
+        """PLAN through the one safety check (S1 to S7; --force lifts S7 alone)."""
         try:
             safety.check(self.config, seen, plan, force=force)
-            refusal = None
-        except SafetyRefusal as refused:
-            refusal = refused
-        return Prepared(intent, seen, plan, refusal=refusal, stage=stage, drain=drain)
-
-    def _plan_drain(
-        self, intent: DrainInstance, seen: Observation, hooks: Hooks
-    ) -> tuple[Plan, object]:
-        from eipkeeper.drain.plan import plan_drain
-
-        return plan_drain(self, intent, seen, hooks)
+        except SafetyRefusal as refusal:
+            return Prepared(intent, seen, plan, refusal=refusal, stage=stage)
+        return Prepared(intent, seen, plan, stage=stage)
 
     # -- 4. execute ------------------------------------------------------------------------
 
-    def executor(self, hooks: Hooks, prepared: Prepared | None = None) -> Executor:
-        run_drain = None
-        if prepared is not None and prepared.drain is not None:
-            from eipkeeper.drain.plan import drain_runner
-
-            run_drain = drain_runner(self, prepared, hooks)
-        return Executor(
+    def execute(self, prepared: Prepared, hooks: Hooks = NO_HOOKS) -> Outcome:
+        """Do PREPARED's plan, unless it was refused. An operator's claim or move of an
+        address with a check is watched from before the call until the new holder answers
+        steadily (the client-seen switch)."""
+        if prepared.refusal is not None:
+            raise prepared.refusal
+        executor = Executor(
             config=self.config,
             ec2=self.ec2,
             registry=self.registry,
             clock=self.clock,
             hooks=hooks,
-            run_drain=run_drain,
+            watch=lambda action, associate: self._watch(prepared.seen, action, associate, hooks),
         )
-
-    def execute(self, prepared: Prepared, hooks: Hooks = NO_HOOKS) -> Outcome:
-        """Do PREPARED's plan, unless it was refused. A single claim or move of an address
-        with a check is watched from before the call until the new holder answers steadily
-        (the client-seen switch)."""
-        if prepared.refusal is not None:
-            raise prepared.refusal
-        plan, seen = prepared.plan, prepared.seen
-        asked = [a for a in plan.actions if isinstance(a, Claim | Move) and a.by_operator]
-        single = asked[0] if len(asked) == 1 else None
-        if hooks.wait_visible and single is not None:
-            check = self._check_for(single, seen)
-            if check is not None:
-                return self._watched(prepared, single, check, hooks)
         started = time.monotonic()
-        report = self.executor(hooks, prepared).apply(plan, seen)
-        return Outcome(prepared, report, visible_after=time.monotonic() - started)
+        report = executor.apply(prepared.plan, prepared.seen)
+        switch = next(iter(report.switches.values()), None) if len(report.switches) == 1 else None
+        if switch is None:
+            return Outcome(prepared, report, visible_after=time.monotonic() - started)
+        return Outcome(prepared, report, switch.timeline, switch.visible_after, switch.last_probe)
 
     def run(
         self,
@@ -346,7 +359,7 @@ class Engine:
         checksum: str = "",
     ) -> Outcome:
         """prepare + execute in one go (`apply --yes`, scripts)."""
-        prepared = self.prepare(intent, force=force, hooks=hooks)
+        prepared = self.prepare(intent, force=force)
         if checksum and checksum != prepared.plan.checksum:
             raise OperationError(
                 f"the plan changed since it was reviewed (checksum {checksum}, now "
@@ -354,30 +367,24 @@ class Engine:
             )
         return self.execute(prepared, hooks)
 
-    # -- the one associate-and-wait ----------------------------------------------------------
+    # -- the one associate-and-watch ---------------------------------------------------------
 
-    def _check_for(self, action: Claim | Move, seen: Observation) -> CheckConfig | None:
-        target = seen.instance(action.instance_id)
-        address = seen.address(action.allocation_id)
-        if target is None or address is None:
+    def _watch(
+        self,
+        seen: Observation,
+        action: Claim | Move,
+        associate: Callable[[], None],
+        hooks: Hooks,
+    ) -> Switch | None:
+        """Probe the address from before ASSOCIATE (the call and its wait) until the new
+        holder answers steadily; the timeline says what a client saw (last old answer, first
+        new, the gap, any flapping). None, and no probe, when the service has no check."""
+        target, address = seen.instance(action.instance_id), seen.address(action.allocation_id)
+        check = check_of(self.config, target, address=address) if target and address else None
+        if target is None or check is None:
+            associate()
             return None
-        return check_of(self.config, target, address=address)
-
-    def _watched(
-        self, prepared: Prepared, action: Claim | Move, check: CheckConfig, hooks: Hooks
-    ) -> Outcome:
-        """Probe the address from before the AssociateAddress call until the new holder
-        answers steadily; the timeline says what a client saw (last old answer, first new,
-        the gap, any flapping)."""
-        seen = prepared.seen
-        target = seen.instance(action.instance_id)
-        assert target is not None
-        old = seen.instance(action.from_instance) if isinstance(action, Move) else None
-        olds: frozenset[str] = frozenset()
-        if isinstance(action, Move):
-            olds = frozenset({action.from_instance.lower()})
-        if old is not None:
-            olds |= instance_names(old)
+        olds = _old_names(seen, action)
         with AddressWatch(
             host=action.public_ip, check=check, tls=self.tls, every=self.probe_every
         ) as watch:
@@ -385,16 +392,13 @@ class Engine:
                 # One finished probe first, so the timeline shows who answered before the call.
                 watch.wait_for(bool, timeout=check.timeout + 1.0)
             call_at = time.monotonic()
-            report = self.executor(hooks, prepared).apply(prepared.plan, seen)
+            associate()
             visible_at = time.monotonic()
 
             def timeline() -> SwitchTimeline:
+                new = instance_names(target)
                 return analyse(
-                    watch.samples(),
-                    call_at=call_at,
-                    old=olds,
-                    new=instance_names(target),
-                    visible_at=visible_at,
+                    watch.samples(), call_at=call_at, old=olds, new=new, visible_at=visible_at
                 )
 
             try:
@@ -405,10 +409,20 @@ class Engine:
                 )
             except KeyboardInterrupt:
                 # The address has moved: say so, not a bare "interrupted".
-                raise Interrupted(report.done, ["watching the switch to its end"]) from None
+                done = [action.describe()]
+                raise Interrupted(done, ["watching the switch to its end"]) from None
         samples = watch.samples()
         last = samples[-1].result.detail if samples else "no probe finished"
-        return Outcome(prepared, report, timeline(), visible_at - call_at, last)
+        return Switch(timeline(), visible_at - call_at, last)
+
+
+def _old_names(seen: Observation, action: Claim | Move) -> frozenset[str]:
+    """How the holder before a move names itself in its answers."""
+    if not isinstance(action, Move):
+        return frozenset()
+    old = seen.instance(action.from_instance)
+    names = frozenset({action.from_instance.lower()})
+    return names | instance_names(old) if old is not None else names
 
 
 def _names_addresses(intent: Intent) -> bool:

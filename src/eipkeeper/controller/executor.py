@@ -1,9 +1,11 @@
-"""Apply a checked plan in the order of SPEC.md section 6, verifying each step.
+"""Apply a checked plan in the order of SPEC.md section 6 (`plan.APPLY_ORDER`), verifying
+each step and fencing each write.
 
-Claims and moves first (each read back until EC2 shows it), then DNS creates and updates, then
-DNS deletes (EIPs leaving DNS are marked before and stamped after the removal is confirmed on
-every authoritative server: S3, S8), then settling of marks left by an earlier crash. A failed
-compare-and-swap stops the apply: the next round re-reads and re-plans (S5).
+Claims and moves are read back until EC2 shows them (an operator's, watched until the new
+holder answers); DNS batches are confirmed on every authoritative server, EIPs leaving DNS
+marked before and stamped after (S3, S8); a drain's small steps run in its planner's order
+(controller/drain_steps.py). A failed compare-and-swap stops the apply: the next round
+re-reads and re-plans (S5).
 """
 
 from __future__ import annotations
@@ -11,10 +13,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from eipkeeper.cloud.ec2 import Ec2
 from eipkeeper.config import Config
+from eipkeeper.controller.drain_steps import DrainProgress, DrainSteps
 from eipkeeper.controller.hooks import Hooks
 from eipkeeper.controller.observation import Observation
 from eipkeeper.controller.plan import (
@@ -23,7 +25,7 @@ from eipkeeper.controller.plan import (
     Claim,
     Disassociate,
     DnsUnit,
-    Drain,
+    DrainStep,
     Launch,
     Move,
     Plan,
@@ -33,7 +35,9 @@ from eipkeeper.controller.plan import (
     SettleLeaving,
 )
 from eipkeeper.dns.ownership import Registry
+from eipkeeper.dns.provider import ApplyResult
 from eipkeeper.errors import Interrupted, NotFoundError, OperationError
+from eipkeeper.health.switch import SwitchTimeline
 from eipkeeper.logs import get_logger
 from eipkeeper.model import (
     TAG_ASSOCIATED_AT,
@@ -47,10 +51,27 @@ from eipkeeper.model import (
     TAG_REPLACES,
     TAG_SUCCESSOR_OF,
     Address,
+    Instance,
 )
 from eipkeeper.tagtime import utc_stamp
 
 log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Switch:
+    """What a client of an address saw while an operator's claim or move went through."""
+
+    timeline: SwitchTimeline
+    visible_after: float
+    """Seconds from the AssociateAddress call until DescribeAddresses showed it."""
+    last_probe: str
+    """The watched address's last answer or error."""
+
+
+Watch = Callable[[Claim | Move, Callable[[], None]], Switch | None]
+"""Probes an address around ASSOCIATE (the call and its wait) until the new holder answers
+steadily (the engine's, with the service's check); None when there is no check."""
 
 
 @dataclass
@@ -61,8 +82,10 @@ class Report:
     """Each failover move with the time.monotonic() of its AssociateAddress call."""
     associations: dict[str, str] = field(default_factory=dict)
     """Allocation id -> the association id of each claim or move."""
-    drains: list[Any] = field(default_factory=list)
-    """What each drain did (the drain runner's outcome)."""
+    switches: dict[str, Switch] = field(default_factory=dict)
+    """Allocation id -> what a client saw, for each watched claim or move."""
+    drained: DrainProgress = field(default_factory=DrainProgress)
+    """What the steps of a drain did (phases reached, when confirmed, how long waited)."""
 
     def record(self, kind: str, text: str) -> None:
         self.done.append(text)
@@ -85,8 +108,8 @@ class Executor:
     registry: Registry | None
     clock: Callable[[], float] = time.time
     hooks: Hooks = field(default_factory=Hooks)
-    run_drain: Callable[[Drain], Any] | None = None
-    """Runs a drain's steps, each phase on the instance's tag before the next (S8)."""
+    watch: Watch | None = None
+    """The engine's watch of an operator's claim or move (None: not watched)."""
 
     def on_step(self, text: str) -> None:
         self.hooks.on_step(text)
@@ -94,13 +117,10 @@ class Executor:
     def fence(self) -> None:
         self.hooks.fence()
 
-    def _stopping(self) -> bool:
-        return self.hooks.stopping
-
     def apply(self, plan: Plan, seen: Observation) -> Report:
-        """Claims, moves and launches; DNS upserts, then deletes (both confirmed); burst
-        retirements; settling of leaving marks; releases; drains. A stop request ends the
-        apply between two steps; Ctrl-C ends it at once, saying what was done and what not."""
+        """Every action in `Plan.ordered()` (APPLY_ORDER), consecutive DNS units of a phase as
+        one batch. A stop request ends the apply between two steps; Ctrl-C ends it at once,
+        saying what was done and what not."""
         report = Report()
         try:
             self._apply(plan, seen, report)
@@ -109,39 +129,43 @@ class Executor:
         return report
 
     def _apply(self, plan: Plan, seen: Observation, report: Report) -> None:
-        ordered = plan.ordered()
-        for action in ordered:
-            if self._stopping():
+        drain = DrainSteps(
+            self.config,
+            self.ec2,
+            self.registry,
+            self.clock,
+            self.hooks,
+            report.drained,
+            steady=lambda allocation_id: _timeline(report, allocation_id),
+        )
+        for batch in _batches(plan.ordered()):
+            if self.hooks.stopping:
                 return
-            if isinstance(action, Launch):
-                self._launch(action, report)
-            elif isinstance(action, Bind | Claim | Move):
-                self._ec2_action(action, seen, report)
-            elif isinstance(action, Disassociate):
-                self._disassociate(action, seen, report)
-        for phase in ("dns-upsert", "dns-delete"):
-            units = [a for a in ordered if isinstance(a, DnsUnit) and a.phase == phase]
-            if units and not self._stopping():
-                self._dns(units, seen, report, kind=phase)
-        later: list[tuple[type[Action], Callable[[Any], None]]] = [
-            (Retire, lambda a: self._retire(a, seen, report)),
-            (SettleLeaving, lambda a: self._settle(a, report)),
-            (SetReverse, lambda a: self._set_reverse(a, report)),
-            (Release, lambda a: self._release(a, seen, report)),
-            (Drain, lambda a: self._drain(a, report)),
-        ]
-        for kind, do in later:
-            for action in ordered:
-                if isinstance(action, kind) and not self._stopping():
-                    do(action)
+            first = batch[0]
+            if isinstance(first, DnsUnit):
+                units = [u for u in batch if isinstance(u, DnsUnit)]
+                self._dns(units, seen, report, drain=drain)
+            elif isinstance(first, DrainStep):
+                drain.run(first)
+                report.record("drain", first.describe())
+            else:
+                self._one(first, seen, report)
 
-    def _drain(self, action: Drain, report: Report) -> None:
-        if self.run_drain is None:
-            raise OperationError(f"{action.describe()}: no drain runner given")
-        self.on_step(action.describe())
-        self.fence()
-        report.drains.append(self.run_drain(action))
-        report.record("drain", action.describe())
+    def _one(self, action: Action, seen: Observation, report: Report) -> None:
+        if isinstance(action, Launch):
+            self._launch(action, report)
+        elif isinstance(action, Bind | Claim | Move):
+            self._ec2_action(action, seen, report)
+        elif isinstance(action, Disassociate):
+            self._disassociate(action, seen, report)
+        elif isinstance(action, Retire):
+            self._retire(action, seen, report)
+        elif isinstance(action, SettleLeaving):
+            self._settle(action, report)
+        elif isinstance(action, SetReverse):
+            self._set_reverse(action, report)
+        elif isinstance(action, Release):
+            self._release(action, seen, report)
 
     # -- EC2 --------------------------------------------------------------------------------
 
@@ -175,11 +199,25 @@ class Executor:
             self.ec2.tag(action.allocation_id, {TAG_HOSTNAME: action.hostname})
             report.record("bind", action.describe())
             return
-        address = next((a for a in seen.addresses if a.allocation_id == action.allocation_id), None)
+        address = seen.address(action.allocation_id)
         target = seen.instance(action.instance_id)
         if address is None or target is None:
             raise NotFoundError(f"{action.describe()}: the address or instance is gone")
-        # S6: a claim never takes an address from anyone; a move is the deliberate failover.
+        if self.watch is not None and action.by_operator and self.hooks.wait_visible:
+            switch = self.watch(action, lambda: self._associate(action, address, target, report))
+            if switch is not None:
+                report.switches[action.allocation_id] = switch
+        else:
+            self._associate(action, address, target, report)
+        kind = "move" if isinstance(action, Move) else "claim"
+        log.info(f"eip.{kind}", public_ip=action.public_ip, instance_id=action.instance_id)
+        report.record(kind, action.describe())
+
+    def _associate(
+        self, action: Claim | Move, address: Address, target: Instance, report: Report
+    ) -> None:
+        """The call, its tag and its wait. S6: a claim never takes an address from anyone; a
+        move is the deliberate failover."""
         called_at = time.monotonic()
         association = self.ec2.associate(
             address, target, allow_reassociation=isinstance(action, Move)
@@ -197,9 +235,6 @@ class Executor:
                 timeout=self.hooks.timeout,
                 on_tick=self.hooks.on_tick,
             )
-        kind = "move" if isinstance(action, Move) else "claim"
-        log.info(f"eip.{kind}", public_ip=action.public_ip, instance_id=action.instance_id)
-        report.record(kind, action.describe())
 
     def _address(self, seen: Observation, allocation_id: str, what: str) -> Address:
         address = seen.address(allocation_id)
@@ -247,31 +282,48 @@ class Executor:
 
     # -- DNS --------------------------------------------------------------------------------
 
-    def _dns(self, units: list[DnsUnit], seen: Observation, report: Report, *, kind: str) -> None:
+    def _dns(
+        self, units: list[DnsUnit], seen: Observation, report: Report, *, drain: DrainSteps
+    ) -> None:
+        """One batch of units: EIPs leaving DNS marked before (S8), applied, confirmed on every
+        authoritative server, then stamped as left (S3). A drain's withdrawal is confirmed by
+        the drain's own step, after its phase records what to confirm."""
         if self.registry is None:
             raise OperationError("the plan changes DNS but the config has no [dns]")
+        kind = units[0].phase
         leaving = self._eips(seen, {ip for u in units for ip in u.removed_addresses})
         if leaving:
             self.fence()
         for allocation_id in leaving:
-            # Marked before the record goes, so a crash in between is settled later (S8).
             self.ec2.tag(allocation_id, {TAG_LEAVING_DNS: utc_stamp(self.clock())})
-        for unit in units:
-            self.on_step(unit.describe())
-        provider = self.registry.provider
+        if kind != "drain":
+            for unit in units:
+                self.on_step(unit.describe())
         self.fence()
+        provider = self.registry.provider
         provider.on_progress = lambda sent, total: self.on_step(
             f"DNS: {sent} of {total} changes accepted"
         )
         result = provider.apply([u.changes for u in units])
-        propagation = provider.confirm(result, timeout=self.hooks.timeout)
+        for unit in units:
+            log.info("dns.applied", change=unit.describe(), phase=kind)
+            report.record(kind, unit.describe())
+        if kind == "drain":
+            drain.withdrawn(result, leaving, [u.describe() for u in units])
+            return
+        self._confirm(result, leaving)
+
+    def _confirm(self, result: ApplyResult, leaving: list[str]) -> None:
+        assert self.registry is not None
+        timeout = self.hooks.timeout
+        propagation = self.registry.provider.confirm(result, timeout=timeout)
         if propagation.problem:
             raise OperationError(
                 f"DNS change applied but cannot be confirmed: {propagation.problem}"
             )
         if not propagation.complete:
             raise OperationError(
-                f"DNS change applied but not yet served within {self.hooks.timeout:g}s "
+                f"DNS change applied but not yet served within {timeout:g}s "
                 f"({propagation.explain()}); the next round checks again"
             )
         confirmed = propagation.confirmed_at or self.clock()
@@ -280,9 +332,6 @@ class Executor:
         for allocation_id in leaving:
             self.ec2.tag(allocation_id, {TAG_LEFT_DNS_AT: utc_stamp(confirmed)})
             self.ec2.untag(allocation_id, [TAG_LEAVING_DNS])
-        for unit in units:
-            log.info("dns.applied", change=unit.describe(), phase=kind)
-            report.record(kind, unit.describe())
 
     @staticmethod
     def _eips(seen: Observation, ips: set[str]) -> list[str]:
@@ -295,3 +344,21 @@ class Executor:
             self.ec2.tag(action.allocation_id, {TAG_LEFT_DNS_AT: utc_stamp(self.clock())})
         self.ec2.untag(action.allocation_id, [TAG_LEAVING_DNS])
         report.record("settle", action.describe())
+
+
+def _timeline(report: Report, allocation_id: str) -> SwitchTimeline | None:
+    switch = report.switches.get(allocation_id)
+    return switch.timeline if switch is not None else None
+
+
+def _batches(actions: tuple[Action, ...]) -> list[list[Action]]:
+    """ACTIONS one by one, but consecutive DNS units of one phase together (one apply)."""
+    batches: list[list[Action]] = []
+    for action in actions:
+        last = batches[-1][-1] if batches else None
+        same = isinstance(last, DnsUnit) and isinstance(action, DnsUnit)
+        if same and last is not None and last.phase == action.phase:
+            batches[-1].append(action)
+        else:
+            batches.append([action])
+    return batches

@@ -1,7 +1,8 @@
 """What one round sees: the account's EIPs, the services' instances, the zone, the health.
 
-A value, pure: `eipkeeper.engine.observe` makes it with one DescribeAddresses, one paginated
-DescribeInstances for every service at once and one zone read; everything after it is pure.
+A value, pure: `eipkeeper.controller.engine.observe` makes it with one DescribeAddresses, one
+paginated DescribeInstances for every service at once and one zone read; everything after it
+is pure.
 """
 
 from __future__ import annotations
@@ -52,8 +53,11 @@ class RunningIsHealthy:
 class Observation:
     addresses: tuple[Address, ...]
     instances: tuple[Instance, ...]
-    """Live (not terminated) instances of the configured services."""
+    """Live (not terminated) instances of the configured services, and those an intent
+    names."""
     zone: OwnedZone | None
+    gone: tuple[Instance, ...] = ()
+    """Terminated instances a drain names: the drain to resume or report."""
     health: Mapping[str, bool | None] = field(default_factory=dict)
     """True: passes its check; False: judged failed; None (or absent): undecided."""
     health_detail: Mapping[str, str] = field(default_factory=dict)

@@ -16,15 +16,6 @@ from typing import Any, Literal
 from eipkeeper.dns.records import Change
 
 Phase = Literal["claim", "dns-upsert", "dns-delete", "launch", "ptr", "release", "drain"]
-PHASE_ORDER: tuple[Phase, ...] = (
-    "launch",
-    "claim",
-    "dns-upsert",
-    "dns-delete",
-    "ptr",
-    "release",
-    "drain",
-)
 
 
 @dataclass(frozen=True)
@@ -201,26 +192,54 @@ class Release:
         return f"release {self.public_ip} ({self.allocation_id})"
 
 
+DrainKind = Literal[
+    "mark", "await-served", "await-ttl", "await-steady", "await-queue", "stop", "terminate"
+]
+
+
 @dataclass(frozen=True)
-class Drain:
-    """The orderly shutdown of one instance, as the steps left after the phase on its tag
-    (S2, S8): withdraw, confirm, wait, move, act. The executor runs them in order."""
+class DrainStep:
+    """One small step of a drain, run in plan order and fenced on its own: mark the phase
+    reached on the instance's tag (S8: before the next step relies on it), await the removal
+    served on every authoritative server, await the TTL plus the margin, await the moved
+    address answering, await the MTA's queue, stop or terminate (S2: after DNS let go)."""
 
     service: str
     instance_id: str
-    steps: tuple[str, ...]
-    then: str
-    withdraws: tuple[Change, ...]
-    """The DNS changes of the withdraw step (S7 counts them)."""
-    public_ip: str
-    """The instance's address now; `act` may only come after DNS let go of it (S2)."""
-    move_to: str = ""
-    reason: str = ""
+    step: DrainKind
+    reason: str
+    reached: str = ""
+    """mark: the phase name written to the tag."""
+    ttl: int = 0
+    """dns-out, confirmed, await-ttl: how long caches may keep what was removed."""
+    serial: int | None = None
+    """dns-out, await-served: the zone serial to confirm, when the run did not change it."""
+    change_ids: tuple[str, ...] = ()
+    """await-served: the change ids to confirm (Route 53), from the tag of a resumed drain."""
+    confirmed_at: float | None = None
+    """await-ttl: when a resumed drain's removal was confirmed (else this run's confirmation)."""
+    margin: float = 0.0
+    to: str = ""
+    """moved: the standby that took the EIP."""
+    then: str = ""
+    force: bool = False
+    """await-queue: `--force-queue`, go on with mail queued after the timeout."""
+    allocation_id: str = ""
+    label: str = ""
+    """What the step's messages name."""
     phase: Phase = "drain"
 
     def describe(self) -> str:
-        steps = ", ".join(self.steps) or "nothing left"
-        return f"drain {self.instance_id} ({steps}) then {self.then}"
+        described = {
+            "mark": f"mark {self.instance_id} as drain phase {self.reached}",
+            "await-served": "confirm the removal on every authoritative server",
+            "await-ttl": f"wait the TTL ({self.ttl}s) plus the drain margin ({self.margin:g}s)",
+            "await-steady": f"wait until {self.label} and answers steadily",
+            "await-queue": f"wait until the mail queue on {self.label} is empty",
+            "stop": f"stop {self.instance_id}",
+            "terminate": f"terminate {self.instance_id}",
+        }
+        return described[self.step]
 
 
 def _change_text(change: Change) -> str:
@@ -238,8 +257,26 @@ Action = (
     | Disassociate
     | SetReverse
     | Release
-    | Drain
+    | DrainStep
 )
+
+
+APPLY_ORDER: tuple[tuple[Phase, tuple[type, ...]], ...] = (
+    ("launch", (Launch,)),
+    ("claim", (Bind, Claim, Move, Disassociate)),
+    ("dns-upsert", (DnsUnit,)),
+    ("dns-delete", (DnsUnit,)),
+    ("dns-delete", (Retire,)),
+    ("dns-delete", (SettleLeaving,)),
+    ("ptr", (SetReverse,)),
+    ("release", (Release,)),
+    ("drain", (DnsUnit, Move, Disassociate, DrainStep)),
+)
+"""The order of SPEC section 6, written once: the executor runs `Plan.ordered()` and nothing
+else decides. Addresses are claimed before DNS names them; DNS creates and updates before
+deletes (each batch confirmed on every server); retirements and the settling of leaving marks
+after the deletes; reverse DNS after the forward records it checks; releases last but a
+drain, whose steps run in the order its planner wrote them. Within an entry, plan order."""
 
 
 @dataclass(frozen=True)
@@ -268,7 +305,17 @@ class Plan:
         return not self.actions
 
     def ordered(self) -> tuple[Action, ...]:
-        return tuple(sorted(self.actions, key=lambda a: PHASE_ORDER.index(a.phase)))
+        """The actions in APPLY_ORDER."""
+        placed = tuple(
+            action
+            for phase, kinds in APPLY_ORDER
+            for action in self.actions
+            if action.phase == phase and isinstance(action, kinds)
+        )
+        if len(placed) != len(self.actions):
+            lost = [a.describe() for a in self.actions if a not in placed]
+            raise ValueError(f"actions with no place in APPLY_ORDER: {lost}")
+        return placed
 
     def to_data(self) -> list[dict[str, Any]]:
         return [action_data(action) for action in self.ordered()]
@@ -368,7 +415,6 @@ def action_data(action: Action) -> dict[str, Any]:
         }
     kind = type(action).__name__.lower()
     fields = {k: v for k, v in vars(action).items() if k not in ("phase",)}
-    if isinstance(action, Drain):
-        fields["steps"] = list(action.steps)
-        fields["withdraws"] = _changes_data(action.withdraws)
+    if isinstance(action, DrainStep):
+        fields["change_ids"] = list(action.change_ids)
     return {"kind": kind, "phase": action.phase, **fields}

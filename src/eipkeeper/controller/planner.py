@@ -84,7 +84,7 @@ def plan(config: Config, seen: Observation) -> Plan:
         actions += units
         findings += found + spf_found
         actions += _settle(config, seen, zone, units)
-        managed = sum(1 for r in zone.owned_by(config.owner) if not is_marker(r.record))
+        managed = zone.managed_count(config.owner)
         findings += _elsewhere(config, zone)
     held = _held_by_grace(config, seen)
     return Plan(

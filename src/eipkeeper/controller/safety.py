@@ -11,7 +11,15 @@ from __future__ import annotations
 
 from eipkeeper.config import Config
 from eipkeeper.controller.observation import Observation
-from eipkeeper.controller.plan import Claim, Disassociate, DnsUnit, Drain, Move, Plan, Release
+from eipkeeper.controller.plan import (
+    Claim,
+    Disassociate,
+    DnsUnit,
+    DrainStep,
+    Move,
+    Plan,
+    Release,
+)
 from eipkeeper.dns.markers import parse_claim
 from eipkeeper.dns.ownership import is_marker
 from eipkeeper.dns.records import Record
@@ -85,19 +93,26 @@ def check_s2(config: Config, seen: Observation, plan: Plan) -> None:
             names = seen.references(action.public_ip)
             if names:
                 raise SafetyRefusal("S2", f"managed DNS still refers to {action.public_ip}", names)
-        elif isinstance(action, Drain) and action.then != "nothing" and "act" in action.steps:
-            instance = seen.instance(action.instance_id)
-            service = service_of(config, instance) if instance is not None else None
-            if service is None or service.addresses != "dynamic" or "withdraw" in action.steps:
-                continue
-            names = seen.references(action.public_ip)
-            if names:
-                raise SafetyRefusal(
-                    "S2",
-                    f"{action.describe()}: DNS still names {action.public_ip} and the drain "
-                    "would not take it out first",
-                    names,
-                )
+        elif isinstance(action, DrainStep) and action.step in ("stop", "terminate"):
+            _s2_drain(config, seen, plan, action)
+
+
+def _s2_drain(config: Config, seen: Observation, plan: Plan, action: DrainStep) -> None:
+    """A drain stops or terminates a dynamic instance only once DNS no longer names its
+    address, or the same plan takes it out first."""
+    instance = seen.instance(action.instance_id)
+    service = service_of(config, instance) if instance is not None else None
+    if instance is None or service is None or service.addresses != "dynamic":
+        return
+    ip = instance.public_ip
+    withdrawn = any(isinstance(a, DnsUnit) and ip in a.removed_addresses for a in plan.actions)
+    names = seen.references(ip)
+    if names and not withdrawn:
+        raise SafetyRefusal(
+            "S2",
+            f"{action.describe()}: DNS still names {ip} and the drain would not take it out first",
+            names,
+        )
 
 
 def check_s3(config: Config, seen: Observation, plan: Plan) -> None:
@@ -258,13 +273,7 @@ def changed_records(plan: Plan) -> list[str]:
     """Existing managed RRsets the plan updates or deletes (ownership records not counted)."""
     touched = []
     for action in plan.actions:
-        changes = (
-            action.changes
-            if isinstance(action, DnsUnit)
-            else action.withdraws
-            if isinstance(action, Drain)
-            else ()
-        )
+        changes = action.changes if isinstance(action, DnsUnit) else ()
         for change in changes:
             if change.old is not None and not is_marker(change.old):
                 touched.append(f"{change.kind} {change.old.type} {change.old.name}")

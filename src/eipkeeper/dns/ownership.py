@@ -146,6 +146,10 @@ class OwnedZone:
             o for o in self.records if any(c.owner == owner and c.elsewhere for c in o.claims)
         )
 
+    def managed_count(self, owner: str) -> int:
+        """The RRsets OWNER manages, ownership records not counted: the base of S7."""
+        return sum(1 for o in self.owned_by(owner) if not is_marker(o.record))
+
     @property
     def markers(self) -> tuple[Record, ...]:
         return tuple(r for r in self.zone.records if is_marker(r))
