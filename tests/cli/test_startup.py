@@ -17,6 +17,7 @@ import pytest
 from eipkeeper import __version__
 from eipkeeper.cli import commands
 from eipkeeper.cli.main import COMMAND_TABLE
+from tests.support.cli import eipkeeper
 
 HEAVY = ("boto3", "botocore", "rich", "msgspec", "moto", "psutil", "dns", "prometheus_client")
 PROBE = """
@@ -84,9 +85,8 @@ def _summary(command: click.Command) -> str:
 
 
 def test_the_group_help_is_the_same_with_and_without_the_modules() -> None:
-    lazy = subprocess.run(
-        [sys.executable, "-m", "eipkeeper", "--help"], capture_output=True, text=True, check=True
-    ).stdout
+    lazy = eipkeeper("--help", env={})
+    assert lazy.code == 0, lazy.stderr
     eager = subprocess.run(
         [
             sys.executable,
@@ -98,8 +98,8 @@ def test_the_group_help_is_the_same_with_and_without_the_modules() -> None:
         text=True,
         check=True,
     ).stdout
-    assert "addresses" in lazy and "check-config" in lazy
-    assert lazy == eager
+    assert "addresses" in lazy.stdout and "check-config" in lazy.stdout
+    assert lazy.stdout == eager
 
 
 def test_version_is_the_package_version() -> None:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import ast
 import re
-import subprocess
-import sys
 import types
 import typing
 from collections.abc import Iterator
@@ -23,6 +21,7 @@ import pytest
 from eipkeeper import config as config_module
 from eipkeeper.cli.main import cli, register_all
 from eipkeeper.controller.metrics import Metrics
+from tests.support.cli import eipkeeper
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "docs" / "reference.md"
@@ -172,13 +171,8 @@ def test_the_safety_rules_and_exit_codes_are_all_there() -> None:
 
 
 def test_the_help_points_at_the_reference_and_never_at_spec() -> None:
-    ran = subprocess.run(
-        [sys.executable, "-m", "eipkeeper", "--help"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert ran.returncode == 0 and "docs/reference.md" in ran.stdout
+    ran = eipkeeper("--help", env={})
+    assert ran.code == 0 and "docs/reference.md" in ran.stdout
     root = click.Context(cli, info_name="eipkeeper")
     for name, command in commands().items():
         shown = command.get_help(click.Context(command, info_name=name, parent=root))
