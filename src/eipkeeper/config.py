@@ -92,7 +92,11 @@ class DnsConfig(_Strict, frozen=True):
     message of about 570 RRsets (FACTS.md): 30 s leaves room for a slow backend, and after it
     the zone is re-read to tell what the server did."""
     max_changes_per_message: Annotated[int, Meta(ge=1, le=10000)] = 500
-    """rfc2136: updates are split so that one message stays within this many RRset changes."""
+    """rfc2136: updates are split so that one message stays within this many RRset changes.
+    Measured (bench/dns_sync.py): BIND and Knot are fastest with few large messages; PowerDNS
+    on SQLite takes ~13 ms per RRset whatever the split (2,000 RRset updates: 26.8 s in
+    messages of 100, 26.2 s of 500), so 500 keeps one message at 6.5 s, 13 s under load:
+    inside `timeout` with room to spare."""
 
     def __post_init__(self) -> None:
         if self.provider == "rfc2136":

@@ -267,25 +267,38 @@ include "{self.key_file}";
     # -- process --------------------------------------------------------------------------------
 
     def _wait_ready(self) -> bool:
-        deadline = time.monotonic() + _START_TIMEOUT
-        query = dns.message.make_query(self.zone + ".", dns.rdatatype.SOA)
-        while time.monotonic() < deadline:
-            if not self.running:
-                return False
-            with contextlib.suppress(dns.exception.DNSException, OSError):
-                answer = dns.query.udp(query, self.host, port=self.port, timeout=0.2)
-                if answer.rcode() == dns.rcode.NOERROR and answer.answer:
-                    return True
-            time.sleep(0.02)
-        return False
+        return self._process is not None and wait_answering(
+            self._process, self.host, self.port, self.zone
+        )
 
     def _terminate(self) -> None:
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_process(process)
+
+
+def wait_answering(process: subprocess.Popen[bytes], host: str, port: int, zone: str) -> bool:
+    """Whether a DNS server just started answers ZONE's SOA before _START_TIMEOUT (False as
+    soon as its process ends: a port taken, a bad config)."""
+    deadline = time.monotonic() + _START_TIMEOUT
+    query = dns.message.make_query(zone + ".", dns.rdatatype.SOA)
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return False
+        with contextlib.suppress(dns.exception.DNSException, OSError):
+            answer = dns.query.udp(query, host, port=port, timeout=0.2)
+            if answer.rcode() == dns.rcode.NOERROR and answer.answer:
+                return True
+        time.sleep(0.02)
+    return False
+
+
+def stop_process(process: subprocess.Popen[bytes] | None) -> None:
+    """SIGTERM, then SIGKILL after 10 s."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)

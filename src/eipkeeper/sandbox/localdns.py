@@ -9,13 +9,11 @@ three for the tests, the benchmark and `sandbox --dns`.
 from __future__ import annotations
 
 import base64
-import contextlib
 import os
 import secrets
 import shutil
 import subprocess
 import tempfile
-import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from pathlib import Path
@@ -29,7 +27,7 @@ import dns.rcode
 import dns.rdatatype
 
 from eipkeeper.errors import OperationError
-from eipkeeper.sandbox.bind import LocalBind, free_port
+from eipkeeper.sandbox.bind import LocalBind, free_port, stop_process, wait_answering
 
 DnsKind = Literal["bind", "knot", "pdns"]
 DNS_KINDS: tuple[DnsKind, ...] = ("bind", "knot", "pdns")
@@ -165,28 +163,13 @@ class LocalServer(ABC):
         return int(answer.answer[0][0].serial)
 
     def _wait_ready(self) -> bool:
-        deadline = time.monotonic() + _START_TIMEOUT
-        query = dns.message.make_query(self.zone + ".", dns.rdatatype.SOA)
-        while time.monotonic() < deadline:
-            if self._process is None or self._process.poll() is not None:
-                return False
-            with contextlib.suppress(dns.exception.DNSException, OSError):
-                answer = dns.query.udp(query, self.host, port=self.port, timeout=0.2)
-                if answer.rcode() == dns.rcode.NOERROR and answer.answer:
-                    return True
-            time.sleep(0.05)
-        return False
+        return self._process is not None and wait_answering(
+            self._process, self.host, self.port, self.zone
+        )
 
     def _terminate(self) -> None:
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_process(process)
 
 
 def local_dns(
