@@ -48,3 +48,20 @@ def test_bad_mail_keys_name_the_line_and_key(tmp_path: Path, line: str, words: s
         parse(text, tmp_path / "c.toml")
     assert words in str(caught.value)
     assert ":11:" in str(caught.value)
+
+
+def test_fcrdns_lets_the_policy_read_reverse_dns(tmp_path: Path) -> None:
+    from eipkeeper.cloud.iam import policy
+
+    def actions(text: str) -> set[str]:
+        statements = policy(parse(text, tmp_path / "c.toml"))["Statement"]
+        return {
+            a
+            for s in statements
+            for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+        }
+
+    checked = BASE + 'reputation = { dnsbl = ["zen.spamhaus.org"] }\n'
+    unchecked = BASE + 'reputation = { dnsbl = ["zen.spamhaus.org"], fcrdns = false }\n'
+    assert "ec2:DescribeAddressesAttribute" in actions(checked)
+    assert "ec2:DescribeAddressesAttribute" not in actions(unchecked)

@@ -111,11 +111,13 @@ def policy(config: Config, *, events_queue: str = "", lease_table: str = "") -> 
     # Reverse DNS (`ptr = true`): read, set, and reset before a release (EC2 refuses to
     # release an address whose PTR is set: InvalidAddress.PtrSet).
     ptr = any(s.ptr for s in config.services)
+    # FCrDNS (`reputation.fcrdns`) reads the PTR EC2 serves for each pool address.
+    fcrdns = any(s.reputation and s.reputation.fcrdns for s in config.services)
     statements = [
         _statement(
             "ReadFleet",
             ["ec2:DescribeAddresses", "ec2:DescribeInstances"]
-            + (["ec2:DescribeAddressesAttribute"] if ptr else []),
+            + (["ec2:DescribeAddressesAttribute"] if ptr or fcrdns else []),
         ),
         _statement(
             "AllocateOwnedAddresses",

@@ -72,16 +72,6 @@ class Dnsbl:
         texts = [b"".join(r.strings).decode("utf-8", "replace") for r in answer.rrset]
         return "; ".join(texts)
 
-    def forward(self, name: str) -> tuple[str, ...] | None:
-        """The A records of NAME (None: the lookup failed, so FCrDNS is not judged)."""
-        try:
-            answer = self._resolver.resolve(name, "A", raise_on_no_answer=False, search=False)
-        except dns.resolver.NXDOMAIN:
-            return ()
-        except dns.exception.DNSException:
-            return None
-        return tuple(r.to_text() for r in answer.rrset) if answer.rrset is not None else ()
-
     def check(self, public_ip: str, *, now: float) -> Reputation:
         listings = tuple(self.listing(public_ip, zone) for zone in self.settings.dnsbl)
         return Reputation(public_ip=public_ip, listings=listings, checked_at=now)
