@@ -33,8 +33,9 @@ def check_config(app: App, offline: bool) -> None:
 
     Beyond the file itself: the TSIG key file (it parses; readable by others than its owner
     is an error, by its group a warning), and unless --offline, that the zone can be read
-    with that key (AXFR from the server) or that the Route 53 hosted zone exists and can be
-    listed with the AWS credentials at hand.
+    with that key (AXFR from the server) and updated (an UPDATE that changes nothing: its one
+    prerequisite is that the zone's SOA exists), or that the Route 53 hosted zone exists and
+    can be listed with the AWS credentials at hand.
     """
     try:
         config = app.config
