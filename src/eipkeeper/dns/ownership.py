@@ -224,6 +224,8 @@ def plan_rrset(
     name, rdtype = normalize_name(name), rdtype.upper()
     if not in_zone(name, zone.zone.name):
         raise OperationError(f"{name} is not in zone {zone.zone.name}")
+    if not 0 <= ttl <= 0x7FFFFFFF:  # checked here once: the records below are built trusted
+        raise ValueError(f"TTL {ttl} out of range")
     wanted = {canonical_value(rdtype, value) for value in values}
     current = zone.get(name, rdtype)
     marker = zone.marker(name, rdtype)
