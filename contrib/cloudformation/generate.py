@@ -18,6 +18,7 @@ from typing import Any
 
 from eipkeeper import config as config_module
 from eipkeeper.cloud import iam
+from eipkeeper.cloud.iam_facts import Template, configured_templates
 
 HERE = Path(__file__).resolve().parent
 TEMPLATE = HERE / "eipkeeper.yaml"
@@ -27,9 +28,15 @@ END = "# END iam-policy"
 # Stand-ins for the ARNs of the stack's own queue and table, replaced by GetAtt.
 _QUEUE = "arn:aws:sqs:stack:000000000000:events-queue"
 _TABLE = "arn:aws:dynamodb:stack:000000000000:table/lease"
+# Stand-ins for the burst launch template and its instance profile's role, replaced by the
+# stack's parameters (the template is the operator's, not the stack's).
+_TEMPLATE = "arn:aws:ec2:stack:000000000000:launch-template/lt-burst"
+_ROLE = "arn:aws:iam::000000000000:role/burst-instance"
 _ATTS = {
     _QUEUE: {"Fn::GetAtt": ["EventsQueue", "Arn"]},
     _TABLE: {"Fn::GetAtt": ["LeaseTable", "Arn"]},
+    _TEMPLATE: {"Ref": "BurstLaunchTemplateArn"},
+    _ROLE: {"Ref": "BurstInstanceRoleArn"},
 }
 
 
@@ -45,7 +52,10 @@ def _resolve(value: Any) -> Any:
 
 def policy_block(config_path: Path, indent: str) -> list[str]:
     config = config_module.load(config_path)
-    document = _resolve(iam.policy(config, events_queue=_QUEUE, lease_table=_TABLE))
+    templates = {n: Template(n, _TEMPLATE, (_ROLE,)) for n in configured_templates(config)}
+    document = _resolve(
+        iam.policy(config, events_queue=_QUEUE, lease_table=_TABLE, templates=templates)
+    )
     # JSON is YAML: the block reads as `eipkeeper iam-policy` prints it.
     text = json.dumps(document, indent=2)
     return [indent + line for line in text.splitlines()]

@@ -26,6 +26,8 @@ EXAMPLE = HERE / "example.toml"
 # What the stack's own queue and table are called once created (any account and names do).
 QUEUE_ARN = "arn:aws:sqs:eu-west-1:123456789012:eipkeeper-EventsQueue-1A2B3C"
 TABLE_ARN = "arn:aws:dynamodb:eu-west-1:123456789012:table/eipkeeper-LeaseTable-4D5E6F"
+TEMPLATE_ARN = "arn:aws:ec2:eu-west-1:123456789012:launch-template/lt-0abc123"
+ROLE_ARN = "arn:aws:iam::123456789012:role/mx-burst-instance"
 
 
 def template() -> dict[str, Any]:
@@ -36,6 +38,11 @@ def template() -> dict[str, Any]:
 
 def resolve(value: Any) -> Any:
     """The template's GetAtt of its queue and table, as CloudFormation resolves them."""
+    if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"].startswith("Burst"):
+        # The stack's parameters, as the operator would fill them in.
+        return {"BurstLaunchTemplateArn": TEMPLATE_ARN, "BurstInstanceRoleArn": ROLE_ARN}[
+            value["Ref"]
+        ]
     if isinstance(value, dict) and set(value) == {"Fn::GetAtt"}:
         return {("EventsQueue", "Arn"): QUEUE_ARN, ("LeaseTable", "Arn"): TABLE_ARN}[
             tuple(value["Fn::GetAtt"])
@@ -80,6 +87,10 @@ def test_the_roles_statements_are_what_iam_policy_prints() -> None:
         QUEUE_ARN,
         "--lease-table",
         TABLE_ARN,
+        "--template",
+        f"mx-burst={TEMPLATE_ARN}",
+        "--pass-role",
+        ROLE_ARN,
         env={},
     )
     assert printed.code == 0, printed.stderr

@@ -72,6 +72,13 @@ class Ec2Requests:
                 if a.association_id == params["AssociationId"]
             }
         tags = {rid: dict(backend.tags.get(rid, {})) for rid in named}
+        name = params.get("LaunchTemplate.LaunchTemplateName", "")
+        if name:
+            # IAM sees a launch from a template as the template's ARN (ec2:LaunchTemplate).
+            template = backend.launch_template_name_to_ids.get(name, "lt-unknown")
+            params["ec2:LaunchTemplate"] = (
+                f"arn:aws:ec2:{self.region}:123456789012:launch-template/{template}"
+            )
         with self._lock:
             self.seen.append((action, params, tags))
 
@@ -112,6 +119,8 @@ def _checks(
         arn = f"arn:aws:ec2:{region}:123456789012:{kind}/*"
         wanted = _request_tags(params, kind)
         context = {f"aws:RequestTag/{k}": [v] for k, v in wanted.items()}
+        if "ec2:LaunchTemplate" in params:
+            context["ec2:LaunchTemplate"] = [params["ec2:LaunchTemplate"]]
         yield Check(api, arn, {**context, "aws:TagKeys": list(wanted)})
         if wanted:
             yield Check("ec2:CreateTags", arn, {**context, "ec2:CreateAction": [action]})
@@ -135,7 +144,7 @@ def _matches(patterns: Any, value: str) -> bool:
 def _condition_holds(operator: str, key: str, expected: Any, context: dict[str, list[str]]) -> bool:
     values = context.get(key)
     wanted = [expected] if isinstance(expected, str) else list(expected)
-    if operator == "StringEquals":
+    if operator in ("StringEquals", "ArnEquals"):
         return bool(values) and all(v in wanted for v in values or [])
     if operator == "ForAllValues:StringLike":
         return all(_matches(wanted, v) for v in values or [])

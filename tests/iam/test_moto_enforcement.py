@@ -194,7 +194,8 @@ def lease_table(cloud: Cloud) -> str:
 def test_eipkeeper_does_its_job_with_the_printed_policy_and_nothing_else(
     cloud: Cloud, bind_env: dict[str, str], lease_table: str, tmp_path: Path
 ) -> None:
-    allow = moto_dialect(printed(bind_env, "--lease-table", lease_table))
+    queue = cloud.sandbox.events_queue_url
+    allow = moto_dialect(printed(bind_env, "--lease-table", lease_table, "--events-queue", queue))
     keeper = role(cloud, "eipkeeper", allow, env=bind_env)
     old = without(allow, "dynamodb:DeleteItem")
     bare = role(cloud, "eipkeeper-without-deleteitem", old, env=bind_env)

@@ -156,6 +156,10 @@ def test_guard_denies_everyone_but_the_role(config: Config) -> None:
         "aws:ResourceTag/Role": "mx",
     }
     assert "KeepScanPoolHolders" not in statements
+    # The scanners' own addresses are in DNS: nobody else stops or terminates one (S2).
+    published = statements["KeepScanPoolPublished"]
+    assert published["Action"] == ["ec2:StopInstances", "ec2:TerminateInstances"]
+    assert published["Condition"]["StringEquals"] == {"aws:ResourceTag/Role": "scan"}
 
 
 @pytest.mark.parametrize(

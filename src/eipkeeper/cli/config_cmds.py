@@ -159,8 +159,30 @@ def zone_checks(app: App) -> list[Check]:
 @click.option("--role-arn", default="", help="--guard: the IAM role eipkeeper runs as.")
 @click.option("--events-queue", default="", help="Narrow to this queue (URL or ARN, as to run).")
 @click.option("--lease-table", default="", help="Narrow to this lease table (name or ARN).")
+@click.option(
+    "--template",
+    "templates",
+    multiple=True,
+    metavar="NAME=ARN",
+    help="A configured launch template's ARN (else read from the account), e.g. for a stack.",
+)
+@click.option(
+    "--pass-role",
+    "roles",
+    multiple=True,
+    metavar="ARN",
+    help="With --template: a role its instance profile holds (the only roles passed).",
+)
 @pass_app
-def iam_policy(app: App, guard: bool, role_arn: str, events_queue: str, lease_table: str) -> None:
+def iam_policy(
+    app: App,
+    guard: bool,
+    role_arn: str,
+    events_queue: str,
+    lease_table: str,
+    templates: tuple[str, ...],
+    roles: tuple[str, ...],
+) -> None:
     """Print the least-privilege IAM policy (JSON) for the features the config uses.
 
     With --guard, a deny policy instead: nobody but --role-arn may release, disassociate or
@@ -179,7 +201,21 @@ def iam_policy(app: App, guard: bool, role_arn: str, events_queue: str, lease_ta
     elif role_arn:
         raise UsageError("--role-arn is for --guard (the principal the guard exempts)")
     else:
-        document = iam.policy(app.config, events_queue=events_queue, lease_table=lease_table)
+        from eipkeeper.cloud import iam_facts
+
+        # A malformed flag is a usage error before anything is read from the account.
+        iam.policy(app.config, events_queue=events_queue, lease_table=lease_table)
+        # The templates' ARNs and roles, and the zone's id, are the account's: read them.
+        given = iam_facts.given_templates(app.config, templates, roles)
+        document = iam.policy(
+            app.config,
+            events_queue=events_queue,
+            lease_table=lease_table,
+            templates=given
+            if given is not None
+            else iam_facts.read_templates(app.session, app.config),
+            zone_id=iam_facts.read_zone_id(app.session, app.config),
+        )
     click.echo(json.dumps(document, indent=2))
 
 

@@ -13,6 +13,11 @@ EC2 lets a policy bound it:
 - tags written later are only eipkeeper's own keys (`eipkeeper:*`), so the policy cannot be
   used to pull an instance into a service by giving it the selector tags.
 
+- instances are launched only from the configured launch templates (`ec2:LaunchTemplate`),
+  and the only roles passed are those of the instance profiles those templates name;
+- DynamoDB and SQS appear only for the lease table and events queue given as flags, Route 53
+  only for the zone the config names (its id read from the account when not given).
+
 What EC2 cannot bound: Describe calls (no resource-level permissions), and the network
 interface of an association (interfaces carry no service tags; the EIP side stays bounded).
 """
@@ -20,11 +25,15 @@ interface of an association (interfaces carry no service tags; the EIP side stay
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from eipkeeper.config import Config, ServiceConfig
 from eipkeeper.errors import UsageError
 from eipkeeper.model import TAG_OWNER
+
+if TYPE_CHECKING:
+    from eipkeeper.cloud.iam_facts import Template
 
 VERSION = "2012-10-17"
 OWN_TAG_KEYS = "eipkeeper:*"
@@ -101,9 +110,19 @@ def table_arn(table: str, *, region: str = "") -> str:
     return f"arn:aws:dynamodb:{region or '*'}:*:table/{table}"
 
 
-def policy(config: Config, *, events_queue: str = "", lease_table: str = "") -> dict[str, Any]:
-    """The allow policy for CONFIG. EVENTS_QUEUE and LEASE_TABLE (as given to `run`) narrow
-    the SQS and DynamoDB statements to that queue and table; without them, any."""
+def policy(
+    config: Config,
+    *,
+    events_queue: str = "",
+    lease_table: str = "",
+    templates: Mapping[str, Template] | None = None,
+    zone_id: str = "",
+) -> dict[str, Any]:
+    """The allow policy for CONFIG. EVENTS_QUEUE and LEASE_TABLE (as given to `run`) add the
+    SQS and DynamoDB statements for that queue and table (none without them). TEMPLATES (from
+    `iam_facts.read_templates`) bound launches to the configured templates and iam:PassRole to
+    their instance profiles' roles; a template not in it can be launched from by no one.
+    ZONE_ID: the hosted zone the config names by `zone` alone."""
     arns = Arns(config.region)
     owned = {f"aws:ResourceTag/{TAG_OWNER}": config.owner}
     own_keys = {"ForAllValues:StringLike": {"aws:TagKeys": [OWN_TAG_KEYS]}}
@@ -192,28 +211,41 @@ def policy(config: Config, *, events_queue: str = "", lease_table: str = "") -> 
         )
         if service.burst is not None:
             statements.extend(_launch_statements(config, service, arns))
+    launching = _launching(config, templates or {})
     if any(s.burst is not None for s in config.services):
         statements.extend(_launch_common(arns))
+        statements.extend(_pass_roles(templates or {}))
     if any(s.burst is not None and s.burst.metric is not None for s in config.services):
         statements.append(_statement("ReadLoadMetric", ["cloudwatch:GetMetricStatistics"]))
-    statements.extend(_dns_statements(config))
-    statements.append(
-        _statement(
-            "ReadEvents",
-            ["sqs:ReceiveMessage", "sqs:DeleteMessage"],
-            queue_arn(events_queue, region=config.region) if events_queue else "arn:aws:sqs:*:*:*",
+    statements.extend(_dns_statements(config, zone_id))
+    if events_queue:
+        statements.append(
+            _statement(
+                "ReadEvents",
+                ["sqs:ReceiveMessage", "sqs:DeleteMessage"],
+                queue_arn(events_queue, region=config.region),
+            )
         )
-    )
-    statements.append(
-        _statement(
-            "Lease",
-            ["dynamodb:PutItem", "dynamodb:DeleteItem"],
-            table_arn(lease_table, region=config.region)
-            if lease_table
-            else f"arn:aws:dynamodb:{arns.region}:*:table/*",
+    if lease_table:
+        statements.append(
+            _statement(
+                "Lease",
+                ["dynamodb:PutItem", "dynamodb:DeleteItem"],
+                table_arn(lease_table, region=config.region),
+            )
         )
-    )
+    for statement in statements:
+        if statement["Action"] == ["ec2:RunInstances"]:
+            statement.setdefault("Condition", {}).update(launching)
     return {"Version": VERSION, "Statement": statements}
+
+
+def _launching(config: Config, templates: Mapping[str, Template]) -> dict[str, Any]:
+    """The condition every RunInstances statement carries: from a configured template."""
+    names = sorted({s.burst.launch_template for s in config.services if s.burst is not None})
+    arns = [templates[n].arn for n in names if n in templates]
+    # No template read: a launch matches no template ARN, so none is allowed.
+    return {"ArnEquals": {"ec2:LaunchTemplate": arns or ["arn:aws:ec2:none:none:none"]}}
 
 
 def _launch_statements(config: Config, service: ServiceConfig, arns: Arns) -> list[Any]:
@@ -249,16 +281,25 @@ def _launch_common(arns: Arns) -> list[Any]:
             f"arn:aws:ec2:{arns.region}:*:*/*",
             Condition={"StringEquals": {"ec2:CreateAction": "RunInstances"}},
         ),
-        # Only when the launch template names an instance profile; only to EC2.
-        _statement(
-            "PassLaunchTemplateRole",
-            ["iam:PassRole"],
-            Condition={"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}},
-        ),
     ]
 
 
-def _dns_statements(config: Config) -> list[Any]:
+def _pass_roles(templates: Mapping[str, Template]) -> list[Any]:
+    """iam:PassRole for the roles of the templates' instance profiles alone, only to EC2."""
+    roles = sorted({role for t in templates.values() for role in t.roles})
+    if not roles:
+        return []
+    return [
+        _statement(
+            "PassLaunchTemplateRoles",
+            ["iam:PassRole"],
+            roles,
+            Condition={"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}},
+        )
+    ]
+
+
+def _dns_statements(config: Config, found_id: str) -> list[Any]:
     if config.dns is None or config.dns.provider != "route53":
         return []
     zone_id = config.dns.hosted_zone_id.rsplit("/", maxsplit=1)[-1]
@@ -266,7 +307,7 @@ def _dns_statements(config: Config) -> list[Any]:
         _statement(
             "Route53Zone",
             ["route53:ListResourceRecordSets", "route53:ChangeResourceRecordSets"],
-            f"arn:aws:route53:::hostedzone/{zone_id or '*'}",
+            f"arn:aws:route53:::hostedzone/{zone_id or found_id.rsplit('/', 1)[-1] or '*'}",
         ),
         _statement("Route53Changes", ["route53:GetChange"], "arn:aws:route53:::change/*"),
     ]
@@ -283,7 +324,8 @@ def guard(config: Config, *, role_arn: str) -> dict[str, Any]:
 
     AssociateAddress is denied twice: on the owner's EIPs (a reassociation moves the EIP away)
     and on the instances of elastic services (another EIP associated with a holder displaces
-    the owner's EIP from it, FACTS.md).
+    the owner's EIP from it, FACTS.md). The instances of dynamic services, whose own addresses
+    managed records name, are not stopped or terminated by anyone else (S2).
     """
     if not _ROLE_ARN.match(role_arn):
         raise UsageError(
@@ -316,6 +358,17 @@ def guard(config: Config, *, role_arn: str) -> dict[str, Any]:
     ]
     for service in config.services:
         if service.addresses != "elastic":
+            # A dynamic service's instances are named by managed records (their own public
+            # IPs): stopping or terminating one behind eipkeeper's back breaks S2.
+            statements.append(
+                _statement(
+                    f"Keep{_sid(service.name)}Published",
+                    ["ec2:StopInstances", "ec2:TerminateInstances"],
+                    "arn:aws:ec2:*:*:instance/*",
+                    effect="Deny",
+                    Condition={"StringEquals": _selected(service), **others},
+                )
+            )
             continue
         statements.append(
             _statement(
