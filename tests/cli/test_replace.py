@@ -51,6 +51,27 @@ def test_replace_moves_the_address_to_a_larger_successor_and_gives_mx3_back(
     assert again.json()["changed"] is False
     assert len(successors(cloud, old)) == 1, "launched once, however often it runs"
 
+    # The successor's Name says whose it is and is unique; by that name the same
+    # replacement resumes (it launched a second successor, then failed on the shared name).
+    tags = {t["Key"]: t["Value"] for t in successor["Tags"]}
+    assert tags["Name"] == f"mx-a-successor-{old}"
+    by_name = eipkeeper("-o", "json", "replace", tags["Name"], "--yes", env=cloud.env)
+    assert by_name.code == 0, by_name.stderr
+    assert by_name.json()["changed"] is False
+    assert by_name.json()["successor_id"] == successor["InstanceId"]
+    assert len(successors(cloud, old)) == 1
+    assert not successors(cloud, successor["InstanceId"]), "no successor of the successor"
+
+    # The old holder is drained as the reference says: out of service, still running.
+    [former] = [
+        i
+        for r in cloud.client("ec2").describe_instances(InstanceIds=[old])["Reservations"]
+        for i in r["Instances"]
+    ]
+    assert former["State"]["Name"] == "running"
+    assert "eipkeeper:drain" in {t["Key"] for t in former["Tags"]}
+    assert "drain" in ran.json()["old_drained"]
+
 
 def test_replace_refuses_an_instance_of_a_dynamic_service(cloud: Cloud) -> None:
     ran = eipkeeper("replace", "scan-a", "--yes", env=cloud.env)

@@ -91,9 +91,10 @@ COMMAND_TABLE: dict[str, Entry] = {
     "replace": Entry(
         "replace_cmds",
         "Upgrade INSTANCE with no mail deferred: launch a successor, wait for its check, let it "
-        "take mail on a reserved MX address that MX already lists, move INSTANCE's EIP onto it "
-        "and give the reserved address back. Without MX, a plain move with the gap reported. "
-        "Killed at any point, the same command goes on where it stopped.",
+        "take mail on a reserved MX address that MX already lists, move INSTANCE's EIP onto it, "
+        "give the reserved address back and drain INSTANCE (it keeps running). Without MX, a "
+        "plain move with the gap reported. Killed at any point, the same command, naming "
+        "either instance, goes on where it stopped.",
     ),
     "run": Entry(
         "controller_cmds",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -10,8 +11,11 @@ from eipkeeper.cli.app import App, pass_app
 from eipkeeper.cli.move_cmds import move_report
 from eipkeeper.cli.params import DURATION, INSTANCE, TEXT
 from eipkeeper.cli.render import render_object
-from eipkeeper.controller.intents import ReplaceInstance
+from eipkeeper.controller.intents import DrainInstance, ReplaceInstance
 from eipkeeper.errors import OperationError
+
+if TYPE_CHECKING:
+    from eipkeeper.model import Instance
 
 POLL = 2.0
 """Seconds between rounds while the successor boots."""
@@ -43,9 +47,10 @@ def replace(
     timeout: float,
 ) -> None:
     """Upgrade INSTANCE with no mail deferred: launch a successor, wait for its check, let it
-    take mail on a reserved MX address that MX already lists, move INSTANCE's EIP onto it and
-    give the reserved address back. Without MX, a plain move with the gap reported. Killed at
-    any point, the same command goes on where it stopped."""
+    take mail on a reserved MX address that MX already lists, move INSTANCE's EIP onto it,
+    give the reserved address back and drain INSTANCE (it keeps running). Without MX, a
+    plain move with the gap reported. Killed at any point, the same command, naming either
+    instance, goes on where it stopped."""
     from eipkeeper.cli.plans import make_engine, step_hooks
     from eipkeeper.controller.plan import Move
 
@@ -78,6 +83,7 @@ def replace(
             report = move_report(app.config, outcome, every=engine.probe_every)
             click.echo("\n".join(report.lines()), err=True)
             gap = outcome.timeline.gap
+    drained = _drain_old(engine, hooks, stage.old) if stage.old is not None else ""
     successor = stage.successor
     render_object(
         {
@@ -86,10 +92,30 @@ def replace(
             "done": stage.text,
             "gap_seconds": gap,
             "changed": asked,
+            "old_drained": drained,
         },
         app.output,
         text=f"replaced {instance}: {stage.text}"
-        + (f" (switch gap {gap:.2f}s)" if gap is not None else ""),
+        + (f" (switch gap {gap:.2f}s)" if gap is not None else "")
+        + (f"; {drained}" if drained else ""),
+    )
+
+
+def _drain_old(engine: Any, hooks: Any, old: Instance) -> str:
+    """The old holder leaves service as `drain --then nothing` would take it out (its MTA
+    queue waited for, `drain_ready`); it keeps running for the operator to stop or terminate.
+    A rerun finds it drained already."""
+    from eipkeeper.controller.drain_planner import drain_preview
+
+    intent = DrainInstance(old.instance_id, "nothing")
+    prepared = engine.prepare(intent).checked()
+    preview = drain_preview(engine.config, prepared.seen, intent)
+    if not preview.done:
+        click.echo(f"  draining {old.label} (then nothing)", err=True)
+        engine.execute(prepared, hooks)
+    return (
+        f"{old.label} is drained and keeps running: "
+        f"`eipkeeper drain {old.instance_id} --then terminate` when it is no longer needed"
     )
 
 

@@ -175,7 +175,8 @@ class Executor:
         tags = {**service.select.tags, TAG_OWNER: self.config.owner}
         self.fence()
         if action.successor_of:
-            tags |= {"Name": f"{action.service}-successor", TAG_SUCCESSOR_OF: action.successor_of}
+            name = action.successor_name or f"{action.service}-successor"
+            tags |= {"Name": name, TAG_SUCCESSOR_OF: action.successor_of}
         elif action.burst:
             # The cooldown starts before the launch: a crash in between errs on waiting (S8).
             self.ec2.tag(action.stamp, {TAG_BURST_AT: utc_stamp(self.clock())})

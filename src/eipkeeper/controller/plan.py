@@ -85,6 +85,8 @@ class Launch:
     """Burst: the reserved EIP that carries the cooldown stamp, set before the launch."""
     successor_of: str = ""
     """`replace`: the instance this one takes over from (a planned upgrade)."""
+    successor_name: str = ""
+    """`replace`: the successor's Name, saying whose successor it is (unique)."""
     instance_type: str = ""
     """`replace --instance-type`: overrides the launch template's type."""
     phase: Phase = "launch"

@@ -14,7 +14,12 @@ addresses are is EC2's own state, so a killed `replace` goes on where it stopped
    hosts); an instance holds one EIP per private address, so the first must go.
 
 Without MX (or without a free reserved address) it is a plain move, and the gap is reported.
-The old instance keeps running, holding nothing: `drain` it once its queue is empty.
+Then `replace` drains the old instance (`drain --then nothing`: out of service, its MTA queue
+waited for); it keeps running, holding nothing, for the operator to stop or terminate.
+
+The successor's Name says whose it is and is unique (`mx-a-successor-i-0abc...`), and either
+name resumes the same replacement: `replace mx-a-successor-i-0abc` finds the instance it takes
+over from by its `eipkeeper:successor-of` tag instead of launching a successor of its own.
 """
 
 from __future__ import annotations
@@ -38,11 +43,24 @@ class Stage:
     """launch, booting, take-mail, move, give-back, done."""
     text: str
     successor: Instance | None = None
+    old: Instance | None = None
+    """The instance replaced (drained once the stage is done)."""
+
+
+def successor_name(old: Instance) -> str:
+    """The successor's Name: whose successor it is, unique by the old instance's id."""
+    return f"{old.name}-successor-{old.instance_id}" if old.name else f"{old.instance_id}-successor"
 
 
 def plan_replace(config: Config, seen: Observation, intent: ReplaceInstance) -> tuple[Plan, Stage]:
     view = FleetView(addresses=seen.addresses, instances=seen.instances)
-    old = view.resolve_instance(intent.instance)
+    named = view.resolve_instance(intent.instance)
+    predecessor = named.tags.get(TAG_SUCCESSOR_OF, "")
+    # Named by the successor's name: the replacement of its predecessor goes on.
+    old = seen.instance(predecessor) if predecessor else named
+    if old is None:
+        text = f"{named.label} replaced {predecessor}, which is gone; nothing left to do"
+        return Plan(actions=(), notes=(text,)), Stage("done", text, named)
     service = service_of(config, old)
     if service is None or service.addresses != "elastic":
         raise UsageError(f"{old.label} is in no elastic service; `replace` moves a pool EIP")
@@ -58,7 +76,7 @@ def plan_replace(config: Config, seen: Observation, intent: ReplaceInstance) -> 
             give = tuple(_give_back(a, successor) for a in extra)
             return Plan(actions=give), Stage("give-back", "give the reserved address back")
         text = f"{eip.public_ip} is on {label}; {old.label} holds nothing now"
-        return Plan(actions=(), notes=(text,)), Stage("done", text, successor)
+        return Plan(actions=(), notes=(text,)), Stage("done", text, successor, old)
     if not seen.healthy(successor):
         text = f"waiting for {label} to pass its check"
         return Plan(actions=(), notes=(text,)), Stage("booting", text, successor)
@@ -140,6 +158,7 @@ def _launch(config: Config, service: ServiceConfig, old: Instance, intent: Repla
         token=f"{config.owner}-successor-{old.instance_id}"[:64],
         reason=f"replace: a successor for {old.label}",
         successor_of=old.instance_id,
+        successor_name=successor_name(old),
         instance_type=intent.instance_type,
     )
     return Plan(actions=(launch,))
