@@ -54,7 +54,13 @@ def test_replace_moves_the_address_to_a_larger_successor_and_gives_mx3_back(
     # The successor's Name says whose it is and is unique; by that name the same
     # replacement resumes (it launched a second successor, then failed on the shared name).
     tags = {t["Key"]: t["Value"] for t in successor["Tags"]}
-    assert tags["Name"] == f"mx-a-successor-{old}"
+    [former] = [
+        i
+        for r in cloud.client("ec2").describe_instances(InstanceIds=[old])["Reservations"]
+        for i in r["Instances"]
+    ]
+    old_name = next(t["Value"] for t in former["Tags"] if t["Key"] == "Name")
+    assert tags["Name"] == f"{old_name}-successor-{old}"
     by_name = eipkeeper("-o", "json", "replace", tags["Name"], "--yes", env=cloud.env)
     assert by_name.code == 0, by_name.stderr
     assert by_name.json()["changed"] is False
