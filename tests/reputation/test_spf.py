@@ -129,3 +129,13 @@ def test_audit_says_spf_lookups_for_a_policy_past_the_limit() -> None:
     found = [f for f in audit(config(), scene).findings if f.kind == "spf-lookups"]
     assert [(f.severity, f.subject) for f in found] == [("critical", f"TXT {ZONE}")]
     assert "11 mechanisms that cost a DNS lookup" in found[0].detail
+
+
+def test_a_txt_record_eipkeeper_does_not_own_is_left_alone_and_blocks_no_claim() -> None:
+    w = world()
+    w.add(Record(ZONE, "TXT", 300, ['"v=spf1 ip4:192.0.2.10 -all"']))
+    plan = planner.plan(config(), w.observe())
+    assert [f.kind for f in plan.findings if f.subject == ZONE] == ["foreign-owner"]
+    assert len([a for a in plan.actions if isinstance(a, Claim)]) == 2, "claims go ahead"
+    w.apply(plan)
+    assert policy(w) == "v=spf1 ip4:192.0.2.10 -all", "S4: not written"

@@ -76,11 +76,15 @@ def _terms(record: Record) -> set[str]:
 
 
 def in_spf(config: Config, service: ServiceConfig, seen: Observation, public_ip: str) -> bool:
-    """PUBLIC_IP is in the service's published SPF policy (True without `spf`): a claim waits
-    for it, so an address enters SPF before it sends."""
+    """PUBLIC_IP is in the service's published SPF policy (True without `spf`, or when the
+    record is someone else's): a claim waits for it, so an address enters SPF before it
+    sends."""
     if service.spf is None or seen.zone is None:
         return True
-    record = seen.zone.zone.get(service.spf, "TXT")
+    owned = seen.zone.get(service.spf, "TXT")
+    if owned is not None and owned.listed_by(config.owner) is None:
+        return True  # someone else's record (S4): it is never written, so nothing waits for it
+    record = owned.record if owned is not None else None
     wanted = mechanisms([public_ip])
     for value in record.values if record is not None else ():
         policy = policy_of(value)
