@@ -139,3 +139,17 @@ def test_a_txt_record_eipkeeper_does_not_own_is_left_alone_and_blocks_no_claim()
     assert len([a for a in plan.actions if isinstance(a, Claim)]) == 2, "claims go ahead"
     w.apply(plan)
     assert policy(w) == "v=spf1 ip4:192.0.2.10 -all", "S4: not written"
+
+
+def test_records_shows_the_spf_policy_as_ours_and_another_txt_value_as_nobodys() -> None:
+    from eipkeeper.dns.inventory import by_owner
+
+    w = world()
+    converge(w)
+    record = w.records[(ZONE, "TXT")]
+    w.records[record.key] = Record(ZONE, "TXT", record.ttl, [*record.values, '"verify=abc"'])
+    owned = w.observe().zone
+    assert owned is not None
+    rows = by_owner(owned.get(ZONE, "TXT"))  # type: ignore[arg-type]
+    assert [(who, len(values)) for who, values in rows] == [("mail-prod", 1), ("-", 1)]
+    assert rows[1][1] == ('"verify=abc"',)

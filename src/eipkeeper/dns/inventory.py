@@ -20,6 +20,7 @@ from eipkeeper.dns.markers import is_marker
 from eipkeeper.dns.ownership import OwnedRecord, OwnedZone
 from eipkeeper.dns.records import Record, Zone, normalize_name
 from eipkeeper.model import Address, Instance
+from eipkeeper.spf import policy_of
 
 UNKNOWN = "unknown"
 ADDRESS_TYPES = ("A", "AAAA")
@@ -130,15 +131,28 @@ def by_owner(owned: OwnedRecord) -> list[tuple[str, tuple[str, ...]]]:
         return [(owner_text(owned), owned.record.values)]
     groups: dict[str, list[str]] = {}
     for value in owned.record.values:
-        groups.setdefault(owned.owner_of(value) or NOBODY, []).append(value)
+        groups.setdefault(_manager(owned, value) or NOBODY, []).append(value)
     order = sorted(groups, key=lambda o: (o == NOBODY, o))
     return [(owner, tuple(groups[owner])) for owner in order]
 
 
+def _manager(owned: OwnedRecord, value: str) -> str:
+    """Who manages VALUE; an SPF policy is shared per mechanism (a service's `spf`): its
+    managers are the owners whose listed mechanisms it holds."""
+    who = owned.owner_of(value)
+    policy = policy_of(value) if not who and owned.record.type == "TXT" else None
+    if policy is None:
+        return who
+    terms = {t.lower() for t in policy.split()}
+    listed = {c.who: set(owned.listed_by(c.who) or ()) for c in owned.claims}
+    return ",".join(sorted(who for who, mine in listed.items() if mine & terms))
+
+
 def configured_names(config: Config) -> frozenset[str]:
-    """Where the config has eipkeeper write: every hostname and every MX domain."""
+    """Where the config has eipkeeper write: every hostname, MX domain and SPF name."""
     names = {h for s in config.services for h in s.hostnames}
     names |= {s.mx.domain for s in config.services if s.mx is not None}
+    names |= {s.spf for s in config.services if s.spf}
     return frozenset(names)
 
 
