@@ -1,6 +1,7 @@
-"""SPF on a real BIND through the sandbox: after `apply`, a drain, a pool that grows and one
-that shrinks, the policy `dig` reads holds one ip4: per pool address and a mechanism written
-by hand (with nsupdate) stays. Each policy is judged by pyspf, not parsed here."""
+"""SPF on a real BIND through the sandbox: after `apply`, a drain, a replace, a pool that
+grows and one that shrinks, the policy `dig` reads holds one ip4: per pool address and a
+mechanism written by hand (with nsupdate) stays. Each policy is judged by pyspf, not parsed
+here."""
 
 from __future__ import annotations
 
@@ -86,6 +87,10 @@ def test_spf_follows_the_pool_and_keeps_a_hand_written_mechanism(
         drained = eipkeeper("drain", "mx-a", "--then", "nothing", "--yes", env=env)
         assert drained.code == 0, drained.stderr
         assert passes(bind, "192.0.2.10"), "kept through a drain"
+        replaced = eipkeeper("replace", "mx-b", "--yes", env=env)
+        assert replaced.code == 0, replaced.stderr
+        assert all(passes(bind, ip) for ip in addresses.values()), "the pool, after replace"
+        assert passes(bind, "192.0.2.10"), "kept through a replace"
 
         write_config(cloud, bind, path, mx4=True)
         grown = eipkeeper("allocate", "--service", "mx", "--hostname", f"mx4.{ZONE}", env=env)
