@@ -150,3 +150,48 @@ def test_an_instance_of_a_service_counts_as_the_owner_seen() -> None:
     booting = Instance(instance_id="i-1", state="pending", tags={"Role": "mx"})
     seen = Observation(addresses=(), instances=(booting,), zone=zone)
     safety.check(CONFIG, seen, planner.plan(CONFIG, seen), force=True)
+
+
+def test_an_operator_claim_of_a_burst_reserved_address_needs_a_burst_instance() -> None:
+    """`associate mx3.example.test mx-c` gave the burst-reserved address to a standby."""
+    from eipkeeper.controller.plan import Claim as ClaimAction
+    from eipkeeper.controller.plan import Plan
+    from eipkeeper.model import TAG_BURST
+
+    config = config_module.parse(
+        CONFIG_TEXT_BURST,
+        Path("burst.toml"),
+    )
+    reserved = Address(
+        public_ip="127.1.0.3",
+        allocation_id="eipalloc-3",
+        tags={TAG_OWNER: OWNER, TAG_SERVICE: "mx", TAG_HOSTNAME: f"mx3.{ZONE}"},
+    )
+    standby = Instance(instance_id="i-c", state="running", tags={"Role": "mx", "Name": "mx-c"})
+    burst = Instance(instance_id="i-b", state="running", tags={"Role": "mx", TAG_BURST: "mx3"})
+    seen = Observation(
+        addresses=(reserved,),
+        instances=(standby, burst),
+        zone=None,
+        health={"i-c": True, "i-b": True},
+    )
+
+    def claim(instance: str) -> Plan:
+        action = ClaimAction("mx", "eipalloc-3", "127.1.0.3", instance, "asked", by_operator=True)
+        return Plan(actions=(action,))
+
+    with pytest.raises(SafetyRefusal, match="reserved for bursts") as caught:
+        safety.check(config, seen, claim("i-c"))
+    assert caught.value.rule == "S6"
+    safety.check(config, seen, claim("i-b"))
+
+
+CONFIG_TEXT_BURST = f"""
+owner = "{OWNER}"
+[[service]]
+name = "mx"
+select = {{ tags = {{ Role = "mx" }} }}
+addresses = "elastic"
+hostnames = ["mx1.{ZONE}", "mx3.{ZONE}"]
+burst = {{ launch_template = "mx-burst", hostnames = ["mx3.{ZONE}"], max = 1 }}
+"""

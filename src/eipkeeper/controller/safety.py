@@ -26,7 +26,7 @@ from eipkeeper.dns.records import Record
 from eipkeeper.durations import format_duration
 from eipkeeper.errors import SafetyRefusal
 from eipkeeper.fleet import service_of
-from eipkeeper.model import TAG_LEAVING_DNS
+from eipkeeper.model import TAG_BURST, TAG_LEAVING_DNS, TAG_SUCCESSOR_OF
 from eipkeeper.tagtime import parse_stamp
 
 
@@ -218,6 +218,7 @@ def check_s6(config: Config, seen: Observation, plan: Plan) -> None:
                 "S6", f"{action.describe()}: the target is not healthy: {why}", [action.instance_id]
             )
         _same_service(config, seen, action)
+        _reserved_for_bursts(config, seen, action)
         _no_displacement(seen, plan, action)
         if (
             isinstance(action, Move)
@@ -229,6 +230,27 @@ def check_s6(config: Config, seen: Observation, plan: Plan) -> None:
                 f"{action.describe()}: service {action.service} has failover = false",
                 [action.allocation_id],
             )
+
+
+def _reserved_for_bursts(config: Config, seen: Observation, action: Claim | Move) -> None:
+    """A pool EIP whose hostname is in burst.hostnames is reserved for bursts (and for a
+    `replace` successor taking mail on it): `associate mx3... mx-c` gave it to a standby."""
+    if not action.by_operator or not action.service:
+        return
+    address = seen.address(action.allocation_id)
+    target = seen.instance(action.instance_id)
+    service = next((s for s in config.services if s.name == action.service), None)
+    reserved = service.burst_hostnames if service is not None else frozenset()
+    if address is None or target is None or address.hostname not in reserved:
+        return
+    if TAG_BURST in target.tags or TAG_SUCCESSOR_OF in target.tags:
+        return
+    raise SafetyRefusal(
+        "S6",
+        f"{action.describe()}: {address.hostname} is reserved for bursts (burst.hostnames) "
+        f"and {target.label} is no burst instance",
+        [action.allocation_id, action.instance_id],
+    )
 
 
 def _no_displacement(seen: Observation, plan: Plan, action: Claim | Move) -> None:
