@@ -44,7 +44,8 @@ from eipkeeper.dns.records import Change, Record, Zone
 from eipkeeper.dns.rfc2136 import Rfc2136Provider
 from eipkeeper.dns.tsig import load_key
 from eipkeeper.sandbox.bind import LocalBind, find_program
-from eipkeeper.sandbox.localdns import DNS_KINDS, DnsKind, LocalServer, local_dns
+from eipkeeper.sandbox.dnsservers import local_dns
+from eipkeeper.sandbox.localdns import DNS_KINDS, DnsKind, LocalServer
 
 ZONE = "bench.test"
 

@@ -1,11 +1,17 @@
-"""The pure core, enforced: `make lint` fails when a pure module imports I/O.
+"""The shape of the package, enforced: `make lint` fails when
 
-A pure module may not import boto3, botocore, socket, subprocess, psutil or dns.query, neither
-directly nor through another eipkeeper module (imports inside functions count; imports under
-`if TYPE_CHECKING:` do not, since they never run). Third-party libraries are leaves: what
-msgspec or dnspython import inside themselves is their business, not an I/O path of ours.
+- a pure module imports I/O: boto3, botocore, socket, subprocess, psutil or dns.query,
+  directly or through another eipkeeper module;
+- a module imports from a layer above its own (cli -> controller -> dns/cloud/health/drain
+  -> the model and the rest): the command line calls the engine, the engine the adapters;
+- modules import each other in a cycle.
 
-    python tools/purecore.py [SRC]        # exit 1 and one line per path found
+Imports inside functions count (they run, later); imports under `if TYPE_CHECKING:` do not,
+since they never run; a module's import of its own package is no edge (Python initialises
+the package first, always). Third-party libraries are leaves: what msgspec or dnspython import
+inside themselves is their business, not an I/O path of ours.
+
+    python tools/purecore.py [SRC]        # exit 1 and one line per problem found
 """
 
 from __future__ import annotations
@@ -21,8 +27,8 @@ PURE = (
     "eipkeeper.fleet",
     "eipkeeper.audit",
     "eipkeeper.audit_reverse",
-    "eipkeeper.audit_mail",
     "eipkeeper.audit_mta_sts",
+    "eipkeeper.audit_mail",
     "eipkeeper.spf",
     "eipkeeper.controller.spf_plan",
     "eipkeeper.reputation",
@@ -38,6 +44,29 @@ PURE = (
     "eipkeeper.drain.phases",
     "eipkeeper.drain.routes",
 )
+LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("cli", ("eipkeeper.cli", "eipkeeper.demo", "eipkeeper.__main__", "eipkeeper.sandbox")),
+    (
+        "controller",
+        (
+            "eipkeeper.controller",
+            "eipkeeper.drain.runner",  # drives the engine for a drain from Python
+            "eipkeeper.allocation",
+            "eipkeeper.audit",  # judges an observation: audit, audit_mail, audit_reverse, ...
+        ),
+    ),
+    (
+        "adapters",
+        (
+            "eipkeeper.dns",
+            "eipkeeper.cloud",
+            "eipkeeper.health",
+            "eipkeeper.drain",
+            "eipkeeper.spf",
+        ),
+    ),
+)
+"""Top first; a module in none of them (model, config, errors, fleet, ...) is the bottom."""
 FORBIDDEN = ("boto3", "botocore", "socket", "subprocess", "psutil", "dns.query")
 
 
@@ -110,14 +139,99 @@ def forbidden_paths(graph: dict[str, set[str]], pure: tuple[str, ...]) -> list[l
     return found
 
 
+def edges(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    """Module -> the eipkeeper modules it imports, its own packages left out."""
+    return {
+        name: {i for i in imports if i in graph and i not in _parents(name)}
+        for name, imports in graph.items()
+    }
+
+
+def layer(name: str) -> int:
+    """NAME's rank in LAYERS (0 the top): the longest prefix that covers it decides, so a
+    module named on its own (drain.runner) is in its own layer, not its package's."""
+    length, rank = -1, len(LAYERS)
+    for where, (_, prefixes) in enumerate(LAYERS):
+        for prefix in prefixes:
+            # `eipkeeper.audit` covers audit_mail and audit_reverse too.
+            covers = name == prefix or name.startswith((prefix + ".", prefix + "_"))
+            if covers and len(prefix) > length:
+                length, rank = len(prefix), where
+    return rank
+
+
+def layer_name(name: str) -> str:
+    rank = layer(name)
+    return LAYERS[rank][0] if rank < len(LAYERS) else "model"
+
+
+def upward(graph: dict[str, set[str]]) -> list[tuple[str, str]]:
+    """Each import of a module from a layer above its own."""
+    return [
+        (name, imported)
+        for name, imports in sorted(edges(graph).items())
+        for imported in sorted(imports)
+        if layer(imported) < layer(name)
+    ]
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The modules that import each other in a ring, one list per ring (Tarjan's strongly
+    connected components, iteratively: the graph is a few hundred modules deep)."""
+    out = edges(graph)
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+    for root in sorted(out):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(out[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    work.append((child, iter(sorted(out[child]))))
+                elif child in stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                ring = stack[stack.index(node) :]
+                del stack[stack.index(node) :]
+                if len(ring) > 1:
+                    found.append(sorted(ring))
+    return found
+
+
 def main(argv: list[str]) -> int:
     src = Path(argv[1]) if len(argv) > 1 else Path(__file__).resolve().parent.parent / "src"
-    paths = forbidden_paths(import_graph(src), PURE)
+    graph = import_graph(src)
+    paths = forbidden_paths(graph, PURE)
     for path in paths:
         print(f"pure core broken: {' -> '.join(path)}")
-    if not paths:
-        print(f"pure core: {len(PURE)} modules import no I/O")
-    return 1 if paths else 0
+    ups = upward(graph)
+    for name, imported in ups:
+        print(
+            f"layers broken: {name} ({layer_name(name)}) imports {imported} "
+            f"({layer_name(imported)})"
+        )
+    rings = cycles(graph)
+    for ring in rings:
+        print(f"import cycle: {' <-> '.join(ring)}")
+    if not (paths or ups or rings):
+        print(
+            f"pure core: {len(PURE)} modules import no I/O; layers hold; no import cycle "
+            f"among {len(graph)} modules"
+        )
+    return 1 if paths or ups or rings else 0
 
 
 if __name__ == "__main__":

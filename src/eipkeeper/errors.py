@@ -1,19 +1,24 @@
 """The one exception family of eipkeeper.
 
-Every error carries the message the user sees and the exit code of SPEC.md section 4; the CLI
-prints the message on one line and exits with the code. Errors are sorted by what to do next:
-a TransientError may succeed if tried again later, the others will not.
+Every error carries the message the user sees, and says what `run` does when a round meets it
+(`handling`): `retry` (back off, the next round tries again), `error` (the same, counted as a
+failure), `stop` (the controller stops: retrying will not help), `refused` (a safety rule:
+nothing was applied) or `fenced` (another replica holds the lease). The exit code of SPEC.md
+section 4 is the CLI's to give: cli/main.py holds the one table, by class.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import ClassVar, Literal
+
+Handling = Literal["retry", "error", "stop", "refused", "fenced"]
 
 
 class EipkeeperError(Exception):
     """Base of every error eipkeeper reports to its user."""
 
-    exit_code = 1
+    handling: ClassVar[Handling] = "error"
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -31,19 +36,25 @@ class NotFoundError(OperationError):
 class TransientError(OperationError):
     """Throttling, a 5xx answer or a timeout: the same call may succeed later."""
 
+    handling = "retry"
+
 
 class PermissionDeniedError(OperationError):
     """The credentials may not make this call; retrying will not help."""
+
+    handling = "stop"
 
 
 class ConflictError(OperationError):
     """A compare-and-swap failed (S5): what was read changed before the write. Re-read, re-plan."""
 
+    handling = "retry"
+
 
 class ConfigError(EipkeeperError):
     """Usage or configuration error (exit 2), naming the file, line and key where known."""
 
-    exit_code = 2
+    handling = "stop"
 
     def __init__(
         self, message: str, *, path: str | None = None, line: int | None = None, key: str = ""
@@ -66,7 +77,7 @@ class UsageError(ConfigError):
 class SafetyRefusal(EipkeeperError):
     """Refused by a safety rule of SPEC.md section 3 (exit 4), naming the rule and the objects."""
 
-    exit_code = 4
+    handling = "refused"
 
     def __init__(self, rule: str, message: str, objects: Iterable[str] = ()) -> None:
         self.rule = rule
@@ -78,7 +89,7 @@ class SafetyRefusal(EipkeeperError):
 class Interrupted(EipkeeperError):
     """Ctrl-C (exit 130), saying which steps were done and which were not."""
 
-    exit_code = 130
+    handling = "stop"
 
     def __init__(self, done: Iterable[str] = (), not_done: Iterable[str] = ()) -> None:
         self.done = tuple(done)
@@ -94,3 +105,11 @@ class Interrupted(EipkeeperError):
         if not self.done and not self.not_done:
             parts.append("nothing was changed")
         super().__init__(". ".join(parts))
+
+
+class ChangesPending(EipkeeperError):
+    """Exit 3 with nothing more to say: `plan --detailed-exitcode` found work for apply, or
+    `audit --fail-on` found what it was asked to fail on. Not a failure of eipkeeper's."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message)

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from eipkeeper.sandbox.bind import LocalBind, free_port
-from eipkeeper.sandbox.localdns import DNS_KINDS, DnsKind, local_dns
+from eipkeeper.sandbox.dnsservers import local_dns
+from eipkeeper.sandbox.localdns import DNS_KINDS, DnsKind
 from tests.conftest import Cloud
 from tests.support.cli import Ran, here
 

@@ -33,10 +33,14 @@ class CountedRounds:
     starts: list[float] = field(default_factory=list)
     revisits: list[float | None] = field(default_factory=list)
     """What each round's plan says about a switch grace that ends soon (then None)."""
+    raises: list[Exception] = field(default_factory=list)
+    """What each round raises, in turn (then nothing)."""
 
     def prepare(self, intent: Intent, **_: object) -> Prepared:
         self.starts.append(self.clock.now)
         self.clock.advance(ROUND_SECONDS)
+        if self.raises:
+            raise self.raises.pop(0)
         revisit = self.revisits.pop(0) if self.revisits else None
         held = (Finding("switching", "info", "mx1", "mx-a does not pass its check ..."),)
         plan = Plan(actions=(), findings=held if revisit else (), revisit_in=revisit)

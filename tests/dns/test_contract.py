@@ -19,7 +19,8 @@ from eipkeeper.dns.rfc2136 import Rfc2136Provider
 from eipkeeper.dns.tsig import TsigKey, load_key
 from eipkeeper.errors import OperationError
 from eipkeeper.sandbox.bind import LocalBind, free_port
-from eipkeeper.sandbox.localdns import DNS_KINDS, DnsKind, LocalServer, local_dns
+from eipkeeper.sandbox.dnsservers import local_dns
+from eipkeeper.sandbox.localdns import DNS_KINDS, DnsKind, LocalServer
 from eipkeeper.sandbox.pdns import LocalPdns
 
 from .conftest import OWNER, ZONE

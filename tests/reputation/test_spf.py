@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import spf as pyspf
 
+from eipkeeper.cli.main import exit_code
 from eipkeeper.config import Config
 from eipkeeper.controller import planner, safety
 from eipkeeper.controller.plan import Claim
@@ -109,7 +110,7 @@ def test_a_change_past_450_octets_or_10_lookups_is_refused_naming_the_rule() -> 
     assert [f.severity for f in plan.findings if f.kind == "spf-lookups"] == ["critical"]
     with pytest.raises(SafetyRefusal) as refused:
         safety.check(config(shrunk=True), w.observe(), plan)
-    assert refused.value.exit_code == 4
+    assert exit_code(refused.value) == 4
     assert "RFC 7208" in str(refused.value) and "11 mechanisms that cost a DNS lookup" in str(
         refused.value
     )

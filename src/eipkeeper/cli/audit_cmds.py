@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from typing import TYPE_CHECKING, cast
 
@@ -10,7 +9,7 @@ import click
 
 from eipkeeper.cli.app import App, pass_app
 from eipkeeper.cli.render import Column, render_rows
-from eipkeeper.errors import ConfigError
+from eipkeeper.errors import ChangesPending, ConfigError
 
 if TYPE_CHECKING:  # imported in the command: `audit --help` does not pay for boto3
     from eipkeeper.audit import Report, Scene, Severity
@@ -26,7 +25,6 @@ FINDING_COLUMNS = [
     Column("fix"),
     Column("monthly_cost", justify="right"),
 ]
-FINDINGS_EXIT = 3
 
 
 def cloud_ranges(app: App) -> ranges.Ranges:
@@ -124,7 +122,7 @@ def audit_command(app: App, fail_on: str) -> None:
     report = audit(app.config, look(app, health=default_health(app)))
     render(report, app)
     if report.reaches(cast("Severity", fail_on)):
-        sys.exit(FINDINGS_EXIT)
+        raise ChangesPending()
 
 
 COMMANDS = [audit_command]

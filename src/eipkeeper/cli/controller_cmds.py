@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import logging
 import signal
-import sys
 import threading
 
 import click
@@ -16,7 +15,7 @@ import click
 from eipkeeper.cli.app import App, pass_app
 from eipkeeper.cli.params import CHECKSUM, DURATION, GRACE, TEXT
 from eipkeeper.durations import format_duration
-from eipkeeper.errors import UsageError
+from eipkeeper.errors import ChangesPending, UsageError
 from eipkeeper.logs import get_logger
 
 say = get_logger("eipkeeper.run")
@@ -52,7 +51,7 @@ def plan_command(app: App, detailed_exitcode: bool) -> None:
     if prepared.refusal is not None:
         click.echo(f"warning: apply would be {prepared.refusal.message}", err=True)
     if detailed_exitcode and not plan.empty:
-        sys.exit(3)
+        raise ChangesPending()
 
 
 @click.command("apply")

@@ -17,7 +17,13 @@ import click
 
 from eipkeeper import __version__
 from eipkeeper.cli.app import global_options
-from eipkeeper.errors import EipkeeperError
+from eipkeeper.errors import (
+    ChangesPending,
+    ConfigError,
+    EipkeeperError,
+    Interrupted,
+    SafetyRefusal,
+)
 
 
 class Entry(NamedTuple):
@@ -229,14 +235,29 @@ def _run(args: list[str]) -> int:
     return 0
 
 
+EXIT_CODES: tuple[tuple[type[EipkeeperError], int], ...] = (
+    (Interrupted, 130),
+    (SafetyRefusal, 4),
+    (ChangesPending, 3),
+    (ConfigError, 2),  # UsageError too
+    (EipkeeperError, 1),
+)
+"""SPEC.md section 4, the one table: the first class that matches gives the code."""
+
+
+def exit_code(error: EipkeeperError) -> int:
+    return next(code for kind, code in EXIT_CODES if isinstance(error, kind))
+
+
 def _report(error: EipkeeperError, *, verbose: bool, cause: BaseException | None = None) -> int:
     if verbose:
         import traceback
 
         traceback.print_exception(cause or error)
-    for line in error.message.splitlines() or [error.message]:
-        click.echo(f"eipkeeper: {line}", err=True)
-    return error.exit_code
+    if error.message:
+        for line in error.message.splitlines():
+            click.echo(f"eipkeeper: {line}", err=True)
+    return exit_code(error)
 
 
 def _broken_pipe() -> int:

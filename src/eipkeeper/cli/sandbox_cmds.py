@@ -241,8 +241,8 @@ _NAMES = {"bind": "BIND", "knot": "Knot DNS", "pdns": "PowerDNS"}
 
 def _start_dns(stack: contextlib.ExitStack, kind: str) -> LocalServer | LocalBind:
     """Start a local primary of KIND for the sample zone."""
+    from eipkeeper.sandbox.dnsservers import local_dns
     from eipkeeper.sandbox.fleet import ZONE
-    from eipkeeper.sandbox.localdns import local_dns
 
     server = local_dns("knot" if kind == "knot" else "pdns" if kind == "pdns" else "bind", ZONE)
     server.start()

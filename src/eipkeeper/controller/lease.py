@@ -52,6 +52,8 @@ latency of its last write."""
 class LeaseLost(OperationError):
     """This replica no longer holds the lease it started a round with: it must not write."""
 
+    handling = "fenced"
+
 
 class Lease:
     def __init__(

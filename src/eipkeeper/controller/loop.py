@@ -18,6 +18,7 @@ import random
 import socket
 import threading
 import time
+import traceback
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,19 +32,12 @@ from eipkeeper.controller.events import EventQueue
 from eipkeeper.controller.executor import Report
 from eipkeeper.controller.hooks import Hooks
 from eipkeeper.controller.intents import Intent, Reconcile
-from eipkeeper.controller.lease import Lease, LeaseLost
+from eipkeeper.controller.lease import Lease
 from eipkeeper.controller.listings import report_listings
 from eipkeeper.controller.metrics import Metrics
 from eipkeeper.controller.observation import Observation
-from eipkeeper.controller.plan import Finding
-from eipkeeper.errors import (
-    ConfigError,
-    ConflictError,
-    EipkeeperError,
-    PermissionDeniedError,
-    SafetyRefusal,
-    TransientError,
-)
+from eipkeeper.controller.plan import Finding, Plan
+from eipkeeper.errors import EipkeeperError, OperationError, TransientError
 from eipkeeper.fleet import FleetView, service_of
 from eipkeeper.health.monitor import HealthChange, HealthMonitor
 from eipkeeper.logs import get_logger
@@ -71,6 +65,15 @@ class Pipeline(Protocol):
     def prepare(self, intent: Intent, *, force: bool = ...) -> Prepared: ...
 
     def execute(self, prepared: Prepared, hooks: Hooks = ...) -> Outcome: ...
+
+
+@dataclass(frozen=True)
+class Failure:
+    """What a failed round had done, for its line."""
+
+    started: float
+    attempted: list[str]
+    trigger: str
 
 
 class LoopClock(Protocol):
@@ -237,31 +240,42 @@ class Controller:
             prepared = self.engine.prepare(Reconcile())
             self.last_seen = prepared.seen
             plan, report = prepared.plan, self.engine.execute(prepared, hooks).report
-        except LeaseLost as lost:
-            self._count_round("fenced", started, attempted, trigger, lost.message, "round.fenced")
+        except EipkeeperError as exc:
+            outcome = self._failed(exc, Failure(started, attempted, trigger))
             if raise_errors:
                 raise
-            return "fenced"
-        except SafetyRefusal as refusal:
-            self._count_round(
-                "refused", started, attempted, trigger, refusal.message, "round.refused"
+            return outcome
+        except Exception as exc:
+            # A bug of ours: said with its traceback, counted, and the next round (after the
+            # back-off) reads the world afresh; the controller goes on serving.
+            say.error("round.crashed", error=f"{type(exc).__name__}: {exc}")
+            log.debug("round.crashed", traceback=traceback.format_exc())
+            outcome = self._failed(
+                OperationError(f"internal error: {type(exc).__name__}: {exc}"),
+                Failure(started, attempted, trigger),
             )
             if raise_errors:
                 raise
-            return "refused"
-        except (ConfigError, PermissionDeniedError):
+            return outcome
+        self._succeeded(started, trigger, plan, report)
+        return "ok"
+
+    def _failed(self, exc: EipkeeperError, failure: Failure) -> str:
+        """The one switch: what the error says a round should lead to (errors.Handling)."""
+        if exc.handling == "stop":
             self.metrics.rounds.labels("error").inc()
-            raise  # `run` stops; the CLI says it in one line
-        except EipkeeperError as exc:
-            self._failures += 1
-            outcome = "retry" if isinstance(exc, TransientError | ConflictError) else "error"
-            self._count_round(
-                outcome, started, attempted, trigger, exc.message, "round.failed",
-                failures=self._failures,
-            )  # fmt: skip
-            if raise_errors:
-                raise
-            return "retry"
+            raise exc  # `run` stops; the CLI says it in one line
+        if exc.handling in ("fenced", "refused"):
+            event = f"round.{exc.handling}"
+            self._count_round(exc.handling, failure, exc.message, event)
+            return exc.handling
+        self._failures += 1
+        self._count_round(
+            exc.handling, failure, exc.message, "round.failed", failures=self._failures
+        )
+        return "retry"
+
+    def _succeeded(self, started: float, trigger: str, plan: Plan, report: Report) -> None:
         seconds = self.clock.monotonic() - started
         self._failures = 0
         self._revisit_in = plan.revisit_in
@@ -281,26 +295,18 @@ class Controller:
         self._failover_metrics(report)
         self._fleet_metrics()
         self._call_metrics()
-        return "ok"
 
     def _count_round(
-        self,
-        outcome: str,
-        started: float,
-        attempted: list[str],
-        trigger: str,
-        error: str,
-        event: str,
-        **fields: object,
+        self, outcome: str, failure: Failure, error: str, event: str, **fields: object
     ) -> None:
         self._tally[outcome] += 1
         self.metrics.rounds.labels(outcome).inc()
         narration.tell_failed(
             event,
-            seconds=self.clock.monotonic() - started,
-            trigger=trigger,
+            seconds=self.clock.monotonic() - failure.started,
+            trigger=failure.trigger,
             error=error,
-            attempted=attempted,
+            attempted=failure.attempted,
             **fields,
         )
         self._call_metrics()
@@ -337,11 +343,11 @@ class Controller:
                 if unreachable:
                     say.info("lease.reachable", lease=self._lease_text())
                 unreachable = False
-            except (ConfigError, PermissionDeniedError) as exc:
-                self._fatal = exc
-                self.request_stop()
-                return
             except EipkeeperError as exc:
+                if exc.handling == "stop":
+                    self._fatal = exc
+                    self.request_stop()
+                    return
                 if not unreachable:
                     say.warning(
                         "lease.unreachable",
@@ -452,11 +458,11 @@ class Controller:
         while not self.stop.is_set():
             try:
                 changes = self.events.receive(wait=1.0)
-            except (ConfigError, PermissionDeniedError) as exc:
-                self._fatal = exc
-                self.request_stop()
-                return
             except EipkeeperError as exc:
+                if exc.handling == "stop":
+                    self._fatal = exc
+                    self.request_stop()
+                    return
                 if pause == 1.0:
                     say.warning("events.unreachable", error=exc.message)
                 self.clock.wait(self.stop, pause)

@@ -27,7 +27,7 @@ import dns.rcode
 import dns.rdatatype
 
 from eipkeeper.errors import OperationError
-from eipkeeper.sandbox.bind import LocalBind, free_port, stop_process, wait_answering
+from eipkeeper.sandbox.bind import free_port, stop_process, wait_answering
 
 DnsKind = Literal["bind", "knot", "pdns"]
 DNS_KINDS: tuple[DnsKind, ...] = ("bind", "knot", "pdns")
@@ -170,21 +170,3 @@ class LocalServer(ABC):
     def _terminate(self) -> None:
         process, self._process = self._process, None
         stop_process(process)
-
-
-def local_dns(
-    kind: DnsKind,
-    zone: str = "example.test",
-    *,
-    records: Iterable[str] = (),
-    allow_update: bool = True,
-    also_notify: Iterable[int] = (),
-) -> LocalServer | LocalBind:
-    """A stopped local primary of KIND for ZONE (start it with `with`)."""
-    if kind == "bind":
-        return LocalBind(zone, records=records, allow_update=allow_update, also_notify=also_notify)
-    from eipkeeper.sandbox.knot import LocalKnot
-    from eipkeeper.sandbox.pdns import LocalPdns
-
-    server: type[LocalServer] = LocalKnot if kind == "knot" else LocalPdns
-    return server(zone, records=records, allow_update=allow_update, also_notify=also_notify)
