@@ -60,7 +60,7 @@ def look(app: App, *, health: HealthSource) -> Scene:
     """One read for the audit: the controller's observation, plus every live instance of the
     account (a record or an EIP may be on an instance of no service)."""
     from eipkeeper.audit import Scene
-    from eipkeeper.controller.engine import observe
+    from eipkeeper.controller.reading import observe
 
     seen = observe(
         config=app.config, ec2=app.ec2, registry=app.registry, health=health, now=time.time()

@@ -13,10 +13,11 @@ import click
 
 from eipkeeper.cli.app import App
 from eipkeeper.cli.render import Column, render_rows
-from eipkeeper.controller.engine import Engine, health_source
+from eipkeeper.controller.engine import Engine
 from eipkeeper.controller.hooks import Hooks
 from eipkeeper.controller.observation import HealthSource
 from eipkeeper.controller.plan import DnsUnit, Plan
+from eipkeeper.controller.reading import health_source
 
 PLAN_COLUMNS = [
     Column("phase"),

@@ -15,7 +15,7 @@ Every action has the apply phase `drain`, so the plan runs in the order written 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from eipkeeper.config import Config, ServiceConfig
@@ -30,6 +30,7 @@ from eipkeeper.controller.plan import (
     Move,
     Plan,
 )
+from eipkeeper.dns.ownership import OwnedZone
 from eipkeeper.drain.phases import Phase, Route, Step, Then, parse_phase, steps_after
 from eipkeeper.drain.routes import Withdrawal, choose_route, withdraw_address, withdraw_from_mx
 from eipkeeper.errors import NotFoundError, OperationError, UsageError
@@ -122,33 +123,26 @@ def _decided(config: Config, seen: Observation, base: DrainPreview) -> DrainPrev
         seen=bool(seen.references(instance.public_ip)),
     )
     steps = steps_after(phase, route)
-    decided = DrainPreview(
-        instance, service, phase, route, steps, eip=eip, standby=standby, passed_over=passed_over
-    )
+    decided = replace(base, route=route, steps=steps, standby=standby, passed_over=passed_over)
     zone = seen.zone
     if zone is None:
         if "withdraw" in steps or "confirm" in steps:
             raise OperationError(f"draining {instance.label} needs [dns] in the config")
         return decided
-    withdrawal = None
-    if "withdraw" in steps and eip is not None:
-        withdrawal = withdraw_from_mx(zone, config=config, service=service, hostname=eip.hostname)
-    elif "withdraw" in steps:
-        others = _healthy_others(seen, instance, service)
-        withdrawal = withdraw_address(
-            zone, config=config, service=service, ip=instance.public_ip, others=others
-        )
-    return DrainPreview(
-        instance,
-        service,
-        phase,
-        route,
-        steps,
-        eip=eip,
-        withdrawal=withdrawal,
-        standby=standby,
-        serial=zone.zone.serial,
-        passed_over=passed_over,
+    withdrawal = _withdrawal(config, seen, zone, decided) if "withdraw" in steps else None
+    return replace(decided, withdrawal=withdrawal, serial=zone.zone.serial)
+
+
+def _withdrawal(
+    config: Config, seen: Observation, zone: OwnedZone, preview: DrainPreview
+) -> Withdrawal:
+    """The hostname out of the MX set for a pool EIP; else the address out of every record."""
+    instance, service, eip = preview.instance, preview.service, preview.eip
+    if eip is not None:
+        return withdraw_from_mx(zone, config=config, service=service, hostname=eip.hostname)
+    others = _healthy_others(seen, instance, service)
+    return withdraw_address(
+        zone, config=config, service=service, ip=instance.public_ip, others=others
     )
 
 

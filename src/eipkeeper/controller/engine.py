@@ -25,12 +25,11 @@ and render what it returns.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from eipkeeper.cloud.cloudwatch import CloudWatch
-from eipkeeper.cloud.ec2 import LIVE_STATES, Ec2
+from eipkeeper.cloud.ec2 import Ec2
 from eipkeeper.config import Config
 from eipkeeper.controller import planner, safety
 from eipkeeper.controller.drain_planner import plan_drain
@@ -52,172 +51,18 @@ from eipkeeper.controller.observation import (
     Observation,
     ReputationSource,
     RunningIsHealthy,
-    service_filters,
 )
 from eipkeeper.controller.plan import Claim, Move, Plan
+from eipkeeper.controller.reading import observe
 from eipkeeper.controller.replace_planner import Stage, plan_replace
 from eipkeeper.dns.ownership import Registry
-from eipkeeper.errors import Interrupted, NotFoundError, OperationError, SafetyRefusal
-from eipkeeper.fleet import service_of
+from eipkeeper.errors import Interrupted, OperationError, SafetyRefusal
 from eipkeeper.health.runner import check_of
 from eipkeeper.health.switch import SwitchTimeline, analyse, instance_names
 from eipkeeper.health.tls import TlsContexts
 from eipkeeper.health.watch import DEFAULT_EVERY, AddressWatch
-from eipkeeper.model import TAG_ASSOCIATED_AT, Address, Instance
-from eipkeeper.reputation import Reputation
-from eipkeeper.tagtime import parse_stamp
 
 NO_HOOKS = Hooks()
-
-# -- 1. observe ----------------------------------------------------------------------------------
-
-
-def observe(
-    *,
-    config: Config,
-    ec2: Ec2,
-    registry: Registry | None,
-    health: HealthSource,
-    now: float,
-    cloudwatch: CloudWatch | None = None,
-    named: Sequence[str] = (),
-    holders: bool = False,
-    reputation: ReputationSource | None = None,
-    terminated: bool = False,
-) -> Observation:
-    """One read: DescribeAddresses, one paginated DescribeInstances for every service, one
-    zone read, the load metrics; plus the instances NAMED (ids or Name tags) that are not
-    among them (TERMINATED: terminated ones too, apart) and the holders of EIPs outside the
-    services, so that a command resolves and reports without more calls."""
-    addresses = tuple(ec2.addresses())
-    candidates = ec2.instances(filters=service_filters(config)) if config.services else []
-    instances = {i.instance_id: i for i in candidates if service_of(config, i) is not None}
-    known = {text for i in instances.values() for text in (i.instance_id, i.name)}
-    gone: list[Instance] = []
-    asked = [text for text in named if text not in known]
-    for extra in _named_instances(ec2, asked, terminated=terminated) if asked else []:
-        if extra.state == "terminated":
-            gone.append(extra)
-        else:
-            instances.setdefault(extra.instance_id, extra)
-    if holders:
-        others = sorted({a.instance_id for a in addresses if a.instance_id} - set(instances))
-        for holder in _by_ids(ec2, others) if others else []:
-            instances.setdefault(holder.instance_id, holder)
-    zone = registry.read() if registry is not None else None
-    load: dict[str, float | None] = {}
-    for service in config.services:
-        metric = service.burst.metric if service.burst else None
-        if metric is not None and cloudwatch is not None:
-            load[service.name] = cloudwatch.recent(metric, now=now)
-    found = tuple(instances.values())
-    published = (
-        {v for r in zone.zone.records if r.type in ("A", "AAAA") for v in r.values}
-        if zone is not None
-        else set()
-    )
-    judged = _judged(config, addresses, found, published, now=now)
-    verdicts = dict(health.health(found, judged=judged))
-    # FCrDNS is judged from the PTR EC2 serves for the address (and the zone's A records).
-    ptr_pools = {s.name for s in config.services if s.ptr or (s.reputation and s.reputation.fcrdns)}
-    reverse = ec2.reverse_names(
-        [a.allocation_id for a in addresses if a.service in ptr_pools and a.owner == config.owner]
-    )
-    return Observation(
-        addresses=addresses,
-        instances=found,
-        gone=tuple(gone),
-        zone=zone,
-        health=verdicts,
-        health_detail=_details(health),
-        reverse=reverse,
-        now=now,
-        load=load,
-        reputation=_reputations(config, addresses, reputation, now=now),
-    )
-
-
-def _reputations(
-    config: Config,
-    addresses: Sequence[Address],
-    source: ReputationSource | None,
-    *,
-    now: float,
-) -> Mapping[str, Reputation]:
-    """Blocklist verdicts of this owner's pool EIPs in services with `reputation`."""
-    checked = {s.name for s in config.services if s.reputation is not None}
-    pairs = [
-        (a.public_ip, a.service)
-        for a in addresses
-        if a.service in checked and a.owner == config.owner and a.public_ip
-    ]
-    if not pairs:
-        return {}
-    if source is None:
-        from eipkeeper.dns.dnsbl import ReputationWatch
-
-        source = ReputationWatch(config=config)
-    return source.reputations(pairs, now=now)
-
-
-def _judged(
-    config: Config,
-    addresses: Sequence[Address],
-    instances: Sequence[Instance],
-    published: set[str],
-    *,
-    now: float,
-) -> frozenset[str]:
-    """The instances whose failure would change something, so that a one-shot command probes
-    them until decided: EIP holders outside their switch grace (inside it they cannot be
-    judged failed: S6), and instances whose address DNS names."""
-    grace = {s.name: s.check.switch_grace for s in config.services if s.check}
-    judged = {i.instance_id for i in instances if i.public_ip in published}
-    switching = set()
-    for address in addresses:
-        if not address.instance_id:
-            continue
-        at = parse_stamp(address.tags.get(TAG_ASSOCIATED_AT, ""))
-        if at is not None and now - at < grace.get(address.service, 0.0):
-            switching.add(address.instance_id)
-        else:
-            judged.add(address.instance_id)
-    return frozenset(judged - switching)
-
-
-def _details(health: HealthSource) -> dict[str, str]:
-    statuses = getattr(health, "statuses", None)
-    if statuses is None:
-        return {}
-    return {key: state.last.detail for key, state in statuses().items() if state.last is not None}
-
-
-def _by_ids(ec2: Ec2, ids: Sequence[str], states: Sequence[str] = LIVE_STATES) -> list[Instance]:
-    try:
-        return ec2.instances(instance_ids=list(ids), states=states)
-    except NotFoundError:
-        return []  # gone meanwhile: reports name it by id
-
-
-def _named_instances(ec2: Ec2, texts: Sequence[str], *, terminated: bool) -> list[Instance]:
-    states = (*LIVE_STATES, "terminated") if terminated else LIVE_STATES
-    ids = [t for t in texts if t.startswith("i-")]
-    names = [t for t in texts if not t.startswith("i-")]
-    found = _by_ids(ec2, ids, states) if ids else []
-    if names:
-        found += ec2.instances(filters=[{"Name": "tag:Name", "Values": names}], states=states)
-    return found
-
-
-def health_source(config: Config, **monitor_options: Any) -> HealthSource:
-    """The services' checks (probed here, or by `run`'s monitor); the running state where
-    no service has a check."""
-    if any(service.check for service in config.services):
-        from eipkeeper.health.monitor import HealthMonitor
-
-        return HealthMonitor(config=config, **monitor_options)
-    return RunningIsHealthy()
-
 
 # -- the engine ----------------------------------------------------------------------------------
 
@@ -384,7 +229,7 @@ class Engine:
         if target is None or check is None:
             associate()
             return None
-        olds = _old_names(seen, action)
+        olds, new = _old_names(seen, action), instance_names(target)
         with AddressWatch(
             host=action.public_ip, check=check, tls=self.tls, every=self.probe_every
         ) as watch:
@@ -396,24 +241,33 @@ class Engine:
             visible_at = time.monotonic()
 
             def timeline() -> SwitchTimeline:
-                new = instance_names(target)
-                return analyse(
-                    watch.samples(), call_at=call_at, old=olds, new=new, visible_at=visible_at
-                )
+                samples = watch.samples()
+                return analyse(samples, call_at=call_at, old=olds, new=new, visible_at=visible_at)
 
-            try:
-                watch.wait_for(
-                    lambda samples: timeline().steady,
-                    timeout=max(0.0, hooks.timeout - (visible_at - call_at)),
-                    on_tick=lambda elapsed: hooks.on_tick(time.monotonic() - call_at),
-                )
-            except KeyboardInterrupt:
-                # The address has moved: say so, not a bare "interrupted".
-                done = [action.describe()]
-                raise Interrupted(done, ["watching the switch to its end"]) from None
+            _until_steady(watch, timeline, action, hooks, since=call_at, visible_at=visible_at)
         samples = watch.samples()
         last = samples[-1].result.detail if samples else "no probe finished"
         return Switch(timeline(), visible_at - call_at, last)
+
+
+def _until_steady(
+    watch: AddressWatch,
+    timeline: Callable[[], SwitchTimeline],
+    action: Claim | Move,
+    hooks: Hooks,
+    *,
+    since: float,
+    visible_at: float,
+) -> None:
+    try:
+        watch.wait_for(
+            lambda samples: timeline().steady,
+            timeout=max(0.0, hooks.timeout - (visible_at - since)),
+            on_tick=lambda elapsed: hooks.on_tick(time.monotonic() - since),
+        )
+    except KeyboardInterrupt:
+        # The address has moved: say so, not a bare "interrupted".
+        raise Interrupted([action.describe()], ["watching the switch to its end"]) from None
 
 
 def _old_names(seen: Observation, action: Claim | Move) -> frozenset[str]:

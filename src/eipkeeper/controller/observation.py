@@ -1,6 +1,6 @@
 """What one round sees: the account's EIPs, the services' instances, the zone, the health.
 
-A value, pure: `eipkeeper.controller.engine.observe` makes it with one DescribeAddresses, one
+A value, pure: `eipkeeper.controller.reading.observe` makes it with one DescribeAddresses, one
 paginated DescribeInstances for every service at once and one zone read; everything after it
 is pure.
 """

@@ -150,113 +150,135 @@ def _switching(held: list[tuple[Address, Instance, float]]) -> list[Finding]:
 def _elastic(
     config: Config, service: ServiceConfig, members: list[Instance], seen: Observation
 ) -> tuple[list[Action], list[Wanted], list[Finding]]:
-    actions: list[Action] = []
-    findings: list[Finding] = []
+    """Each hostname of an elastic service backed by a healthy member holding its EIP, else a
+    claim, a failover move, a replacement launch or a finding; then what DNS should say."""
     pool = [a for a in seen.addresses if a.service == service.name]
-    for foreign in (a for a in pool if a.owner != config.owner):
-        findings.append(
-            Finding(
-                "foreign-owner",
-                "info",
-                foreign.public_ip,
-                f"pool {service.name} lists {foreign.public_ip}, which is not marked with owner "
-                f"{config.owner}; it is left alone (S4)",
-            )
-        )
-    pool = [a for a in pool if a.owner == config.owner]
-    bound = _bind(service, pool, actions)
-    named = seen.published.__contains__
-    standbys, burst_standbys = (
-        [
-            i
-            for i in standby_candidates(members, seen.addresses, burst=burst, named=named)
-            if seen.healthy(i)
-        ]
-        for burst in (False, True)
-    )
+    findings = [_foreign(config, service, a) for a in pool if a.owner != config.owner]
+    actions: list[Action] = []
+    bound = _bind(service, [a for a in pool if a.owner == config.owner], actions)
+    hosts = _Hostnames(config, service, members, seen)
     backed: set[str] = set()
-    reserved = service.burst_hostnames
-    member_ids = {i.instance_id for i in members}  # by id: a list lookup made rounds O(n^2)
     for hostname in service.hostnames:
         address = bound.get(hostname)
         if address is None:
             continue
-        burst = hostname in reserved
-        holder = seen.instance(address.instance_id) if address.instance_id else None
-        backs = holder is not None and _backs(seen, service, holder, member_ids)
-        if backs and holder is not None and seen.is_burst(holder) == burst:
+        acts, found, backs = hosts.back(hostname, address)
+        actions += acts
+        findings += found
+        if backs:
             backed.add(hostname)
-            continue
-        if not address.associated and (held := _held_back(config, service, address, seen)):
-            findings.append(held)
-            continue
-        if burst:
-            # Reserved for bursts: claimed only by a healthy burst instance holding none.
-            if not address.associated and burst_standbys:
-                target = burst_standbys.pop(0)
-                actions.append(
-                    Claim(
-                        service=service.name,
-                        allocation_id=address.allocation_id,
-                        public_ip=address.public_ip,
-                        instance_id=target.instance_id,
-                        reason=f"{hostname}: reserved for bursts; {target.label} is a healthy "
-                        "burst instance holding none",
-                    )
-                )
-                backed.add(hostname)
-            continue
-        if not standbys:
-            findings.append(_unbacked(service, hostname, address, holder))
-            launch = _replacement(config, service, hostname, address, holder, members)
-            if launch is not None:
-                actions.append(launch)
-            continue
-        target = standbys.pop(0)
-        why = _why_unbacked(address, holder)
-        if address.associated and address.instance_id:
-            if not service.failover:
-                findings.append(_unbacked(service, hostname, address, holder))
-                continue
-            actions.append(
-                Move(
-                    service=service.name,
-                    allocation_id=address.allocation_id,
-                    public_ip=address.public_ip,
-                    from_instance=address.instance_id,
-                    instance_id=target.instance_id,
-                    reason=f"{hostname}: {why}; {target.label} is a healthy standby",
-                )
-            )
-        else:
-            actions.append(
-                Claim(
-                    service=service.name,
-                    allocation_id=address.allocation_id,
-                    public_ip=address.public_ip,
-                    instance_id=target.instance_id,
-                    reason=f"{hostname}: {why}; {target.label} is healthy and holds none",
-                )
-            )
-        backed.add(hostname)
-    ttl = service_ttl(config, service)
-    wanted = [
-        Wanted(
-            service.name,
-            hostname,
-            "A",
-            ttl,
-            (bound[hostname].public_ip,) if hostname in bound else (),
-            f"{hostname} is bound to {bound[hostname].public_ip}"
-            if hostname in bound
-            else f"{hostname} has no Elastic IP in pool {service.name}",
-        )
-        for hostname in service.hostnames
-    ]
+    wanted = [_wanted_a(config, service, hostname, bound) for hostname in service.hostnames]
     wanted += _mx(config, service, [h for h in service.hostnames if h in bound], backed)
     actions += _reverse(service, bound, seen)
     scaled, notes = plan_bursts(config, service, members, seen, bound)
     return actions + scaled, wanted, findings + notes
+
+
+def _foreign(config: Config, service: ServiceConfig, foreign: Address) -> Finding:
+    return Finding(
+        "foreign-owner",
+        "info",
+        foreign.public_ip,
+        f"pool {service.name} lists {foreign.public_ip}, which is not marked with owner "
+        f"{config.owner}; it is left alone (S4)",
+    )
+
+
+def _wanted_a(
+    config: Config, service: ServiceConfig, hostname: str, bound: dict[str, Address]
+) -> Wanted:
+    address = bound.get(hostname)
+    return Wanted(
+        service.name,
+        hostname,
+        "A",
+        service_ttl(config, service),
+        (address.public_ip,) if address is not None else (),
+        f"{hostname} is bound to {address.public_ip}"
+        if address is not None
+        else f"{hostname} has no Elastic IP in pool {service.name}",
+    )
+
+
+class _Hostnames:
+    """Who backs each hostname of an elastic service: the healthy standbys (burst and not)
+    are handed out in order, one per hostname that needs one."""
+
+    def __init__(
+        self, config: Config, service: ServiceConfig, members: list[Instance], seen: Observation
+    ) -> None:
+        self.config, self.service, self.members, self.seen = config, service, members, seen
+        named = seen.published.__contains__
+        self.standbys, self.burst_standbys = (
+            [
+                i
+                for i in standby_candidates(members, seen.addresses, burst=burst, named=named)
+                if seen.healthy(i)
+            ]
+            for burst in (False, True)
+        )
+        self.member_ids = {i.instance_id for i in members}  # by id: a list lookup was O(n^2)
+
+    def back(self, hostname: str, address: Address) -> tuple[list[Action], list[Finding], bool]:
+        """What HOSTNAME (bound to ADDRESS) needs: actions, findings, and whether it is
+        backed after them."""
+        seen, service = self.seen, self.service
+        burst = hostname in service.burst_hostnames
+        holder = seen.instance(address.instance_id) if address.instance_id else None
+        backs = holder is not None and _backs(seen, service, holder, self.member_ids)
+        if backs and holder is not None and seen.is_burst(holder) == burst:
+            return [], [], True
+        if not address.associated and (held := _held_back(self.config, service, address, seen)):
+            return [], [held], False
+        if burst:
+            return self._reserved(hostname, address)
+        if not self.standbys:
+            launch = _replacement(self.config, service, hostname, address, holder, self.members)
+            found = [_unbacked(service, hostname, address, holder)]
+            return ([launch] if launch is not None else []), found, False
+        if address.associated and address.instance_id and not service.failover:
+            self.standbys.pop(0)  # spoken for, as before: the next hostname takes the next
+            return [], [_unbacked(service, hostname, address, holder)], False
+        return [self._take(hostname, address, holder, self.standbys.pop(0))], [], True
+
+    def _reserved(
+        self, hostname: str, address: Address
+    ) -> tuple[list[Action], list[Finding], bool]:
+        """Reserved for bursts: claimed only by a healthy burst instance holding none."""
+        if address.associated or not self.burst_standbys:
+            return [], [], False
+        target = self.burst_standbys.pop(0)
+        claim = Claim(
+            service=self.service.name,
+            allocation_id=address.allocation_id,
+            public_ip=address.public_ip,
+            instance_id=target.instance_id,
+            reason=f"{hostname}: reserved for bursts; {target.label} is a healthy burst "
+            "instance holding none",
+        )
+        return [claim], [], True
+
+    def _take(
+        self, hostname: str, address: Address, holder: Instance | None, target: Instance
+    ) -> Action:
+        """TARGET takes ADDRESS: a failover move off its holder, or a claim of a free one."""
+        why = _why_unbacked(address, holder)
+        if address.associated and address.instance_id:
+            return Move(
+                service=self.service.name,
+                allocation_id=address.allocation_id,
+                public_ip=address.public_ip,
+                from_instance=address.instance_id,
+                instance_id=target.instance_id,
+                reason=f"{hostname}: {why}; {target.label} is a healthy standby",
+            )
+        return Claim(
+            service=self.service.name,
+            allocation_id=address.allocation_id,
+            public_ip=address.public_ip,
+            instance_id=target.instance_id,
+            reason=f"{hostname}: {why}; {target.label} is healthy and holds none",
+        )
 
 
 def _held_back(

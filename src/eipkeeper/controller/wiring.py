@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from eipkeeper.cloud.aws import AwsSession
 from eipkeeper.cloud.ec2 import Ec2
 from eipkeeper.config import Config
-from eipkeeper.controller.engine import Engine, health_source
+from eipkeeper.controller.engine import Engine
 from eipkeeper.controller.loop import Controller, replica_name
+from eipkeeper.controller.reading import health_source
 from eipkeeper.dns.ownership import Registry
 from eipkeeper.errors import UsageError
 from eipkeeper.health.monitor import HealthChange, HealthMonitor

@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 from eipkeeper.cloud.ec2 import Ec2
 from eipkeeper.config import Config, ServiceConfig
 from eipkeeper.controller.drain_planner import DrainPreview, drain_actions, drain_preview
-from eipkeeper.controller.engine import Engine, health_source
+from eipkeeper.controller.engine import Engine
 from eipkeeper.controller.executor import Report
 from eipkeeper.controller.hooks import Hooks, Ticker, no_bar
 from eipkeeper.controller.intents import DrainInstance
 from eipkeeper.controller.observation import Observation
 from eipkeeper.controller.plan import Disassociate, Move, Plan
+from eipkeeper.controller.reading import health_source
 from eipkeeper.dns.ownership import Registry
 from eipkeeper.drain.phases import Then
 from eipkeeper.health.tls import TlsContexts
