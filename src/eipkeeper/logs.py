@@ -71,8 +71,47 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(body, default=str)
 
 
+class JsonLines:
+    """stderr under `--log-format json`: every line is a JSON object. A line the command says
+    in words (a step, a warning, the one-line error) becomes {"event": "say", "text": ...}
+    instead of breaking the stream for whoever parses it."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self._partial = ""
+
+    def write(self, text: str) -> int:
+        *lines, self._partial = (self._partial + text).split("\n")
+        for line in lines:
+            self.stream.write(_as_json(line) + "\n")
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
+def _as_json(line: str) -> str:
+    if line.startswith("{"):
+        return line  # a log record, already JSON
+    error = line.startswith("eipkeeper: ")
+    body = {
+        "ts": round(time.time(), 3),
+        "level": "error" if error else "info",
+        "event": "error" if error else "say",
+        "text": line.removeprefix("eipkeeper: ") if error else line,
+    }
+    return json.dumps(body)
+
+
 def setup(*, verbose: int, fmt: str) -> None:
     """Logs go to stderr so that stdout stays for the command's output."""
+    if fmt == "json" and not isinstance(sys.stderr, JsonLines):
+        sys.stderr = JsonLines(sys.stderr)
+    elif fmt != "json" and isinstance(sys.stderr, JsonLines):
+        sys.stderr = sys.stderr.stream
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root = logging.getLogger("eipkeeper")

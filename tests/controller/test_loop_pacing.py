@@ -126,7 +126,22 @@ def test_run_says_when_and_why_it_judges_a_holder_later(caplog: pytest.LogCaptur
     said = [r for r in caplog.records if r.getMessage() == "run.judging_later"]
     assert len(said) == 2, "once per hold, not once per round of it"
     fields = said[0].__dict__["eipkeeper_fields"]
-    assert fields == {"seconds": "4.2", "why": "mx-a does not pass its check ..."}
+    assert fields == {"seconds": 4.2, "why": "mx-a does not pass its check ..."}
+
+
+def test_run_says_it_judges_later_with_a_short_interval_too(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """With --interval shorter than the grace left, the line was never said."""
+    caplog.set_level(logging.INFO, logger="eipkeeper.run")
+    loop = controller(interval=1.0, min_interval=0.5)
+    rounds = loop.engine
+    assert isinstance(rounds, CountedRounds)
+    rounds.revisits = [4.0, 3.0, 2.0, 1.0, None]
+    run_until(loop, 6.0)
+    said = [r for r in caplog.records if r.getMessage() == "run.judging_later"]
+    assert len(said) == 1, "once per hold"
+    assert said[0].__dict__["eipkeeper_fields"]["seconds"] == 4.2
 
 
 def test_a_grace_that_ends_within_the_minimum_interval_waits_for_it() -> None:

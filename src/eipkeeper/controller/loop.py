@@ -199,10 +199,13 @@ class Controller:
             outcome = self.one_round(trigger=trigger, raise_errors=once) if self._may_act() else ""
             if outcome == "retry":
                 delay, next_trigger = self._backoff(), "retry"
-            elif outcome == "ok" and self._revisit_in is not None and self._revisit_in < delay:
-                # A failing holder's switch grace ends before the next interval: judge it then.
-                delay, next_trigger = self._revisit_in + REVISIT_SLACK, "grace-ended"
-                self._say_judging_later(delay)
+            elif outcome == "ok" and self._revisit_in is not None:
+                judged_in = self._revisit_in + REVISIT_SLACK
+                if self._revisit_in < delay:
+                    # A failing holder's switch grace ends before the next interval: judge it then.
+                    delay, next_trigger = judged_in, "grace-ended"
+                # Said with a short --interval too (the rounds come first, then the judging).
+                self._say_judging_later(judged_in)
             if once:
                 return
             ended = self.clock.monotonic()
@@ -216,7 +219,7 @@ class Controller:
         subjects = frozenset(f.subject for f in self._switching)
         if subjects and subjects != self._said_switching:
             why = "; ".join(f.message for f in self._switching)
-            say.info("run.judging_later", seconds=f"{delay:.1f}", why=why)
+            say.info("run.judging_later", seconds=round(delay, 1), why=why)
         self._said_switching = subjects
 
     def _may_act(self) -> bool:

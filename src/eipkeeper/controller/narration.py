@@ -78,7 +78,7 @@ def tell_applied(
     reasons = list(dict.fromkeys(a.reason for a in plan.ordered() if a.reason))
     log.info(
         "round.changed",
-        seconds=f"{seconds:.2f}",
+        seconds=round(seconds, 2),
         trigger=trigger,
         changes=len(report.done),
         done=listed(report.done),
@@ -91,7 +91,7 @@ def tell_failed(
 ) -> None:
     log.warning(
         event,
-        seconds=f"{seconds:.2f}",
+        seconds=round(seconds, 2),
         trigger=trigger,
         error=error,
         **({"attempted": listed(attempted)} if attempted else {}),
