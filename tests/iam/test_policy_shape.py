@@ -151,6 +151,10 @@ def test_guard_denies_everyone_but_the_role(config: Config) -> None:
     }
     holders = statements["KeepMxHolders"]
     assert holders["Action"] == ["ec2:AssociateAddress"]
+    assert holders["Resource"] == [
+        "arn:aws:ec2:*:*:instance/*",
+        "arn:aws:ec2:*:*:network-interface/*",
+    ], "association through a holder's network interface is kept off too"
     assert holders["Condition"]["StringEquals"] == {
         "aws:ResourceTag/Env": "prod",
         "aws:ResourceTag/Role": "mx",

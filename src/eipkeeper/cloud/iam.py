@@ -374,7 +374,10 @@ def guard(config: Config, *, role_arn: str) -> dict[str, Any]:
             _statement(
                 f"Keep{_sid(service.name)}Holders",
                 ["ec2:AssociateAddress"],
-                "arn:aws:ec2:*:*:instance/*",
+                # Through the instance, or through its network interface (AssociateAddress
+                # with NetworkInterfaceId): interfaces that carry the selector tags, as a
+                # launch template's TagSpecifications for network-interface give them.
+                ["arn:aws:ec2:*:*:instance/*", "arn:aws:ec2:*:*:network-interface/*"],
                 effect="Deny",
                 Condition={"StringEquals": _selected(service), **others},
             )
