@@ -66,7 +66,7 @@ from eipkeeper.health.probes import probe
 from eipkeeper.health.switch import STEADY_PROBES, Sample, SwitchTimeline, analyse
 from eipkeeper.health.tls import TlsContexts
 from eipkeeper.health.watch import AddressWatch
-from eipkeeper.sandbox import Sandbox
+from eipkeeper.sandbox import INSTANT, Sandbox
 
 SERVICE = "mx"
 HOSTNAME = "mx1.example.test"
@@ -673,7 +673,8 @@ def measure(
 ) -> list[dict[str, Any]]:
     with (
         tempfile.TemporaryDirectory(prefix="eipkeeper-bench-failover-") as folder,
-        Sandbox(port=0, association_delay=delay) as sandbox,
+        # Instant: measured is failure to AssociateAddress; the API's lag comes after the call.
+        Sandbox(port=0, association_delay=delay, **INSTANT) as sandbox,
         moto_calls() as calls,
     ):
         path = Path(folder) / "eipkeeper.toml"

@@ -34,6 +34,8 @@ PURE = (
     "eipkeeper.reputation",
     "eipkeeper.controller.observation",
     "eipkeeper.controller.plan",
+    "eipkeeper.controller.bursts",
+    "eipkeeper.controller.estimate",
     "eipkeeper.controller.planner",
     "eipkeeper.controller.intents",
     "eipkeeper.controller.intent_planner",

@@ -20,6 +20,13 @@ TAG_BURST = "eipkeeper:burst"
 """On an instance launched at peak load: it claims only burst-reserved EIPs."""
 TAG_BURST_AT = "eipkeeper:burst-action-at"
 """On a service's first burst-reserved EIP: when the last scale action began (the cooldown)."""
+TAG_BURST_LAUNCH = "eipkeeper:burst-launch"
+"""On the same EIP, written with TAG_BURST_AT before a launch: its ClientToken. Until Describe
+shows an instance with that token (EC2 lags), the launch counts as a live burst (S9); a
+retirement clears it."""
+TAG_REQUEST = "eipkeeper:request"
+"""On an EIP, from its allocation: the request that made it. AllocateAddress has no ClientToken,
+so a retry whose first try's outcome is unknown looks the address up by this tag (S9)."""
 TAG_REPLACES = "eipkeeper:replaces"
 """On an instance launched to take over a failed holder's EIP: the hostname it replaces."""
 TAG_ASSOCIATED_AT = "eipkeeper:associated-at"

@@ -76,6 +76,7 @@ def test_allocate_tags_owner_pool_and_hostname_in_one_call(cloud: Cloud) -> None
     assert "$0.005/hour" in ran.stdout and f"bound to {hostname}" in ran.stdout
     ip = ran.stdout.split()[1]
     tags = {t["Key"]: t["Value"] for t in (cloud.address(ip) or {})["Tags"]}
+    assert len(tags.pop("eipkeeper:request", "")) == 32, "the request a retry looks it up by (S9)"
     assert tags == {
         "eipkeeper:owner": "sandbox",
         "eipkeeper:service": "mx",

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from eipkeeper.sandbox import Sandbox
+from eipkeeper.sandbox import INSTANT, Sandbox
 from eipkeeper.sandbox.bind import LocalBind, free_port
 from tests.cli.bad_inputs_data import Case, all_cases
 from tests.conftest import user_env
@@ -52,7 +52,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     busy = socket.socket()
     busy.bind(("127.0.0.1", 0))
     busy.listen()
-    with Sandbox(port=0, association_delay=0.1) as sandbox, LocalBind("example.test") as bind:
+    # Instant: bad inputs are refused before any cloud state matters; a lag would only slow
+    # the table down.
+    with (
+        Sandbox(port=0, association_delay=0.1, **INSTANT) as sandbox,
+        LocalBind("example.test") as bind,
+    ):
         sample = home / "sample.toml"
         sandbox.write_config(sample)
         eip = sandbox.client("ec2").describe_addresses()["Addresses"][0]["PublicIp"]

@@ -9,8 +9,9 @@ from pathlib import Path
 
 from eipkeeper.config import Config
 from eipkeeper.controller import planner
+from eipkeeper.controller.bursts import LAUNCH_MEMORY
 from eipkeeper.controller.plan import Claim, DnsUnit, Launch, Plan, Retire
-from eipkeeper.model import TAG_BURST, TAG_BURST_AT
+from eipkeeper.model import TAG_BURST, TAG_BURST_AT, TAG_BURST_LAUNCH
 from tests.conftest import Cloud
 from tests.controller.world import World
 from tests.support import builders
@@ -25,8 +26,9 @@ BURST = (
 NOW = 1_900_000_000.0
 
 
-def burst_config(*, most: int = 1) -> Config:
-    mail = mx(*MX_HOSTNAMES, when_unbacked="keep", burst=BURST.replace("max = 1", f"max = {most}"))
+def burst_config(*, most: int = 1, cooldown: str = "5m") -> Config:
+    burst = BURST.replace("max = 1", f"max = {most}").replace('"5m"', f'"{cooldown}"')
+    mail = mx(*MX_HOSTNAMES, when_unbacked="keep", burst=burst)
     return builders.config(mail, SCAN, dns="max_ttl = 300\n", source="burst.toml")
 
 
@@ -112,6 +114,25 @@ def test_a_round_that_cannot_see_its_launch_sends_the_same_token() -> None:
     )
     after = [a for a in plan_at(config, w, load=800, now=NOW + 400) if isinstance(a, Launch)]
     assert len(after) == 1 and after[0].token != first[0].token
+
+
+def test_a_launch_the_stamp_names_counts_as_live_until_describe_shows_it() -> None:
+    """S9's memory, kept in the cloud: the stamp shows (cooldown over) but the instance it
+    launched does not yet; that launch counts against max until LAUNCH_MEMORY has passed."""
+    config, w = burst_config(cooldown="10s"), world()
+    settle(config, w)
+    stamp = w.addresses[2]
+    w.addresses[2] = dataclasses.replace(
+        stamp,
+        tags={**stamp.tags, TAG_BURST_AT: "2030-03-17T17:46:40", TAG_BURST_LAUNCH: "tok"},
+    )
+    assert plan_at(config, w, load=900, now=NOW + 11) == [], "the unseen launch is live"
+    later = plan_at(config, w, load=900, now=NOW + LAUNCH_MEMORY + 1)
+    assert [type(a) for a in later] == [Launch], "past the memory, the launch is taken as lost"
+    w.instances.append(
+        dataclasses.replace(instance("burst", "mx", n=9, tags={TAG_BURST: "x"}), client_token="tok")
+    )
+    assert not [a for a in plan_at(config, w, load=900, now=NOW + 11) if isinstance(a, Launch)]
 
 
 def test_bursts_above_max_are_retired_first_whatever_the_load_or_cooldown() -> None:

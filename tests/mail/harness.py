@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eipkeeper.sandbox import Sandbox
+from eipkeeper.sandbox import INSTANT, Sandbox
 from eipkeeper.sandbox.bind import LocalBind
 from tests.conftest import aws_client, user_env
 from tests.mail import mailboxes, maillog
@@ -158,6 +158,9 @@ def world(
                 boot_delay=boot_delay,
                 unanswered="drop",
                 reuse_after=REUSE_AFTER_S,
+                # Instant: mail lost or deferred per path is measured here; the API's lag and
+                # limits are the model test's (tests/model) and the first-apply bench's.
+                **INSTANT,
             ) as sandbox,
             LocalBind(ZONE) as bind,
         ):

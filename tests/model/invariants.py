@@ -15,7 +15,8 @@ from typing import Any
 
 from eipkeeper.dns.markers import marker_name, parse_claim
 from eipkeeper.model import TAG_DRAIN, TAG_LEFT_DNS_AT, TAG_REPLACES
-from tests.model.world import OWNER, QUARANTINE, Rrset, Snapshot, World
+from tests.model.s9 import S9Watch
+from tests.model.world import LAG, OWNER, QUARANTINE, Rrset, Snapshot, World
 
 BURST_ABOVE = 500.0
 MAX_CHANGE_PERCENT = 30.0
@@ -106,7 +107,13 @@ class Checker:
     loads: list[tuple[float, float]] = field(default_factory=list)
     """(when, value) of every load the test put."""
     seen_calls: int = 0
+    step_started: float = 0.0
+    """When the current step began (wall clock, as the checks' `now`)."""
+    s9: S9Watch = field(init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.s9 = S9Watch(self.flag)
 
     def flag(self, rule: str, detail: str) -> None:
         with self._lock:
@@ -122,6 +129,7 @@ class Checker:
             self.failure_epoch += 1
 
     def round_done(self) -> None:
+        self.s9.round_done(self.step_started)
         self.oob_since_round.clear()
         for window in self.windows.values():
             window.rounds += 1
@@ -148,6 +156,7 @@ class Checker:
             elif action == "AssociateAddress":
                 self._associate(form)
             elif action == "RunInstances":
+                self.s9.launched(form)
                 self._launch(form)
         except Exception as exc:  # a watcher must never break the proxy
             self.flag("checker-error", f"{action}: {type(exc).__name__}: {exc}")
@@ -215,7 +224,10 @@ class Checker:
         now = time.time()
         ip, holder = address["PublicIp"], address.get("InstanceId", "")
         allow = form.get("AllowReassociation", [""])[0].lower()
-        if not holder and allow != "false":
+        # Judged on what eipkeeper could see: EC2's Describe may show the address held for
+        # up to the lag after it was freed (S9), and a move of a held address passes true.
+        seen_free = now - self.s9.holder_changed.get(allocation, 0.0) > LAG[1] + 1.0
+        if not holder and allow != "false" and seen_free:
             self.flag("S6", f"claim of free {ip} without AllowReassociation=false ({allow!r})")
         eips = {a["PublicIp"] for a in snapshot.addresses}
         own = item.get("PublicIpAddress", "")
@@ -326,6 +338,7 @@ class Checker:
                 self.closed_windows.append(now - self.windows.pop(value).opened)
         self._others_kept(after)
         self._one_holder_each(after)
+        self.s9.check(after, now, before=before)
         if before is not None and command in CONTROLLER and not forced:
             self._blast_radius(before, after)
 

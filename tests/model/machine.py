@@ -126,6 +126,7 @@ class EipkeeperModel(RuleBasedStateMachine):
     def _note(self, text: str) -> None:
         STATS["steps"] += 1
         self.checker.step += 1
+        self.checker.step_started = time.time()
         self.log.append(text)
         self._step_kind, self._step_started = (
             text.split()[0 if not text.startswith("cloud") else 1],
@@ -170,6 +171,15 @@ class EipkeeperModel(RuleBasedStateMachine):
         self.forced = bool(extra)
         if self._cli(*argv).code == 0:
             self.checker.round_done()
+
+    @rule()
+    def apply_twice(self) -> None:
+        """Two rounds within EC2's lag (`run --interval 2s`, or a round woken by the event of
+        the first one's launch): the second cannot see what the first did (S9)."""
+        self._note("apply --yes, twice within the lag")
+        for _ in range(2):
+            if self._cli("apply", "--yes").code == 0:
+                self.checker.round_done()
 
     @rule()
     def plan(self) -> None:

@@ -2,8 +2,9 @@
 BIND with TSIG, and a fault proxy between eipkeeper and moto that also lets the test watch
 every AWS call eipkeeper makes, at the moment it makes it.
 
-The test's own boto3 clients talk to moto directly (never through the proxy), so the faults
-hit eipkeeper alone and what the test sees is the truth.
+The test's own boto3 clients talk to moto directly (never through the proxy, and past the
+sandbox's lag and throttling), so the faults, the lag and the limits hit eipkeeper alone and
+what the test sees is the truth.
 """
 
 from __future__ import annotations
@@ -114,13 +115,16 @@ class World:
     def client(self, service: str) -> Any:
         with self._lock:
             if service not in self._clients:
-                self._clients[service] = boto3.client(  # type: ignore[call-overload]
+                client = boto3.client(  # type: ignore[call-overload]
                     service,
                     endpoint_url=self.sandbox.endpoint,
                     region_name=self.sandbox.region,
                     aws_access_key_id="sandbox",
                     aws_secret_access_key="sandbox",
                 )
+                # The truth: past the sandbox's lag and throttling (eipkeeper gets both).
+                client.meta.events.register("before-sign.*.*", _truth)
+                self._clients[service] = client
             return self._clients[service]
 
     # -- reading the truth ------------------------------------------------------------------
@@ -166,6 +170,10 @@ class World:
         plane.configure(timing=dataclasses.replace(plane.timing, association_delay=seconds))
 
 
+def _truth(request: Any, **_: Any) -> None:
+    request.headers["X-Eipkeeper-Sandbox-Truth"] = "1"
+
+
 def _watching_proxy(upstream: str, world_calls: list[OnCall]) -> Any:
     """A FaultProxy whose handler first shows each request to the watchers."""
     proxy = FaultProxy(upstream=upstream.rstrip("/"))
@@ -196,6 +204,12 @@ class _QuietServer(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
+LAG = (0.0, 8.0)
+"""EC2's Describe lag in the model's world (EC2 documents seconds, at worst minutes)."""
+THROTTLE_CHANCE = 0.05
+"""Calls of eipkeeper's answered RequestLimitExceeded besides AWS's buckets."""
+
+
 @contextmanager
 def world(tmp: Path, *, association_delay: float = 0.3) -> Iterator[World]:
     with ExitStack() as stack:
@@ -207,6 +221,9 @@ def world(tmp: Path, *, association_delay: float = 0.3) -> Iterator[World]:
                 port=0,
                 association_delay=association_delay,
                 forward_dns=((bind.host, bind.port),),
+                consistency_lag=LAG,
+                throttle=True,
+                throttle_chance=THROTTLE_CHANCE,
             )
         )
         sample = tmp / "sandbox.toml"

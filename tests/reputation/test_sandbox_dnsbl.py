@@ -9,13 +9,14 @@ import pytest
 
 from eipkeeper.config import ReputationConfig, load
 from eipkeeper.dns.dnsbl import Dnsbl
-from eipkeeper.sandbox import Sandbox
+from eipkeeper.sandbox import INSTANT, Sandbox
 from eipkeeper.sandbox.dnsbl import ZONE
 
 
 @pytest.fixture
 def listed_sandbox() -> Iterator[Sandbox]:
-    with Sandbox(port=0, listed=3, data_plane=False, events=False) as sandbox:
+    # Instant: the blocklist's answers are judged right after the test's own allocations.
+    with Sandbox(port=0, listed=3, data_plane=False, events=False, **INSTANT) as sandbox:
         yield sandbox
 
 

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import pytest
 from mypy_boto3_ec2 import EC2Client
 
-from eipkeeper.sandbox import Sandbox
+from eipkeeper.sandbox import INSTANT, Sandbox
 from eipkeeper.sandbox.bind import free_port
 from eipkeeper.sandbox.dataplane import Timing
 from tests.support import waiting
@@ -29,8 +29,14 @@ CONNECT_TIMEOUT = 1.5
 
 @pytest.fixture(scope="package")
 def sandbox() -> Iterator[Sandbox]:
+    """An instant world (no lag, no throttling): these tests check moto's corrected state
+    machine and the data plane call by call, and EC2's lag would hide each write's effect for
+    seconds. test_realism.py turns the lag and the limits on, on a fake clock."""
     with Sandbox(
-        association_delay=TEST_DELAY, smtp_port=free_port(), queue_port=free_port()
+        association_delay=TEST_DELAY,
+        smtp_port=free_port(),
+        queue_port=free_port(),
+        **INSTANT,
     ) as running:
         yield running
 

@@ -53,6 +53,31 @@ GRACE = Duration(allow_zero=True)
 """A grace period or margin: zero turns it off."""
 
 
+class DurationRange(click.ParamType[tuple[float, float]]):
+    """A range of seconds to draw from, `LOW-HIGH` (`0-3s`, `3-8s`), or one value (`2s`, `0`)."""
+
+    name = "range"
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        del param, ctx
+        return "LOW-HIGH"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> tuple[float, float]:
+        if isinstance(value, tuple):
+            return (float(value[0]), float(value[1]))
+        low_text, _, high_text = str(value).strip().partition("-")
+        single = GRACE.convert(low_text, param, ctx)
+        high = GRACE.convert(high_text, param, ctx) if high_text else single
+        if high < single:
+            self.fail(f"{value!r}: the low end is above the high end", param, ctx)
+        return (single, high)
+
+
+DURATION_RANGE = DurationRange()
+
+
 class Name(click.ParamType[str]):
     """Something the user names (an ADDRESS, an INSTANCE, a checksum): never empty or blank.
 

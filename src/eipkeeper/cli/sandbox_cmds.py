@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Literal
 import click
 
 from eipkeeper.cli.app import App
-from eipkeeper.cli.params import GRACE
+from eipkeeper.cli.params import DURATION_RANGE, GRACE
 from eipkeeper.environment import SANDBOX_MAIL_ENV_VAR as MAIL_ENV_VAR
 from eipkeeper.errors import UsageError
 
@@ -130,6 +130,19 @@ def _until_signalled() -> Iterator[threading.Event]:
     show_default=True,
     help="Port on 127.0.0.1 (UDP) of the blocklist's DNS responder (0 picks a free one).",
 )
+@click.option(
+    "--consistency-lag",
+    type=DURATION_RANGE,
+    default="0-3s",
+    show_default=True,
+    help="Describe calls show each write only after a lag drawn from this range, as EC2's "
+    "(0: at once).",
+)
+@click.option(
+    "--no-throttle",
+    is_flag=True,
+    help="No token buckets: never answer RequestLimitExceeded (AWS's sizes otherwise).",
+)
 @click.option("--empty", is_flag=True, help="No sample fleet: only the events queue.")
 @click.option(
     "--dns",
@@ -154,6 +167,8 @@ def sandbox(
     mail_port: int,
     listed: int,
     dnsbl_port: int,
+    consistency_lag: tuple[float, float],
+    no_throttle: bool,
     empty: bool,
     dns_server: str | None,
     use_bind: bool,
@@ -166,6 +181,9 @@ def sandbox(
     prints the lines to paste into a shell, and runs until Ctrl-C. What the data plane does
     (an address changing hands, an instance booting, the stranger, mail counts) is logged on
     stderr.
+
+    The API answers as EC2's does: Describe calls lag each write (`--consistency-lag`),
+    RunInstances honours ClientToken, and AWS's token buckets throttle (`--no-throttle`).
     """
     try:
         from eipkeeper.sandbox import Sandbox
@@ -197,6 +215,8 @@ def sandbox(
             listed=listed,
             dnsbl_port=dnsbl_port,
             forward_dns=((bind.host, bind.port),) if bind is not None else (),
+            consistency_lag=consistency_lag,
+            throttle=not no_throttle,
         )
         stop = stack.enter_context(_until_signalled())
         stack.enter_context(cloud)

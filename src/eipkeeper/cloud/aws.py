@@ -20,6 +20,7 @@ import botocore.exceptions
 import botocore.parsers
 from botocore.config import Config as BotoConfig
 
+from eipkeeper.cloud.limits import Limiter
 from eipkeeper.errors import (
     ConfigError,
     ConflictError,
@@ -31,7 +32,8 @@ from eipkeeper.errors import (
 )
 
 # standard mode retries throttling and 5xx with exponential back-off and jitter, within a
-# token bucket, which is what AWS asks of clients (FACTS.md: EC2 throttling).
+# token bucket, which is what AWS asks of clients (FACTS.md: EC2 throttling); in front of it,
+# a limiter sized from AWS's buckets keeps eipkeeper from being throttled by itself.
 MAX_ATTEMPTS = 5
 
 _THROTTLING = {
@@ -100,12 +102,17 @@ class AwsSession:
         max_attempts: int = MAX_ATTEMPTS,
         endpoint_url: str | None = None,
         credentials: tuple[str, str] | None = None,
+        limiter: Limiter | None = None,
     ) -> None:
         """REGION: `--region`, else the config's `region`, else (None) the AWS chain
         (AWS_DEFAULT_REGION, ~/.aws/config). ENDPOINT_URL and CREDENTIALS are for tests that
         reach a sandbox without exporting its environment; users set AWS_ENDPOINT_URL."""
         self.counter = counter or CallCounter()
         self.max_attempts = max_attempts
+        self.limiter = limiter or Limiter()
+        """AWS's buckets on this side (cloud/limits.py says why not botocore's adaptive)."""
+        self.throttled = CallCounter()
+        """Throttling answers botocore retried, by `service:Operation`."""
         key, secret = credentials or (None, None)
         try:
             self._session = boto3.session.Session(
@@ -119,6 +126,9 @@ class AwsSession:
             retries={"mode": "standard", "total_max_attempts": max_attempts},
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
+        )
+        self._once = self._config.merge(
+            BotoConfig(retries={"mode": "standard", "total_max_attempts": 1})
         )
         self._clients: dict[str, Any] = {}
 
@@ -140,8 +150,11 @@ class AwsSession:
     def endpoint(self) -> str:
         return self._endpoint_url or os.environ.get("AWS_ENDPOINT_URL", "")
 
-    def client(self, service: str) -> Any:
-        if service not in self._clients:
+    def client(self, service: str, *, retries: bool = True) -> Any:
+        """SERVICE's client; RETRIES False: one attempt per call, for a write whose outcome
+        must be read back before it is made again (AllocateAddress has no ClientToken)."""
+        key = service if retries else f"{service}:once"
+        if key not in self._clients:
             if not self._session.region_name:
                 raise ConfigError(
                     "no AWS region: set `region` in the config, pass --region, "
@@ -151,18 +164,31 @@ class AwsSession:
             with aws_errors(f"{service} client"):
                 try:
                     client = self._session.client(  # type: ignore[call-overload]
-                        service, config=self._config, endpoint_url=self._endpoint_url
+                        service,
+                        config=self._config if retries else self._once,
+                        endpoint_url=self._endpoint_url,
                     )
                 except ValueError as exc:  # botocore's "Invalid endpoint: ..."
                     raise ConfigError(
                         f"{exc} (AWS_ENDPOINT_URL should look like http://127.0.0.1:5000)"
                     ) from None
             client.meta.events.register("before-call.*.*", self._count)
-            self._clients[service] = client
-        return self._clients[service]
+            client.meta.events.register("needs-retry.*.*", self._note_throttle)
+            self._clients[key] = client
+        return self._clients[key]
 
-    def _count(self, model: Any, **_: Any) -> None:
-        self.counter.record(f"{model.service_model.service_name}:{model.name}")
+    def _count(self, model: Any, params: Any = None, **_: Any) -> None:
+        service = model.service_model.service_name
+        self.counter.record(f"{service}:{model.name}")
+        body = params.get("body") if isinstance(params, dict) else None
+        self.limiter.acquire(service, model.name, body if isinstance(body, dict) else {})
+
+    def _note_throttle(self, response: Any = None, operation: Any = None, **_: Any) -> None:
+        if not response or operation is None:
+            return
+        code = str((response[1] or {}).get("Error", {}).get("Code", ""))
+        if code in _THROTTLING:
+            self.throttled.record(f"{operation.service_model.service_name}:{operation.name}")
 
 
 # The shape of every AWS region name (us-east-1, eu-central-2, us-gov-west-1, cn-north-1,
@@ -183,6 +209,11 @@ def _check_region(session: boto3.session.Session) -> None:
         f"{region!r} is not an AWS region (e.g. us-east-1, eu-west-1); "
         "it comes from --region, the config's `region` or AWS_DEFAULT_REGION, in that order"
     )
+
+
+def is_throttling(code: str) -> bool:
+    """AWS said no before doing anything: the call may be made again as it was."""
+    return code in _THROTTLING
 
 
 def error_code(exc: botocore.exceptions.ClientError) -> str:

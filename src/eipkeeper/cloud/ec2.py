@@ -8,13 +8,30 @@ AllowReassociation explicitly (FACTS.md: two tools that left it out let two inst
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from eipkeeper.cloud.aws import AwsSession, aws_errors
-from eipkeeper.errors import NotFoundError, OperationError
-from eipkeeper.model import Address, Instance, NetworkInterface
+import botocore.exceptions
+
+from eipkeeper.cloud.aws import (
+    AwsSession,
+    aws_errors,
+    error_code,
+    is_throttling,
+    translate,
+)
+from eipkeeper.errors import NotFoundError, OperationError, TransientError
+from eipkeeper.model import TAG_REQUEST, Address, Instance, NetworkInterface
+
+_UNKNOWN_OUTCOME = (
+    botocore.exceptions.ReadTimeoutError,
+    botocore.exceptions.ConnectionClosedError,
+    botocore.exceptions.EndpointConnectionError,
+)
+"""The call may or may not have been carried out (EndpointConnectionError: maybe refused
+before sending, maybe not; looking costs one read)."""
 
 LIVE_STATES = ("pending", "running", "stopping", "stopped", "shutting-down")
 
@@ -67,6 +84,8 @@ def tag_filters(tags: Mapping[str, str]) -> list[dict[str, Any]]:
 class Ec2:
     """Elastic IPs and instances of one account and region."""
 
+    allocate_visible_timeout = 15.0
+    """Seconds an allocation whose outcome is unknown is looked for before another try."""
     launch_visible_timeout = 60.0
     """Seconds a launch waits for Describe to show it (see `wait_launched`)."""
 
@@ -167,19 +186,56 @@ class Ec2:
                 AllocationId=allocation_id, DomainName=hostname.rstrip(".") + "."
             )
 
-    def allocate(self, *, tags: Mapping[str, str]) -> Address:
-        """Allocate a VPC EIP with its tags in the same call, so no untagged EIP is left (S8)."""
+    def allocate(self, *, tags: Mapping[str, str], attempts: int = 4) -> Address:
+        """Allocate a VPC EIP with its tags in the same call, so no untagged EIP is left (S8).
+
+        AllocateAddress takes no ClientToken (FACTS.md), so one intent is one address (S9) by
+        a request tag: each call is made once (no retries by botocore), and when its outcome
+        is unknown (a timeout, a 5xx), the address is looked up by that tag, with backoff
+        through EC2's lag, before the call is made again. A throttled call did nothing."""
+        request = {**tags, TAG_REQUEST: uuid.uuid4().hex}
+        once = self.session.client("ec2", retries=False)
         spec = [
             {
                 "ResourceType": "elastic-ip",
-                "Tags": [{"Key": k, "Value": v} for k, v in sorted(tags.items())],
+                "Tags": [{"Key": k, "Value": v} for k, v in sorted(request.items())],
             }
         ]
-        with aws_errors("AllocateAddress"):
-            reply = self._client.allocate_address(Domain="vpc", TagSpecifications=spec)
-        return Address(
-            public_ip=reply["PublicIp"], allocation_id=reply["AllocationId"], tags=dict(tags)
-        )
+        pause = 0.5
+        for attempt in range(attempts):
+            try:
+                reply = once.allocate_address(Domain="vpc", TagSpecifications=spec)
+            except botocore.exceptions.ClientError as exc:
+                status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+                if not is_throttling(error_code(exc)) and int(status or 0) < 500:
+                    raise translate(exc, "AllocateAddress") from None
+                if not is_throttling(error_code(exc)) and (found := self._allocated(request)):
+                    return found
+            except _UNKNOWN_OUTCOME:
+                if found := self._allocated(request):
+                    return found
+            else:
+                return Address(
+                    public_ip=reply["PublicIp"],
+                    allocation_id=reply["AllocationId"],
+                    tags=dict(request),
+                )
+            if attempt + 1 < attempts:
+                self.sleep(pause)
+                pause *= 2
+        raise TransientError(f"AllocateAddress: no answer after {attempts} attempts; nothing left")
+
+    def _allocated(self, request: Mapping[str, str]) -> Address | None:
+        """The address allocated with REQUEST's tags, waited for through EC2's lag."""
+        start, pause = self.clock(), 0.25
+        while True:
+            found = self.addresses(filters=tag_filters({TAG_REQUEST: request[TAG_REQUEST]}))
+            if found:
+                return found[0]
+            if self.clock() - start >= self.allocate_visible_timeout:
+                return None
+            self.sleep(pause)
+            pause = min(pause * 2, 4.0)
 
     def associate(self, address: Address, instance: Instance, *, allow_reassociation: bool) -> str:
         """Associate ADDRESS with INSTANCE's primary interface; returns the association id.
@@ -287,6 +343,40 @@ class Ec2:
             self._client.delete_tags(Resources=[resource_id], Tags=[{"Key": k} for k in keys])
 
     # -- waits ---------------------------------------------------------------------------
+
+    def wait_for_associations(
+        self,
+        wanted: Mapping[str, str],
+        *,
+        timeout: float,
+        on_tick: Callable[[float], None] = lambda elapsed: None,
+        poll: float = 0.5,
+    ) -> None:
+        """Poll until DescribeAddresses shows each allocation id of WANTED on its instance.
+
+        One call reads every address, so a thousand associations wait out EC2's lag together
+        (one at a time, they would wait it out a thousand times)."""
+        if len(wanted) == 1:
+            [(allocation_id, instance_id)] = wanted.items()
+            self.wait_for_association(
+                allocation_id, instance_id, timeout=timeout, on_tick=on_tick, poll=poll
+            )
+            return
+        start = self.clock()
+        while True:
+            shown = {a.allocation_id: a.instance_id for a in self.addresses()}
+            missing = [a for a, i in wanted.items() if shown.get(a) != i]
+            if not missing:
+                return
+            elapsed = self.clock() - start
+            if elapsed >= timeout:
+                raise OperationError(
+                    f"{len(missing)} associations not yet shown after {timeout:g}s, e.g. "
+                    f"{missing[0]} (EC2 may still be applying them; check with `eipkeeper "
+                    "addresses`)"
+                )
+            on_tick(elapsed)
+            self.sleep(poll)
 
     def wait_for_association(
         self,

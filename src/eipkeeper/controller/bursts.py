@@ -5,8 +5,10 @@ EC2's Describe calls may not show a launch for seconds (FACTS.md, "EC2 as it rea
 so a round can decide a launch that an earlier round already made. Its ClientToken is derived
 from what the decision rests on (the reserved address and its cooldown stamp, written before
 each launch), never from the clock: the round that cannot see the first launch sends the same
-token and EC2 answers with the first instance. Bursts that exceed `max` anyway (made by hand,
-or before this rule) are retired first.
+token and EC2 answers with the first instance. A round that sees the stamp but not yet the
+instance counts the launch (its token is on the stamp) as a live burst until Describe shows
+it: that memory is in the cloud, so a restarted controller has it too. Bursts that exceed
+`max` anyway (made by hand, or before this rule) are retired first.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 from eipkeeper.config import Config, ServiceConfig
 from eipkeeper.controller.observation import Observation
 from eipkeeper.controller.plan import Action, Finding, Launch, Retire, intent_token
-from eipkeeper.model import TAG_BURST_AT, TAG_DRAIN, Address, Instance
+from eipkeeper.model import TAG_BURST_AT, TAG_BURST_LAUNCH, TAG_DRAIN, Address, Instance
 from eipkeeper.tagtime import parse_stamp
 
 
@@ -42,12 +44,14 @@ def plan_bursts(
     stamp = reserved[0]
     last = parse_stamp(stamp.tags.get(TAG_BURST_AT, ""))
     cooling = last is not None and seen.now - last < burst.cooldown
-    active = [
+    active: list[Instance | str] = [
         i
         for i in members
         if seen.is_burst(i) and i.state in ("pending", "running") and TAG_DRAIN not in i.tags
     ]
-    excess = _excess_bursts(service, active, seen, stamp.allocation_id)
+    if _unseen_launch(stamp, seen, last):
+        active.append(stamp.tags[TAG_BURST_LAUNCH])
+    excess = _excess_bursts(service, _seen(active), seen, stamp.allocation_id)
     if excess:
         return excess, []
     above, below = burst.scale_out_above, burst.scale_in_below
@@ -75,11 +79,28 @@ def plan_bursts(
                 stamp=stamp.allocation_id,
             )
         ], []
-    if below is not None and value < below and active and not cooling:
-        newest = max(active, key=lambda i: (i.launch_time, i.instance_id))
+    if below is not None and value < below and _seen(active) and not cooling:
+        newest = max(_seen(active), key=lambda i: (i.launch_time, i.instance_id))
         why = f"{metric} = {value:g} < scale_in_below {below:g}"
         return [_retire(service, newest, seen, stamp.allocation_id, why)], []
     return [], []
+
+
+LAUNCH_MEMORY = 300.0
+"""Seconds a launch Describe does not show yet still counts as live (EC2: "a couple of seconds
+... up to a few minutes"); past it, the launch is taken as lost and may be made again."""
+
+
+def _unseen_launch(stamp: Address, seen: Observation, last: float | None) -> bool:
+    """The last launch (its token on the stamp) is not yet shown by Describe, and recent."""
+    token = stamp.tags.get(TAG_BURST_LAUNCH, "")
+    if not token or last is None or seen.now - last > LAUNCH_MEMORY:
+        return False
+    return not any(i.client_token == token for i in seen.instances)
+
+
+def _seen(active: list[Instance | str]) -> list[Instance]:
+    return [i for i in active if isinstance(i, Instance)]
 
 
 def _excess_bursts(

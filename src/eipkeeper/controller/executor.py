@@ -43,6 +43,7 @@ from eipkeeper.model import (
     TAG_ASSOCIATED_AT,
     TAG_BURST,
     TAG_BURST_AT,
+    TAG_BURST_LAUNCH,
     TAG_DRAIN,
     TAG_HOSTNAME,
     TAG_LEAVING_DNS,
@@ -110,6 +111,8 @@ class Executor:
     hooks: Hooks = field(default_factory=Hooks)
     watch: Watch | None = None
     """The engine's watch of an operator's claim or move (None: not watched)."""
+    _unseen: dict[str, str] = field(default_factory=dict)
+    """Allocation id -> instance id of each association made and not yet seen."""
 
     def on_step(self, text: str) -> None:
         self.hooks.on_step(text)
@@ -142,6 +145,8 @@ class Executor:
             if self.hooks.stopping:
                 return
             first = batch[0]
+            if not isinstance(first, Bind | Claim | Move):
+                self._see_associations()
             if isinstance(first, DnsUnit):
                 units = [u for u in batch if isinstance(u, DnsUnit)]
                 self._dns(units, seen, report, drain=drain)
@@ -150,6 +155,17 @@ class Executor:
                 report.record("drain", first.describe())
             else:
                 self._one(first, seen, report)
+        self._see_associations()
+
+    def _see_associations(self) -> None:
+        """Wait until DescribeAddresses shows every association made (EC2 lags), all in one
+        wait before the next kind of step: one poll reads them all, so a thousand claims wait
+        out the lag once, not a thousand times (S9)."""
+        unseen, self._unseen = self._unseen, {}
+        if self.hooks.wait_visible and unseen:
+            self.ec2.wait_for_associations(
+                unseen, timeout=self.hooks.timeout, on_tick=self.hooks.on_tick
+            )
 
     def _one(self, action: Action, seen: Observation, report: Report) -> None:
         if isinstance(action, Launch):
@@ -179,7 +195,10 @@ class Executor:
             tags |= {"Name": name, TAG_SUCCESSOR_OF: action.successor_of}
         elif action.burst:
             # The cooldown starts before the launch: a crash in between errs on waiting (S8).
-            self.ec2.tag(action.stamp, {TAG_BURST_AT: utc_stamp(self.clock())})
+            # S9: the token too, so a round that sees the stamp but not yet the instance
+            # counts this launch as live (one CreateTags: both show together).
+            memory = {TAG_BURST_AT: utc_stamp(self.clock()), TAG_BURST_LAUNCH: action.token}
+            self.ec2.tag(action.stamp, memory)
             tags |= {"Name": f"{action.service}-burst", TAG_BURST: action.hostname}
         else:
             tags |= {"Name": f"{action.service}-replacement", TAG_REPLACES: action.hostname}
@@ -205,7 +224,9 @@ class Executor:
         if address is None or target is None:
             raise NotFoundError(f"{action.describe()}: the address or instance is gone")
         if self.watch is not None and action.by_operator and self.hooks.wait_visible:
-            switch = self.watch(action, lambda: self._associate(action, address, target, report))
+            # Watched: the wait belongs to the switch the watch measures.
+            watched = lambda: self._associate(action, address, target, report, wait=True)  # noqa: E731
+            switch = self.watch(action, watched)
             if switch is not None:
                 report.switches[action.allocation_id] = switch
         else:
@@ -215,7 +236,13 @@ class Executor:
         report.record(kind, action.describe())
 
     def _associate(
-        self, action: Claim | Move, address: Address, target: Instance, report: Report
+        self,
+        action: Claim | Move,
+        address: Address,
+        target: Instance,
+        report: Report,
+        *,
+        wait: bool = False,
     ) -> None:
         """The call, its tag and its wait. S6: a claim never takes an address from anyone; a
         move is the deliberate failover."""
@@ -229,13 +256,9 @@ class Executor:
         self.hooks.on_associated(action.instance_id, action.public_ip)
         if isinstance(action, Move):
             report.moves.append((action, called_at))
-        if self.hooks.wait_visible:
-            self.ec2.wait_for_association(
-                action.allocation_id,
-                action.instance_id,
-                timeout=self.hooks.timeout,
-                on_tick=self.hooks.on_tick,
-            )
+        self._unseen[action.allocation_id] = action.instance_id
+        if wait:
+            self._see_associations()
 
     def _address(self, seen: Observation, allocation_id: str, what: str) -> Address:
         address = seen.address(allocation_id)
@@ -272,7 +295,7 @@ class Executor:
         own address after the disassociate is a new dynamic one that no record names (S2)."""
         self.on_step(action.describe())
         self.fence()
-        self.ec2.tag(action.stamp, {TAG_BURST_AT: utc_stamp(self.clock())})
+        self.ec2.tag(action.stamp, {TAG_BURST_AT: utc_stamp(self.clock()), TAG_BURST_LAUNCH: ""})
         self.ec2.tag(action.instance_id, {TAG_DRAIN: "retiring"})
         address = next((a for a in seen.addresses if a.allocation_id == action.allocation_id), None)
         if address is not None:

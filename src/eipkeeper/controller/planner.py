@@ -15,6 +15,7 @@ from typing import Literal
 
 from eipkeeper.config import Config, ServiceConfig
 from eipkeeper.controller.bursts import plan_bursts
+from eipkeeper.controller.estimate import apply_time_finding
 from eipkeeper.controller.observation import Observation
 from eipkeeper.controller.plan import (
     Action,
@@ -89,7 +90,7 @@ def plan(config: Config, seen: Observation) -> Plan:
     held = _held_by_grace(config, seen)
     return Plan(
         actions=tuple(actions),
-        findings=(*findings, *_switching(held)),
+        findings=(*findings, *_switching(held), *apply_time_finding(actions)),
         managed_records=managed,
         revisit_in=min((left for _, _, left in held), default=None),
     )

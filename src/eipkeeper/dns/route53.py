@@ -191,7 +191,20 @@ class Route53Provider(Provider[Route53Batch]):
             )
             ids.append(answer["ChangeInfo"]["Id"])
             applied(index)
+            if index + 1 < len(batches):
+                self._insync(ids[-1])
         return None, tuple(ids)
+
+    def _insync(self, change_id: str, *, timeout: float = 120.0) -> None:
+        """Wait for CHANGE_ID to be INSYNC before the next batch to the zone: Route 53 answers
+        PriorRequestNotComplete to a change while the zone's last one is PENDING (FACTS.md),
+        and a retry's back-off would wait longer than the change takes."""
+        deadline = self.clock() + timeout
+        while self.clock() < deadline:
+            info = self._call("GetChange", lambda: self.client.get_change(Id=change_id))
+            if info["ChangeInfo"]["Status"] == "INSYNC":
+                return
+            self.sleep(min(self.poll_interval, max(0.0, deadline - self.clock())))
 
     # -- confirm --------------------------------------------------------------------------------
 

@@ -33,6 +33,7 @@ from eipkeeper.environment import SANDBOX_MAIL_ENV_VAR as MAIL_ENV_VAR
 from eipkeeper.errors import OperationError
 from eipkeeper.logs import get_logger
 from eipkeeper.sandbox import fixes, ptr, route53_fixes, sampleconfig, statechanges
+from eipkeeper.sandbox import realism as realism_module
 from eipkeeper.sandbox.dataplane import Observation, observe_moto
 from eipkeeper.sandbox.dnsbl import BLOCKLIST, DnsblServer, Reply, answer, tagged_listed
 from eipkeeper.sandbox.fleet import Clients, create_event_route, create_sample_fleet
@@ -45,6 +46,10 @@ ACCESS_KEY_ID = "sandbox"
 SECRET_ACCESS_KEY = "sandbox"  # noqa: S105 -- not a secret, the sandbox accepts anything
 
 log = get_logger(__name__)
+
+INSTANT: dict[str, Any] = {"consistency_lag": (0.0, 0.0), "throttle": False}
+"""`Sandbox(**INSTANT)`: an API that shows every write at once and never throttles, for tests
+and benchmarks that say why they need it (SPEC.md section 7)."""
 
 # One boto3 session for every sandbox of the process: it caches the service models, which take
 # most of a second to load. Sessions are not thread-safe, hence the lock around client().
@@ -75,17 +80,20 @@ class _MotoServer(ThreadedMotoServer):
     """ThreadedMotoServer on a socket bound beforehand, stopping in milliseconds rather than
     werkzeug's default half-second poll."""
 
-    def __init__(self, *, listener: socket.socket) -> None:
+    def __init__(self, *, listener: socket.socket, realism: realism_module.Settings) -> None:
         host, port = listener.getsockname()[:2]
         super().__init__(ip_address=host, port=port, verbose=False)
         self._listener = listener
+        self.realism = realism_module.Realism(
+            DomainDispatcherApplication(create_backend_app), realism
+        )
 
     def _server_entry(self) -> None:
         try:
             self._server = make_server(
                 self._ip_address,
                 self._port,
-                DomainDispatcherApplication(create_backend_app),
+                self.realism,
                 True,
                 request_handler=MotoRequestHandler,
                 fd=self._listener.fileno(),
@@ -138,6 +146,9 @@ class Sandbox:
         ptr_delay: float = 0.0,
         listed: int = 0,
         dnsbl_port: int = 0,
+        consistency_lag: tuple[float, float] = (0.0, 3.0),
+        throttle: bool = True,
+        throttle_chance: float = 0.0,
     ) -> None:
         """DATA_PLANE False runs no SMTP listeners and EVENTS False publishes no state-change
         events: for benchmarks with thousands of instances.
@@ -153,7 +164,14 @@ class Sandbox:
         DNS change stays pending. LISTED: the blocklist `dnsbl.example.test` lists every
         LISTED-th address the account allocates (0: none), served on 127.0.0.1:DNSBL_PORT
         (0: a free port).
+
+        CONSISTENCY_LAG, THROTTLE, THROTTLE_CHANCE: the API answers as EC2's does (lagging
+        Describe calls, AWS's token buckets, that share of calls throttled besides; see
+        `realism`); `consistency_lag=(0, 0), throttle=False` is the instant world.
         """
+        self.settings = realism_module.Settings(
+            lag=consistency_lag, throttle=throttle, throttle_chance=throttle_chance
+        )
         self._requested_port = port
         self.data_plane = data_plane
         self.events = events
@@ -198,6 +216,13 @@ class Sandbox:
         if not self._events_queue_url:
             raise OperationError("the sandbox is not running (call start() first)")
         return self._events_queue_url
+
+    @property
+    def realism(self) -> realism_module.Realism:
+        """The API's lag, idempotency and throttling; `realism.settings` may be changed."""
+        if self._server is None:
+            raise OperationError("the sandbox is not running (call start() first)")
+        return self._server.realism
 
     @property
     def dataplane(self) -> DataPlane:
@@ -297,7 +322,7 @@ class Sandbox:
         route53_fixes.install()
         # werkzeug logs every request at INFO on stderr; the sandbox's own events say enough.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        server = _MotoServer(listener=_listen(self._requested_port))
+        server = _MotoServer(listener=_listen(self._requested_port), realism=self.settings)
         self._server = server
         server.start()
         if not server.serving:
@@ -316,6 +341,8 @@ class Sandbox:
         BLOCKLIST.counting = True  # the sample fleet's own addresses are clean
         # After the fleet, so the queue starts empty rather than full of launch events.
         self._events_queue_url = create_event_route(clients)
+        # The sample fleet is the world as the user finds it: lag and limits start now.
+        server.realism.enabled = True
         if self.data_plane:
             self._dataplane = DataPlane(
                 observe=self._observe,
