@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import signal
 import sys
@@ -17,6 +18,7 @@ import time
 import traceback
 from typing import Any
 
+os.environ.setdefault("EIPKEEPER_MODEL_TWICE", "1")  # before the machine's rules are made
 from tests.model.machine import STATS, STOP
 from tests.model.profile import run_model
 
