@@ -12,7 +12,7 @@ import pytest
 
 from eipkeeper.config import Config
 from eipkeeper.controller.engine import Outcome, Prepared
-from eipkeeper.controller.executor import Report
+from eipkeeper.controller.executor import ApplyReport
 from eipkeeper.controller.hooks import Hooks
 from eipkeeper.controller.intents import Intent
 from eipkeeper.controller.loop import Controller
@@ -47,7 +47,7 @@ class CountedRounds:
         return Prepared(intent, Observation(addresses=(), instances=(), zone=None), plan)
 
     def execute(self, prepared: Prepared, hooks: Hooks = Hooks()) -> Outcome:  # noqa: B008
-        return Outcome(prepared, Report())
+        return Outcome(prepared, ApplyReport())
 
 
 def controller(*, interval: float = 30.0, min_interval: float = 1.0) -> Controller:

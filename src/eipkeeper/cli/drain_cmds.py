@@ -16,7 +16,7 @@ from eipkeeper.tagtime import utc_stamp
 
 if TYPE_CHECKING:  # imported in the command: `drain --help` does not pay for boto3
     from eipkeeper.drain.phases import Then
-    from eipkeeper.drain.runner import Outcome, Preview
+    from eipkeeper.drain.runner import DrainOutcome, Preview
 
 
 def plan_lines(preview: Preview, *, then: Then, margin: float) -> list[str]:
@@ -52,7 +52,7 @@ def plan_lines(preview: Preview, *, then: Then, margin: float) -> list[str]:
     return lines
 
 
-def outcome_data(out: Outcome, *, then: Then) -> dict[str, Any]:
+def outcome_data(out: DrainOutcome, *, then: Then) -> dict[str, Any]:
     preview = out.preview
     return {
         "instance_id": preview.instance.instance_id,
@@ -144,7 +144,7 @@ def drain(
     """
     from eipkeeper.cli.plans import make_engine, plan_data, step_hooks, step_line
     from eipkeeper.controller.drain_planner import drain_preview
-    from eipkeeper.drain.runner import Outcome, drain_outcome
+    from eipkeeper.drain.runner import DrainOutcome, drain_outcome
 
     engine = make_engine(app)
     intent = DrainInstance(instance, then, force_queue)
@@ -156,7 +156,7 @@ def drain(
     preview = drain_preview(app.config, prepared.seen, intent)
     target, service = preview.instance, preview.service
     if preview.done:
-        data = {**outcome_data(Outcome(preview), then=then), "changed": False}
+        data = {**outcome_data(DrainOutcome(preview), then=then), "changed": False}
         how = f" (then {preview.phase.then})" if preview.phase and preview.phase.then else ""
         _show(app, data, [f"{target.label} is already drained{how}; nothing to do"])
         return

@@ -34,7 +34,7 @@ from eipkeeper.dns.ownership import OwnedZone
 from eipkeeper.drain.phases import Phase, Route, Step, Then, parse_phase, steps_after
 from eipkeeper.drain.routes import Withdrawal, choose_route, withdraw_address, withdraw_from_mx
 from eipkeeper.errors import NotFoundError, OperationError, UsageError
-from eipkeeper.fleet import selects, service_of, standby_candidates
+from eipkeeper.fleet import service_of, standby_candidates
 from eipkeeper.model import TAG_DRAIN, Address, Instance
 
 
@@ -96,7 +96,8 @@ def drain_preview(config: Config, seen: Observation, intent: DrainInstance) -> D
     if service is None:
         raise UsageError(f"{instance.label} is in no configured service; there is nothing to drain")
     phase = parse_phase(instance.tags.get(TAG_DRAIN, ""))
-    eip = next((a for a in seen.addresses if _pool_eip(config, a, instance, service)), None)
+    pool = seen.pool(service, config.owner)
+    eip = next((a for a in pool if a.instance_id == instance.instance_id), None)
     base = DrainPreview(instance, service, phase, "direct", (), eip=eip)
     named = bool(seen.references(instance.public_ip))
     if phase is not None and phase.name == "done":
@@ -146,17 +147,8 @@ def _withdrawal(
     )
 
 
-def _pool_eip(config: Config, address: Address, instance: Instance, service: ServiceConfig) -> bool:
-    """ADDRESS is an EIP of SERVICE's pool, ours, on INSTANCE."""
-    return (
-        address.instance_id == instance.instance_id
-        and address.service == service.name
-        and address.owner == config.owner
-    )
-
-
 def _members(seen: Observation, service: ServiceConfig) -> list[Instance]:
-    return [i for i in seen.instances if selects(service, i) and i.state == "running"]
+    return [i for i in seen.members(service) if i.state == "running"]
 
 
 def _healthy_others(seen: Observation, instance: Instance, service: ServiceConfig) -> list[str]:

@@ -33,7 +33,7 @@ from eipkeeper.cloud.ec2 import Ec2
 from eipkeeper.config import Config
 from eipkeeper.controller import planner, safety
 from eipkeeper.controller.drain_planner import plan_drain
-from eipkeeper.controller.executor import Executor, Report, Switch
+from eipkeeper.controller.executor import ApplyReport, Executor, Watched
 from eipkeeper.controller.hooks import Hooks
 from eipkeeper.controller.intent_planner import plan_address_intent
 from eipkeeper.controller.intents import (
@@ -90,7 +90,7 @@ class Prepared:
 @dataclass(frozen=True)
 class Outcome:
     prepared: Prepared
-    report: Report
+    report: ApplyReport
     timeline: SwitchTimeline | None = None
     """`move`/`associate` with a check: what a client of the address saw."""
     visible_after: float | None = None
@@ -220,7 +220,7 @@ class Engine:
         action: Claim | Move,
         associate: Callable[[], None],
         hooks: Hooks,
-    ) -> Switch | None:
+    ) -> Watched | None:
         """Probe the address from before ASSOCIATE (the call and its wait) until the new
         holder answers steadily; the timeline says what a client saw (last old answer, first
         new, the gap, any flapping). None, and no probe, when the service has no check."""
@@ -247,7 +247,7 @@ class Engine:
             _until_steady(watch, timeline, action, hooks, since=call_at, visible_at=visible_at)
         samples = watch.samples()
         last = samples[-1].result.detail if samples else "no probe finished"
-        return Switch(timeline(), visible_at - call_at, last)
+        return Watched(timeline(), visible_at - call_at, last)
 
 
 def _until_steady(

@@ -60,7 +60,7 @@ log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
-class Switch:
+class Watched:
     """What a client of an address saw while an operator's claim or move went through."""
 
     timeline: SwitchTimeline
@@ -70,20 +70,20 @@ class Switch:
     """The watched address's last answer or error."""
 
 
-Watch = Callable[[Claim | Move, Callable[[], None]], Switch | None]
+Watch = Callable[[Claim | Move, Callable[[], None]], Watched | None]
 """Probes an address around ASSOCIATE (the call and its wait) until the new holder answers
 steadily (the engine's, with the service's check); None when there is no check."""
 
 
 @dataclass
-class Report:
+class ApplyReport:
     done: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     moves: list[tuple[Move, float]] = field(default_factory=list)
     """Each failover move with the time.monotonic() of its AssociateAddress call."""
     associations: dict[str, str] = field(default_factory=dict)
     """Allocation id -> the association id of each claim or move."""
-    switches: dict[str, Switch] = field(default_factory=dict)
+    switches: dict[str, Watched] = field(default_factory=dict)
     """Allocation id -> what a client saw, for each watched claim or move."""
     drained: DrainProgress = field(default_factory=DrainProgress)
     """What the steps of a drain did (phases reached, when confirmed, how long waited)."""
@@ -93,7 +93,7 @@ class Report:
         self.counts[kind] = self.counts.get(kind, 0) + 1
 
 
-def _not_done(plan: Plan, report: Report) -> list[str]:
+def _not_done(plan: Plan, report: ApplyReport) -> list[str]:
     """The plan's steps that REPORT does not show done (a launch is recorded with its id)."""
     return [
         text
@@ -120,18 +120,18 @@ class Executor:
     def fence(self) -> None:
         self.hooks.fence()
 
-    def apply(self, plan: Plan, seen: Observation) -> Report:
+    def apply(self, plan: Plan, seen: Observation) -> ApplyReport:
         """Every action in `Plan.ordered()` (APPLY_ORDER), consecutive DNS units of a phase as
         one batch. A stop request ends the apply between two steps; Ctrl-C ends it at once,
         saying what was done and what not."""
-        report = Report()
+        report = ApplyReport()
         try:
             self._apply(plan, seen, report)
         except KeyboardInterrupt:
             raise Interrupted(report.done, _not_done(plan, report)) from None
         return report
 
-    def _apply(self, plan: Plan, seen: Observation, report: Report) -> None:
+    def _apply(self, plan: Plan, seen: Observation, report: ApplyReport) -> None:
         drain = DrainSteps(
             self.config,
             self.ec2,
@@ -167,7 +167,7 @@ class Executor:
                 unseen, timeout=self.hooks.timeout, on_tick=self.hooks.on_tick
             )
 
-    def _one(self, action: Action, seen: Observation, report: Report) -> None:
+    def _one(self, action: Action, seen: Observation, report: ApplyReport) -> None:
         if isinstance(action, Launch):
             self._launch(action, report)
         elif isinstance(action, Bind | Claim | Move):
@@ -185,7 +185,7 @@ class Executor:
 
     # -- EC2 --------------------------------------------------------------------------------
 
-    def _launch(self, action: Launch, report: Report) -> None:
+    def _launch(self, action: Launch, report: ApplyReport) -> None:
         self.on_step(action.describe())
         service = self.config.service(action.service)
         tags = {**service.select.tags, TAG_OWNER: self.config.owner}
@@ -211,7 +211,7 @@ class Executor:
         log.info("instance.launched", instance_id=instance_id, replaces=action.hostname)
         report.record("launch", f"{action.describe()}: {instance_id}")
 
-    def _ec2_action(self, action: Action, seen: Observation, report: Report) -> None:
+    def _ec2_action(self, action: Action, seen: Observation, report: ApplyReport) -> None:
         assert isinstance(action, Bind | Claim | Move)
         self.on_step(action.describe())
         self.fence()
@@ -240,7 +240,7 @@ class Executor:
         action: Claim | Move,
         address: Address,
         target: Instance,
-        report: Report,
+        report: ApplyReport,
         *,
         wait: bool = False,
     ) -> None:
@@ -266,21 +266,21 @@ class Executor:
             raise NotFoundError(f"{what}: the address is gone")
         return address
 
-    def _disassociate(self, action: Disassociate, seen: Observation, report: Report) -> None:
+    def _disassociate(self, action: Disassociate, seen: Observation, report: ApplyReport) -> None:
         self.on_step(action.describe())
         self.fence()
         self.ec2.disassociate(self._address(seen, action.allocation_id, action.describe()))
         log.info("eip.disassociate", public_ip=action.public_ip, instance_id=action.from_instance)
         report.record("disassociate", action.describe())
 
-    def _set_reverse(self, action: SetReverse, report: Report) -> None:
+    def _set_reverse(self, action: SetReverse, report: ApplyReport) -> None:
         self.on_step(action.describe())
         self.fence()
         self.ec2.set_reverse_name(action.allocation_id, action.hostname)
         log.info("eip.ptr", public_ip=action.public_ip, hostname=action.hostname)
         report.record("ptr", action.describe())
 
-    def _release(self, action: Release, seen: Observation, report: Report) -> None:
+    def _release(self, action: Release, seen: Observation, report: ApplyReport) -> None:
         self.on_step(action.describe())
         self.fence()
         if seen.reverse.get(action.allocation_id):
@@ -290,7 +290,7 @@ class Executor:
         log.info("eip.release", public_ip=action.public_ip, allocation_id=action.allocation_id)
         report.record("release", action.describe())
 
-    def _retire(self, action: Retire, seen: Observation, report: Report) -> None:
+    def _retire(self, action: Retire, seen: Observation, report: ApplyReport) -> None:
         """Off its reserved EIP, then gone. The EIP stays allocated and in MX; the instance's
         own address after the disassociate is a new dynamic one that no record names (S2)."""
         self.on_step(action.describe())
@@ -307,7 +307,7 @@ class Executor:
     # -- DNS --------------------------------------------------------------------------------
 
     def _dns(
-        self, units: list[DnsUnit], seen: Observation, report: Report, *, drain: DrainSteps
+        self, units: list[DnsUnit], seen: Observation, report: ApplyReport, *, drain: DrainSteps
     ) -> None:
         """One batch of units: EIPs leaving DNS marked before (S8), applied, confirmed on every
         authoritative server, then stamped as left (S3). A drain's withdrawal is confirmed by
@@ -361,7 +361,7 @@ class Executor:
     def _eips(seen: Observation, ips: set[str]) -> list[str]:
         return [a.allocation_id for a in seen.addresses if a.public_ip in ips]
 
-    def _settle(self, action: SettleLeaving, report: Report) -> None:
+    def _settle(self, action: SettleLeaving, report: ApplyReport) -> None:
         self.on_step(action.describe())
         self.fence()
         if action.left:
@@ -370,7 +370,7 @@ class Executor:
         report.record("settle", action.describe())
 
 
-def _timeline(report: Report, allocation_id: str) -> SwitchTimeline | None:
+def _timeline(report: ApplyReport, allocation_id: str) -> SwitchTimeline | None:
     switch = report.switches.get(allocation_id)
     return switch.timeline if switch is not None else None
 

@@ -12,9 +12,8 @@ observation the plan is made from.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
-Then = Literal["terminate", "stop", "nothing"]
+from eipkeeper.drain.phases import Then
 
 
 @dataclass(frozen=True)

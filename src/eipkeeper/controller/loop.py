@@ -29,7 +29,7 @@ from eipkeeper.config import Config
 from eipkeeper.controller import narration
 from eipkeeper.controller.engine import Outcome, Prepared
 from eipkeeper.controller.events import EventQueue
-from eipkeeper.controller.executor import Report
+from eipkeeper.controller.executor import ApplyReport
 from eipkeeper.controller.hooks import Hooks
 from eipkeeper.controller.intents import Intent, Reconcile
 from eipkeeper.controller.lease import Lease
@@ -278,7 +278,7 @@ class Controller:
         )
         return "retry"
 
-    def _succeeded(self, started: float, trigger: str, plan: Plan, report: Report) -> None:
+    def _succeeded(self, started: float, trigger: str, plan: Plan, report: ApplyReport) -> None:
         seconds = self.clock.monotonic() - started
         self._failures = 0
         self._revisit_in = plan.revisit_in
@@ -417,7 +417,7 @@ class Controller:
         if self.monitor is not None:
             self.monitor.retarget(instance_id, public_ip)
 
-    def _failover_metrics(self, report: Report) -> None:
+    def _failover_metrics(self, report: ApplyReport) -> None:
         """Seconds from the first failed probe of the old holder to the AssociateAddress call,
         and (once its probes say so) to the first good answer from the new holder."""
         for move, called_at in report.moves:

@@ -8,7 +8,7 @@ A round that changed nothing says nothing.
 
 from __future__ import annotations
 
-from eipkeeper.controller.executor import Report
+from eipkeeper.controller.executor import ApplyReport
 from eipkeeper.controller.plan import Launch, Plan, Retire
 from eipkeeper.logs import get_logger
 
@@ -24,7 +24,7 @@ def listed(items: list[str]) -> str:
     return shown
 
 
-def _done_entry(report: Report, describe: str) -> str | None:
+def _done_entry(report: ApplyReport, describe: str) -> str | None:
     """The executor's record of an action (`describe` or `describe: detail`), if it was done."""
     for text in report.done:
         if text == describe or text.startswith(describe + ": "):
@@ -34,7 +34,7 @@ def _done_entry(report: Report, describe: str) -> str | None:
 
 def tell_applied(
     plan: Plan,
-    report: Report,
+    report: ApplyReport,
     *,
     seconds: float,
     trigger: str,

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Protocol
 
-from eipkeeper.config import Config
+from eipkeeper.config import Config, ServiceConfig
 from eipkeeper.dns.ownership import OwnedZone
 from eipkeeper.dns.references import references
-from eipkeeper.fleet import last_association, service_of
+from eipkeeper.fleet import last_association, selects, service_of
 from eipkeeper.model import TAG_BURST, TAG_DRAIN, Address, Instance
 from eipkeeper.reputation import Reputation
 
@@ -134,6 +134,14 @@ class Observation:
             return frozenset()
         values = {v for r in self.zone.zone.records if r.type in ("A", "AAAA") for v in r.values}
         return frozenset(values)
+
+    def members(self, service: ServiceConfig) -> list[Instance]:
+        """SERVICE's instances, by its select tags (the one test of membership)."""
+        return [i for i in self.instances if selects(service, i)]
+
+    def pool(self, service: ServiceConfig, owner: str) -> list[Address]:
+        """SERVICE's pool EIPs marked with OWNER (S4: the others are left alone)."""
+        return [a for a in self.addresses if a.service == service.name and a.owner == owner]
 
     def address(self, allocation_id: str) -> Address | None:
         return next((a for a in self.addresses if a.allocation_id == allocation_id), None)

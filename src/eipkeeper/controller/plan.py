@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from eipkeeper.dns.records import Change
 
-Phase = Literal["claim", "dns-upsert", "dns-delete", "launch", "ptr", "release", "drain"]
+ApplyPhase = Literal["claim", "dns-upsert", "dns-delete", "launch", "ptr", "release", "drain"]
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class Bind:
     public_ip: str
     hostname: str
     reason: str
-    phase: Phase = "claim"
+    phase: ApplyPhase = "claim"
 
     def describe(self) -> str:
         return f"bind {self.public_ip} ({self.allocation_id}) to {self.hostname}"
@@ -42,7 +42,7 @@ class Claim:
     public_ip: str
     instance_id: str
     reason: str
-    phase: Phase = "claim"
+    phase: ApplyPhase = "claim"
     by_operator: bool = False
     """`associate`: asked for by name, not chosen by the planner."""
 
@@ -60,7 +60,7 @@ class Move:
     from_instance: str
     instance_id: str
     reason: str
-    phase: Phase = "claim"
+    phase: ApplyPhase = "claim"
     by_operator: bool = False
     """`move`: a deliberate move asked for by name, allowed whatever the service's `failover`."""
 
@@ -89,7 +89,7 @@ class Launch:
     """`replace`: the successor's Name, saying whose successor it is (unique)."""
     instance_type: str = ""
     """`replace --instance-type`: overrides the launch template's type."""
-    phase: Phase = "launch"
+    phase: ApplyPhase = "launch"
 
     def describe(self) -> str:
         if self.successor_of:
@@ -110,7 +110,7 @@ class Retire:
     allocation_id: str
     stamp: str
     reason: str
-    phase: Phase = "dns-delete"
+    phase: ApplyPhase = "dns-delete"
 
     def describe(self) -> str:
         return f"retire burst instance {self.instance_id}"
@@ -125,7 +125,7 @@ class DnsUnit:
     reason: str
     removed_addresses: tuple[str, ...] = ()
     """Addresses this unit takes out of DNS: their EIPs are marked leaving, then left (S3)."""
-    phase: Phase = "dns-upsert"
+    phase: ApplyPhase = "dns-upsert"
 
     def describe(self) -> str:
         main = [c for c in self.changes if not c.record.name.startswith("_eipkeeper.")]
@@ -142,7 +142,7 @@ class SettleLeaving:
     left: bool
     reason: str
     service: str = ""
-    phase: Phase = "dns-delete"
+    phase: ApplyPhase = "dns-delete"
 
     def describe(self) -> str:
         verb = "mark as left DNS" if self.left else "clear the leaving mark on"
@@ -158,7 +158,7 @@ class Disassociate:
     public_ip: str
     from_instance: str
     reason: str
-    phase: Phase = "claim"
+    phase: ApplyPhase = "claim"
 
     def describe(self) -> str:
         return f"disassociate {self.public_ip} from {self.from_instance}"
@@ -174,7 +174,7 @@ class SetReverse:
     public_ip: str
     hostname: str
     reason: str
-    phase: Phase = "ptr"
+    phase: ApplyPhase = "ptr"
 
     def describe(self) -> str:
         return f"set the reverse DNS of {self.public_ip} to {self.hostname}"
@@ -188,7 +188,7 @@ class Release:
     allocation_id: str
     public_ip: str
     reason: str
-    phase: Phase = "release"
+    phase: ApplyPhase = "release"
 
     def describe(self) -> str:
         return f"release {self.public_ip} ({self.allocation_id})"
@@ -229,7 +229,7 @@ class DrainStep:
     allocation_id: str = ""
     label: str = ""
     """What the step's messages name."""
-    phase: Phase = "drain"
+    phase: ApplyPhase = "drain"
 
     def describe(self) -> str:
         described = {
@@ -263,7 +263,7 @@ Action = (
 )
 
 
-APPLY_ORDER: tuple[tuple[Phase, tuple[type, ...]], ...] = (
+APPLY_ORDER: tuple[tuple[ApplyPhase, tuple[type, ...]], ...] = (
     ("launch", (Launch,)),
     ("claim", (Bind, Claim, Move, Disassociate)),
     ("dns-upsert", (DnsUnit,)),

@@ -34,7 +34,7 @@ from eipkeeper.dns.ownership import OwnedZone, is_marker, plan_rrset
 from eipkeeper.dns.records import Change, normalize_name
 from eipkeeper.dns.references import references
 from eipkeeper.errors import SafetyRefusal
-from eipkeeper.fleet import selects, service_ttl, standby_candidates
+from eipkeeper.fleet import service_ttl, standby_candidates
 from eipkeeper.model import (
     TAG_DRAIN,
     TAG_LEAVING_DNS,
@@ -65,7 +65,7 @@ def plan(config: Config, seen: Observation) -> Plan:
     # that instance's address, which the dynamic service must then not publish.
     ordered = sorted(config.services, key=lambda s: s.addresses != "elastic")
     for service in ordered:
-        members = [i for i in seen.instances if selects(service, i)]
+        members = seen.members(service)
         if service.addresses == "elastic":
             acts, want, found = _elastic(config, service, members, seen)
         else:

@@ -127,21 +127,16 @@ def _eip(
 ) -> Address:
     """The pool EIP being handed over: on the old instance, or already on the successor."""
     reserved = set(service.burst_hostnames)
-    for address in seen.addresses:
-        mine = address.service == service.name and address.owner == config.owner
+    for address in seen.pool(service, config.owner):
         on = address.instance_id in (old.instance_id, successor.instance_id if successor else "")
-        if mine and on and address.hostname not in reserved:
+        if on and address.hostname not in reserved:
             return address
     raise UsageError(f"{old.label} holds no Elastic IP of pool {service.name}; nothing to replace")
 
 
 def _reserved(config: Config, seen: Observation, service: ServiceConfig) -> list[Address]:
     hostnames = service.burst_hostnames
-    return [
-        a
-        for a in seen.addresses
-        if a.service == service.name and a.owner == config.owner and a.hostname in hostnames
-    ]
+    return [a for a in seen.pool(service, config.owner) if a.hostname in hostnames]
 
 
 def _launch(config: Config, service: ServiceConfig, old: Instance, intent: ReplaceInstance) -> Plan:

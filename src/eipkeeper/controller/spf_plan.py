@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from eipkeeper.config import Config, ServiceConfig
 from eipkeeper.controller.observation import Observation
-from eipkeeper.controller.plan import DnsUnit, Finding, Phase
+from eipkeeper.controller.plan import ApplyPhase, DnsUnit, Finding
 from eipkeeper.dns.ownership import OwnedZone
 from eipkeeper.dns.records import Change, Record
 from eipkeeper.errors import SafetyRefusal
@@ -23,11 +23,8 @@ def spf_addresses(config: Config, service: ServiceConfig, seen: Observation) -> 
     hostnames = set(service.hostnames)
     return [
         a.public_ip
-        for a in seen.addresses
-        if a.service == service.name
-        and a.owner == config.owner
-        and a.hostname in hostnames
-        and not a.tags.get(TAG_LEAVING_DNS)
+        for a in seen.pool(service, config.owner)
+        if a.hostname in hostnames and not a.tags.get(TAG_LEAVING_DNS)
     ]
 
 
@@ -59,7 +56,7 @@ def spf_units(
         if changes:
             # An address enters SPF before it sends (claims wait for it); one leaves after.
             adds = _adds(changes)
-            phase: Phase = "dns-upsert" if adds else "dns-delete"
+            phase: ApplyPhase = "dns-upsert" if adds else "dns-delete"
             units.append(DnsUnit(service.name, changes, reason, phase=phase))
     return units, findings
 

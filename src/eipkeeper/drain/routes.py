@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from eipkeeper.config import Config, ServiceConfig
-from eipkeeper.dns.ownership import OwnedZone, plan_rrset
+from eipkeeper.dns.ownership import OwnedZone, is_marker, plan_rrset
 from eipkeeper.dns.provider import Unit
 from eipkeeper.dns.references import references
 from eipkeeper.drain.phases import Route
@@ -118,9 +118,5 @@ def withdraw_from_mx(
 
 
 def _described(units: Sequence[Unit]) -> tuple[str, ...]:
-    out = []
-    for change in (c for unit in units for c in unit if not c.record.name.startswith("_")):
-        old = " | ".join(change.old.values) if change.old else "-"
-        new = " | ".join(change.new.values) if change.new else "-"
-        out.append(f"{change.kind} {change.record.type} {change.record.name}: {old} -> {new}")
-    return tuple(out)
+    """The changes in words, ownership records left out (as a plan shows them)."""
+    return tuple(c.text() for unit in units for c in unit if not is_marker(c.record))

@@ -16,7 +16,7 @@ from eipkeeper.cloud.ec2 import Ec2
 from eipkeeper.config import Config, ServiceConfig
 from eipkeeper.controller.drain_planner import DrainPreview, drain_actions, drain_preview
 from eipkeeper.controller.engine import Engine
-from eipkeeper.controller.executor import Report
+from eipkeeper.controller.executor import ApplyReport
 from eipkeeper.controller.hooks import Hooks, Ticker, no_bar
 from eipkeeper.controller.intents import DrainInstance
 from eipkeeper.controller.observation import Observation
@@ -31,7 +31,7 @@ Preview = DrainPreview
 
 
 @dataclass(frozen=True)
-class Outcome:
+class DrainOutcome:
     """What one run of a drain did (a resumed run reports its own part)."""
 
     preview: Preview
@@ -50,8 +50,8 @@ class Outcome:
 
 
 def drain_outcome(
-    preview: Preview, plan: Plan, report: Report, *, margin: float, then: Then
-) -> Outcome:
+    preview: Preview, plan: Plan, report: ApplyReport, *, margin: float, then: Then
+) -> DrainOutcome:
     """What the executor's REPORT says the drain's PLAN did."""
     drained = report.drained
     move = next((a for a in plan.actions if isinstance(a, Move)), None)
@@ -60,7 +60,7 @@ def drain_outcome(
     acted = "done" in drained.phases
     action = drained.action or ("none" if acted and then == "nothing" else "")
     freed_ip = freed.public_ip if freed is not None and report.counts.get("disassociate") else ""
-    return Outcome(
+    return DrainOutcome(
         preview,
         phases=tuple(drained.phases),
         changed=tuple(drained.withdrawn),
@@ -106,7 +106,7 @@ class Drainer:
         self._seen[instance.instance_id] = seen
         return drain_preview(self.config, seen, intent)
 
-    def execute(self, preview: Preview, *, then: Then) -> Outcome:
+    def execute(self, preview: Preview, *, then: Then) -> DrainOutcome:
         """Run the steps PREVIEW leaves, checked (S1 to S7) and executed by the engine."""
         instance_id = preview.instance.instance_id
         intent = DrainInstance(instance_id, then, self.force_queue)
