@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 
 # Tags are eipkeeper's durable store (S8): what must outlive the process lives here.
 TAG_OWNER = "eipkeeper:owner"
@@ -36,6 +37,9 @@ TAG_SUCCESSOR_OF = "eipkeeper:successor-of"
 """On an instance `replace` launched: the instance it takes over from (S8: a rerun finds it)."""
 TAG_DRAIN = "eipkeeper:drain"
 """On an instance: the drain phase reached, so that a killed drain resumes (S8)."""
+
+Then = Literal["terminate", "stop", "nothing"]
+"""What a drain does with its instance once nothing points at it any more."""
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from eipkeeper.controller.intents import DrainInstance
 from eipkeeper.tagtime import utc_stamp
 
 if TYPE_CHECKING:  # imported in the command: `drain --help` does not pay for boto3
-    from eipkeeper.drain.phases import Then
     from eipkeeper.drain.runner import DrainOutcome, Preview
+    from eipkeeper.model import Then
 
 
 def plan_lines(preview: Preview, *, then: Then, margin: float) -> list[str]:

@@ -31,11 +31,11 @@ from eipkeeper.controller.plan import (
     Plan,
 )
 from eipkeeper.dns.ownership import OwnedZone
-from eipkeeper.drain.phases import Phase, Route, Step, Then, parse_phase, steps_after
+from eipkeeper.drain.phases import Phase, Route, Step, parse_phase, steps_after
 from eipkeeper.drain.routes import Withdrawal, choose_route, withdraw_address, withdraw_from_mx
 from eipkeeper.errors import NotFoundError, OperationError, UsageError
 from eipkeeper.fleet import service_of, standby_candidates
-from eipkeeper.model import TAG_DRAIN, Address, Instance
+from eipkeeper.model import TAG_DRAIN, Address, Instance, Then
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from eipkeeper.drain.phases import Then
+from eipkeeper.model import Then
 
 
 @dataclass(frozen=True)

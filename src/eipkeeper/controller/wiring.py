@@ -10,8 +10,11 @@ from eipkeeper.cloud.aws import AwsSession
 from eipkeeper.cloud.ec2 import Ec2
 from eipkeeper.config import Config
 from eipkeeper.controller.engine import Engine
+from eipkeeper.controller.events import EventQueue
+from eipkeeper.controller.lease import Lease
 from eipkeeper.controller.loop import Controller, replica_name
 from eipkeeper.controller.reading import health_source
+from eipkeeper.dns.dnsbl import ReputationWatch
 from eipkeeper.dns.ownership import Registry
 from eipkeeper.errors import UsageError
 from eipkeeper.health.monitor import HealthChange, HealthMonitor
@@ -42,9 +45,6 @@ def build_controller(
 ) -> Controller:
     """The controller of `run`, ready to start: one engine whose health is the monitor (or
     the running state), the monitor waking the loop on a change of health."""
-    from eipkeeper.controller.events import EventQueue
-    from eipkeeper.controller.lease import Lease
-
     grace = options.switch_grace
     if grace is not None:
         # One grace for the monitor (in memory) and the planner (the EIP's associated-at tag).
@@ -58,8 +58,6 @@ def build_controller(
         switch_grace=grace,
         on_probe_again=on_probe_again,
     )
-    from eipkeeper.dns.dnsbl import ReputationWatch
-
     # Blocklist verdicts are kept between rounds, looked up again after each `recheck`.
     reputation = ReputationWatch(config=config)
     engine = Engine(config=config, ec2=ec2, registry=registry, health=health, reputation=reputation)
@@ -72,6 +70,14 @@ def build_controller(
     wake.append(controller.on_health_change)
     if isinstance(health, HealthMonitor):
         controller.monitor = health
+    _attach(controller, session, config, options)
+    return controller
+
+
+def _attach(
+    controller: Controller, session: AwsSession, config: Config, options: RunOptions
+) -> None:
+    """The event queue, the lease and the metrics endpoint, as the options ask."""
     if options.events_queue:
         controller.events = EventQueue(session, options.events_queue)
         controller.events.check()
@@ -85,7 +91,6 @@ def build_controller(
         )
     if options.metrics_port:
         _serve_metrics(controller, options.metrics_port, options.metrics_address)
-    return controller
 
 
 def _serve_metrics(controller: Controller, port: int, address: str) -> None:

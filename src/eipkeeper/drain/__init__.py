@@ -17,13 +17,14 @@ time confirmed), so a drain killed anywhere is finished by running it again. The
 
 from __future__ import annotations
 
-from eipkeeper.drain.phases import Phase, Route, Step, Then, parse_phase, steps_after, wait_left
+from eipkeeper.drain.phases import Phase, Route, Step, parse_phase, steps_after, wait_left
 from eipkeeper.drain.routes import (
     Withdrawal,
     choose_route,
     withdraw_address,
     withdraw_from_mx,
 )
+from eipkeeper.model import Then
 
 __all__ = [
     "Phase",

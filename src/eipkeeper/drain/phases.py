@@ -10,7 +10,6 @@ from eipkeeper.tagtime import parse_stamp, utc_stamp
 
 log = get_logger(__name__)
 
-Then = Literal["terminate", "stop", "nothing"]
 Route = Literal["dns", "move", "direct"]
 Step = Literal["withdraw", "confirm", "wait", "move", "act"]
 PhaseName = Literal["started", "dns-out", "confirmed", "waited", "moved", "done"]

@@ -23,9 +23,8 @@ from eipkeeper.controller.observation import Observation
 from eipkeeper.controller.plan import Disassociate, Move, Plan
 from eipkeeper.controller.reading import health_source
 from eipkeeper.dns.ownership import Registry
-from eipkeeper.drain.phases import Then
 from eipkeeper.health.tls import TlsContexts
-from eipkeeper.model import Instance
+from eipkeeper.model import Instance, Then
 
 Preview = DrainPreview
 
