@@ -12,7 +12,7 @@ from eipkeeper.cli.move_cmds import move_report
 from eipkeeper.cli.params import DURATION, INSTANCE, TEXT
 from eipkeeper.cli.render import render_object
 from eipkeeper.controller.intents import DrainInstance, ReplaceInstance
-from eipkeeper.errors import OperationError
+from eipkeeper.errors import Interrupted, OperationError
 
 if TYPE_CHECKING:
     from eipkeeper.model import Instance
@@ -60,6 +60,7 @@ def replace(
     started = time.monotonic()
     asked = False
     gap: float | None = None
+    done: list[str] = []
     while True:
         prepared = engine.prepare(intent).checked()
         stage = prepared.stage
@@ -72,12 +73,13 @@ def replace(
                 raise OperationError(
                     f"replace {instance}: {stage.text} for {timeout:g}s; run it again to go on"
                 )
-            time.sleep(POLL)
+            _wait(done, stage.text, instance)
             continue
         if not asked:
             app.confirm(f"Replace {instance} with a successor?", yes=yes)
             asked = True
         outcome = engine.execute(prepared, hooks)
+        done += outcome.report.done
         moved = any(isinstance(a, Move) for a in prepared.plan.actions)
         if moved and outcome.timeline is not None:
             report = move_report(app.config, outcome, every=engine.probe_every)
@@ -99,6 +101,15 @@ def replace(
         + (f" (switch gap {gap:.2f}s)" if gap is not None else "")
         + (f"; {drained}" if drained else ""),
     )
+
+
+def _wait(done: list[str], waiting: str, instance: str) -> None:
+    """The pause between rounds; Ctrl-C here says what the replacement did so far (exit 130)."""
+    try:
+        time.sleep(POLL)
+    except KeyboardInterrupt:
+        rest = f"{waiting}, and the rest (`eipkeeper replace {instance}` goes on)"
+        raise Interrupted(done, [rest]) from None
 
 
 def _drain_old(engine: Any, hooks: Any, old: Instance) -> str:
