@@ -34,7 +34,7 @@ from eipkeeper.dns.ownership import OwnedZone
 from eipkeeper.drain.phases import Phase, Route, Step, parse_phase, steps_after
 from eipkeeper.drain.routes import Withdrawal, choose_route, withdraw_address, withdraw_from_mx
 from eipkeeper.errors import NotFoundError, OperationError, UsageError
-from eipkeeper.fleet import service_of, standby_candidates
+from eipkeeper.fleet import FleetView, service_of, standby_candidates
 from eipkeeper.model import TAG_DRAIN, Address, Instance, Then
 
 
@@ -64,19 +64,20 @@ class DrainPreview:
 
 
 def find_drained(seen: Observation, text: str) -> Instance:
-    """INSTANCE by id or Name among what the observation read. A terminated one counts only
-    when a drain left it so: that is the drain to resume or report, not some old namesake."""
-    live = [i for i in seen.instances if text in (i.instance_id, i.name)]
+    """INSTANCE by id or Name, as every command resolves it (FleetView.resolve_instance). A
+    terminated one counts only when a drain left it so: that is the drain to resume or
+    report, not some old namesake."""
+    try:
+        return FleetView(seen.addresses, seen.instances).resolve_instance(text)
+    except NotFoundError:
+        pass
     gone = [i for i in seen.gone if text in (i.instance_id, i.name)]
-    candidates = live or [i for i in gone if TAG_DRAIN in i.tags]
-    if not candidates and gone:
+    drained = FleetView(seen.addresses, [i for i in gone if TAG_DRAIN in i.tags])
+    if not drained.instances and gone:
         raise OperationError(f"{gone[0].label} is already terminated; nothing to drain")
-    if not candidates:
+    if not drained.instances:
         raise NotFoundError(f"no instance with id or Name {text}")
-    if len(candidates) > 1:
-        ids = ", ".join(i.instance_id for i in candidates)
-        raise UsageError(f"several instances are named {text} ({ids}); name one by id")
-    return candidates[0]
+    return drained.resolve_instance(text)
 
 
 def plan_drain(config: Config, seen: Observation, intent: DrainInstance) -> Plan:
