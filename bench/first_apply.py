@@ -133,7 +133,7 @@ def measure(claims: int) -> dict[str, Any]:
         "throttled_retried": retried,
         "throttled_by_sandbox": served_throttles,
         "throttles_surfaced": 1 if "throttl" in surfaced.lower() else 0,
-        "error": surfaced,
+        "surfaced": surfaced,
         "limiter_waited_s": round(session.limiter.waited, 1),
         "bars": BARS,
         "pass": not surfaced and ratio <= BARS["max_ratio"],

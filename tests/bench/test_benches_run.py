@@ -50,6 +50,15 @@ def test_the_reconcile_bench_runs() -> None:
     assert line["noop_changes"] == 0 and line["write_calls"] == 0
 
 
+def test_the_first_apply_bench_runs_through_the_limits() -> None:
+    """Through the sandbox's lag and buckets: every claim and record made, each address
+    associated once (S9), nothing the buckets refused reached the user."""
+    (line,) = bench("first_apply.py", "--claims", "60")
+    assert line["changes"] == 120 and line["calls"]["ec2:AssociateAddress"] == 60
+    assert line["surfaced"] == "" and line["throttles_surfaced"] == 0
+    assert line["minimum_s"] == (60 - 50) / 5, "AssociateAddress: 50 at once, then 5 a second"
+
+
 def test_the_dns_bench_runs() -> None:
     lines = bench(
         "dns_sync.py", "--changes", "40", "--sample", "10", "--read-records", "200", "--repeat", "1"

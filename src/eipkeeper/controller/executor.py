@@ -36,7 +36,13 @@ from eipkeeper.controller.plan import (
 )
 from eipkeeper.dns.ownership import Registry
 from eipkeeper.dns.provider import ApplyResult
-from eipkeeper.errors import Interrupted, NotFoundError, OperationError
+from eipkeeper.errors import (
+    ConflictError,
+    Interrupted,
+    NotFoundError,
+    OperationError,
+    TransientError,
+)
 from eipkeeper.health.switch import SwitchTimeline
 from eipkeeper.logs import get_logger
 from eipkeeper.model import (
@@ -69,6 +75,9 @@ class Watched:
     last_probe: str
     """The watched address's last answer or error."""
 
+
+CLAIM_READBACK = 15.0
+"""Seconds a refused claim is read back for (EC2's Describe lags seconds, at worst minutes)."""
 
 Watch = Callable[[Claim | Move, Callable[[], None]], Watched | None]
 """Probes an address around ASSOCIATE (the call and its wait) until the new holder answers
@@ -247,9 +256,14 @@ class Executor:
         """The call, its tag and its wait. S6: a claim never takes an address from anyone; a
         move is the deliberate failover."""
         called_at = time.monotonic()
-        association = self.ec2.associate(
-            address, target, allow_reassociation=isinstance(action, Move)
-        )
+        try:
+            association = self.ec2.associate(
+                address, target, allow_reassociation=isinstance(action, Move)
+            )
+        except ConflictError:
+            if isinstance(action, Move) or action.by_operator:
+                raise  # an operator's `associate` is told at once, as EC2 said
+            association = self._claimed_already(action)
         report.associations[action.allocation_id] = association
         # The switch grace starts now, for every process and replica (S6).
         self.ec2.tag(action.allocation_id, {TAG_ASSOCIATED_AT: utc_stamp(self.clock())})
@@ -259,6 +273,22 @@ class Executor:
         self._unseen[action.allocation_id] = action.instance_id
         if wait:
             self._see_associations()
+
+    def _claimed_already(self, action: Claim) -> str:
+        """EC2 refused a claim (AllowReassociation=false) of an address the observation showed
+        free: Describe lagged (S9), perhaps behind this very claim made by a killed run (S8).
+        Read it back until Describe shows its holder: the target means done; anyone else is
+        for the next round to see."""
+        try:
+            shown = self.ec2.wait_for_association(
+                action.allocation_id, action.instance_id, timeout=CLAIM_READBACK
+            )
+        except OperationError:
+            raise TransientError(
+                f"{action.describe()}: EC2 says {action.public_ip} is already associated, not "
+                f"with {action.instance_id} as far as it shows; the next round sees with whom"
+            ) from None
+        return shown.association_id
 
     def _address(self, seen: Observation, allocation_id: str, what: str) -> Address:
         address = seen.address(allocation_id)
