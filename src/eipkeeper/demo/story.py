@@ -139,7 +139,15 @@ def run_demo(*, association_delay: float = 1.0) -> int:
         tempfile.TemporaryDirectory(prefix="eipkeeper-demo-") as folder,
         # The stranger is there, as in `eipkeeper sandbox`: the mail chapter counts what it gets.
         # Every third address allocated is on the sandbox's blocklist, as EC2's can be.
-        Sandbox(port=0, association_delay=association_delay, reuse_after=2.0, listed=3) as sandbox,
+        # No Describe lag (AWS's buckets stay on): each chapter checks what a step did the
+        # moment after it, and under EC2's lag those checks would have to wait it out.
+        Sandbox(
+            port=0,
+            association_delay=association_delay,
+            reuse_after=2.0,
+            listed=3,
+            consistency_lag=(0.0, 0.0),
+        ) as sandbox,
     ):
         config_path = Path(folder) / "eipkeeper.toml"
         sandbox.write_config(config_path)
