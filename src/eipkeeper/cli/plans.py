@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from eipkeeper.cli.app import App
+from eipkeeper.cli.progress import counting
 from eipkeeper.cli.render import Column, render_rows
 from eipkeeper.controller.engine import Engine
 from eipkeeper.controller.hooks import Hooks
@@ -45,8 +46,11 @@ def make_engine(app: App, *, health: HealthSource | None = None) -> Engine:
 
 
 def step_hooks(*, quiet: bool = False, **more: Any) -> Hooks:
-    """Hooks that print each step on stderr (unless QUIET), with MORE (a timeout, a bar)."""
-    return Hooks(on_step=(lambda text: None) if quiet else step_line, **more)
+    """Hooks that print each step and a long DNS apply's progress on stderr (unless QUIET),
+    with MORE (a timeout, a bar)."""
+    if quiet:
+        return Hooks(on_step=lambda text: None, **more)
+    return Hooks(**{"on_step": step_line, "counting": counting, **more})
 
 
 def plan_rows(plan: Plan) -> list[dict[str, str]]:

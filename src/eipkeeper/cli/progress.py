@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # rich is imported only to draw a bar on a terminal
-    from rich.progress import Progress
+    from rich.progress import Progress, ProgressColumn, TaskID
 
 
 class ProgressReporter:
@@ -35,24 +35,67 @@ class ProgressReporter:
             )
 
 
+def _bar_of(count: ProgressColumn) -> Progress:
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        count,
+        console=Console(stderr=True),
+        transient=True,
+    )
+
+
 @contextmanager
 def progress(description: str, total: float) -> Iterator[ProgressReporter]:
     reporter = ProgressReporter(description, total)
     if not sys.stderr.isatty():
         yield reporter
         return
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import TimeElapsedColumn
 
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    ) as bar:
+    with _bar_of(TimeElapsedColumn()) as bar:
         reporter._bar = bar
         reporter._task = bar.add_task(description, total=total)  # type: ignore[assignment]
         started = time.monotonic()
         yield reporter
         bar.update(reporter._task, completed=min(time.monotonic() - started, total))  # type: ignore[arg-type]
+
+
+class CountReporter:
+    """Report a count of TOTAL done (a long DNS apply's changes, message by message)."""
+
+    def __init__(self, description: str, *, terminal: bool) -> None:
+        self.description = description
+        self._terminal = terminal
+        self._bar: Progress | None = None
+        self._task: TaskID | None = None
+
+    def count(self, done: int, total: int) -> None:
+        if not self._terminal:
+            print(f"  {self.description}: {done} of {total}", file=sys.stderr, flush=True)
+            return
+        if self._bar is None:  # drawn at the first count: an apply of one message tells none
+            from rich.progress import MofNCompleteColumn
+
+            self._bar = _bar_of(MofNCompleteColumn())
+            self._bar.start()
+            self._task = self._bar.add_task(self.description, total=total)
+        assert self._task is not None
+        self._bar.update(self._task, completed=done, total=total)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+@contextmanager
+def counting(description: str) -> Iterator[CountReporter]:
+    """A bar on a terminal (drawn at the first count), plain lines otherwise."""
+    reporter = CountReporter(description, terminal=sys.stderr.isatty())
+    try:
+        yield reporter
+    finally:
+        reporter.close()

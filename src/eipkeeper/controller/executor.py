@@ -111,6 +111,10 @@ def _not_done(plan: Plan, report: ApplyReport) -> list[str]:
     ]
 
 
+def _count_nothing(done: int, total: int) -> None:
+    pass
+
+
 @dataclass
 class Executor:
     config: Config
@@ -355,10 +359,12 @@ class Executor:
                 self.on_step(unit.describe())
         self.fence()
         provider = self.registry.provider
-        provider.on_progress = lambda sent, total: self.on_step(
-            f"DNS: {sent} of {total} changes accepted"
-        )
-        result = provider.apply([u.changes for u in units])
+        with self.hooks.counting("DNS changes accepted") as counter:
+            provider.on_progress = counter.count
+            try:
+                result = provider.apply([u.changes for u in units])
+            finally:  # the registry's provider outlives this bar
+                provider.on_progress = counter.count
         for unit in units:
             log.info("dns.applied", change=unit.describe(), phase=kind)
             report.record(kind, unit.describe())

@@ -22,9 +22,21 @@ class _Silent:
     def tick(self, elapsed: float) -> None:
         pass
 
+    def count(self, done: int, total: int) -> None:
+        pass
+
+
+class Counter(Protocol):
+    def count(self, done: int, total: int) -> None: ...
+
 
 @contextmanager
 def no_bar(description: str, total: float) -> Iterator[Ticker]:
+    yield _Silent()
+
+
+@contextmanager
+def no_count(description: str) -> Iterator[Counter]:
     yield _Silent()
 
 
@@ -60,6 +72,9 @@ class Hooks:
     """Set by SIGTERM: the apply ends after the step in progress (every step is idempotent)."""
     waiting: Callable[[str, float], AbstractContextManager[Ticker]] = no_bar
     """A progress bar for long waits (a drain's TTL or mail-queue wait)."""
+    counting: Callable[[str], AbstractContextManager[Counter]] = no_count
+    """Progress of a long DNS apply, told (changes accepted, all changes) after each message:
+    the CLI draws a bar on a terminal and prints plain lines otherwise."""
     timeout: float = 300.0
     """Longest wait for an association to show and answer, or DNS to confirm."""
     wait_visible: bool = True
