@@ -91,9 +91,14 @@ class Interrupted(EipkeeperError):
 
     handling = "stop"
 
-    def __init__(self, done: Iterable[str] = (), not_done: Iterable[str] = ()) -> None:
+    def __init__(
+        self, done: Iterable[str] = (), not_done: Iterable[str] = (), *, between: str = ""
+    ) -> None:
         self.done = tuple(done)
         self.not_done = tuple(not_done)
+        if between:  # `run` between rounds: no step was under way
+            super().__init__(f"interrupted between {between}; nothing in flight")
+            return
         parts = ["interrupted"]
         if self.done:
             parts.append(f"done: {'; '.join(self.done)}")

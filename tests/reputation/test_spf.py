@@ -154,3 +154,40 @@ def test_records_shows_the_spf_policy_as_ours_and_another_txt_value_as_nobodys()
     rows = by_owner(owned.get(ZONE, "TXT"))  # type: ignore[arg-type]
     assert [(who, len(values)) for who, values in rows] == [("mail-prod", 1), ("-", 1)]
     assert rows[1][1] == ('"verify=abc"',)
+
+
+def test_run_holds_back_an_spf_change_past_the_limit_alone_and_still_fails_over() -> None:
+    """Issue 20: a broken hand-written SPF record must never make a failover wait. `apply`
+    (Reconcile()) refuses the plan, exit 4 naming RFC 7208; a `run` round
+    (Reconcile(unattended=True)) leaves the SPF unit out and moves the failed holder's address."""
+    from typing import cast
+
+    from eipkeeper.cloud.ec2 import Ec2
+    from eipkeeper.controller.engine import Engine
+    from eipkeeper.controller.intents import Reconcile
+    from eipkeeper.controller.plan import DnsUnit, Move
+
+    w = world()
+    w.instances.append(instance("mx-c", "mx", n=3))  # a healthy spare to fail over to
+    converge(w)
+    record = w.records[(ZONE, "TXT")]
+    includes = " ".join(f"include:_s{n}.example.net" for n in range(11))
+    text = policy(w).replace(" ~all", f" {includes} ~all")
+    w.records[record.key] = Record(record.name, "TXT", record.ttl, [text])
+    failed = w.addresses[0].instance_id
+    assert failed
+    w.health[failed] = False
+    seen = w.observe()
+    plan = planner.plan(config(shrunk=True), seen)
+    moves = [a for a in plan.actions if isinstance(a, Move)]
+    assert [m.from_instance for m in moves] == [failed]
+    assert not [u for u in plan.actions if isinstance(u, DnsUnit) and u.reason.startswith("SPF")]
+    engine = Engine(config(shrunk=True), ec2=cast(Ec2, None), registry=None)
+
+    refused = engine.checked(Reconcile(), seen, plan).refusal
+    assert refused is not None and exit_code(refused) == 4 and refused.rule == "RFC 7208"
+
+    held = engine.checked(Reconcile(unattended=True), seen, plan)
+    assert held.refusal is None, held.refusal
+    assert [a for a in held.plan.actions if isinstance(a, Move)] == moves
+    assert [f.kind for f in held.plan.findings if f.subject == ZONE] == ["spf-lookups"]

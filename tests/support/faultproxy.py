@@ -54,6 +54,7 @@ class FaultProxy:
     rng: random.Random = field(default_factory=lambda: random.Random(0))
     chaos_seen: Counter[str] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    holds: dict[str, threading.Event] = field(default_factory=dict)
 
     def chaos(self, rate: float, *, seed: int) -> None:
         """Throttling, 5xx, and connections dropped before or after the call reached moto
@@ -68,6 +69,12 @@ class FaultProxy:
                 self.chaos_seen[mode] += 1
                 return mode
         return ""
+
+    def hold(self, action: str) -> threading.Event:
+        """Calls of ACTION wait (up to 30 s) until the returned event is set: a step kept
+        under way while the test does something (a signal) to its process."""
+        gate = self.holds[action] = threading.Event()
+        return gate
 
     def fail(self, action: str, fault: Fault) -> None:
         self.faults[action] = fault
@@ -110,6 +117,8 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             query = urllib.parse.parse_qs(body.decode("utf-8", "replace")).get("Action", [""])[0]
             action = query or _rest_operation(self.command, self.path)
             proxy.seen[action] += 1
+            if action in proxy.holds:
+                proxy.holds[action].wait(30)
             fault = proxy._fault_for(action) if action else None
             rest = not query
             # Chaos only where the proxy can answer in the service's own protocol: EC2's query

@@ -193,7 +193,9 @@ def run_command(
     )
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, controller.request_stop)
-        signal.signal(signal.SIGINT, controller.request_stop)
+        # Ctrl-C exits 130 saying what was done (SPEC section 4); SIGTERM, the service
+        # manager's stop, is a clean one (exit 0).
+        signal.signal(signal.SIGINT, controller.request_interrupt)
     controller.run(once=once)
     say.info("run.stopped", owner=app.config.owner)
 

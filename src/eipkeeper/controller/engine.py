@@ -167,7 +167,8 @@ class Engine:
     ) -> Prepared:
         """PLAN through the one safety check (S1 to S7; --force lifts S7 alone)."""
         try:
-            safety.check(self.config, seen, plan, force=force)
+            hold_spf = isinstance(intent, Reconcile) and intent.unattended
+            safety.check(self.config, seen, plan, force=force, hold_spf=hold_spf)
         except SafetyRefusal as refusal:
             return Prepared(intent, seen, plan, refusal=refusal, stage=stage)
         return Prepared(intent, seen, plan, stage=stage)

@@ -102,7 +102,7 @@ class ApplyReport:
         self.counts[kind] = self.counts.get(kind, 0) + 1
 
 
-def _not_done(plan: Plan, report: ApplyReport) -> list[str]:
+def not_done(plan: Plan, report: ApplyReport) -> list[str]:
     """The plan's steps that REPORT does not show done (a launch is recorded with its id)."""
     return [
         text
@@ -141,7 +141,7 @@ class Executor:
         try:
             self._apply(plan, seen, report)
         except KeyboardInterrupt:
-            raise Interrupted(report.done, _not_done(plan, report)) from None
+            raise Interrupted(report.done, not_done(plan, report)) from None
         return report
 
     def _apply(self, plan: Plan, seen: Observation, report: ApplyReport) -> None:

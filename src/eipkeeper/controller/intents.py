@@ -20,6 +20,10 @@ from eipkeeper.model import Then
 class Reconcile:
     """Make the fleet and the zone agree with the config (`plan`, `apply`, a `run` round)."""
 
+    unattended: bool = False
+    """A `run` round: an SPF change past RFC 7208's limits holds back that DNS unit alone (a
+    failover must never wait on a hand-written SPF record); `apply` refuses the plan."""
+
     def describe(self) -> str:
         return "reconcile"
 

@@ -29,7 +29,7 @@ from eipkeeper.config import Config
 from eipkeeper.controller import narration
 from eipkeeper.controller.engine import Outcome, Prepared
 from eipkeeper.controller.events import EventQueue
-from eipkeeper.controller.executor import ApplyReport
+from eipkeeper.controller.executor import ApplyReport, not_done
 from eipkeeper.controller.hooks import Hooks
 from eipkeeper.controller.intents import Intent, Reconcile
 from eipkeeper.controller.lease import Lease
@@ -37,7 +37,7 @@ from eipkeeper.controller.listings import report_listings
 from eipkeeper.controller.metrics import Metrics
 from eipkeeper.controller.observation import Observation
 from eipkeeper.controller.plan import Finding, Plan
-from eipkeeper.errors import EipkeeperError, OperationError, TransientError
+from eipkeeper.errors import EipkeeperError, Interrupted, OperationError, TransientError
 from eipkeeper.fleet import FleetView, service_of
 from eipkeeper.health.monitor import HealthChange, HealthMonitor
 from eipkeeper.logs import get_logger
@@ -110,6 +110,10 @@ class Controller:
     """clock.monotonic() at the start of each round (tests and the alive line read it)."""
     _failures: int = 0
     _fatal: EipkeeperError | None = None
+    interrupted: bool = False
+    """Ctrl-C was pressed: `run` ends with Interrupted (exit 130), not a clean stop."""
+    _cut: Interrupted | None = None
+    """The round Ctrl-C cut short: its steps done and not done."""
     _reasons: set[str] = field(default_factory=set)
     _reasons_lock: threading.Lock = field(default_factory=threading.Lock)
     _failing_since: dict[str, float] = field(default_factory=dict)
@@ -117,6 +121,8 @@ class Controller:
     _switching: tuple[Finding, ...] = ()
     """What the last plan said of holders held by their switch grace, for the log."""
     _said_switching: frozenset[str] = frozenset()
+    _said_spf_held: frozenset[str] = frozenset()
+    """The SPF changes `run` has said it holds back (RFC 7208): each is said once."""
     _listings: frozenset[tuple[str, str, str]] = frozenset()
     """The listings `run` has logged (address, zone, code): each is said once."""
     """The hostnames `run.judging_later` last named: said once per hold, not every round."""
@@ -141,6 +147,12 @@ class Controller:
         elif change.first_failure_at is not None:
             self._failing_since[change.instance_id] = change.first_failure_at
         self.wake_up("health")
+
+    def request_interrupt(self, signum: int = 0, frame: object = None) -> None:
+        """Ctrl-C: a stop as SIGTERM's (the step under way ends first: every step is
+        idempotent), then `run` exits 130 saying what the round in flight did and did not."""
+        self.interrupted = True
+        self.request_stop(signum, frame)
 
     def request_stop(self, signum: int = 0, frame: object = None) -> None:
         if signum:
@@ -179,6 +191,8 @@ class Controller:
                 self.metrics.leader.set(0)
         if self._fatal is not None:
             raise self._fatal
+        if self.interrupted:
+            raise self._cut or Interrupted(between="rounds")
 
     def _start_threads(self, *, once: bool) -> None:
         if self.lease is not None:
@@ -215,6 +229,17 @@ class Controller:
             self._wait_for_next_round(due=ended + delay, earliest=ended + self.min_interval)
             trigger = next_trigger
 
+    def _say_spf_held(self, plan: Plan) -> None:
+        """An SPF change past RFC 7208's limits is held back alone (the round went on): said
+        once while it lasts, not every round."""
+        held = frozenset(
+            f"{f.subject}: {f.message}" for f in plan.findings if f.kind == "spf-lookups"
+        )
+        for text in sorted(held - self._said_spf_held):
+            name, _, why = text.partition(": ")
+            say.warning("spf.held", rule="RFC 7208", name=name, why=why)
+        self._said_spf_held = held
+
     def _say_judging_later(self, delay: float) -> None:
         subjects = frozenset(f.subject for f in self._switching)
         if subjects and subjects != self._said_switching:
@@ -240,9 +265,11 @@ class Controller:
             on_step=attempted.append, stop=self.stop, on_associated=self._retarget, fence=fence
         )
         try:
-            prepared = self.engine.prepare(Reconcile())
+            prepared = self.engine.prepare(Reconcile(unattended=True))
             self.last_seen = prepared.seen
             plan, report = prepared.plan, self.engine.execute(prepared, hooks).report
+            if self.interrupted and plan.actions:  # an empty round had nothing in flight
+                self._cut = Interrupted(report.done, not_done(plan, report))
         except EipkeeperError as exc:
             outcome = self._failed(exc, Failure(started, attempted, trigger))
             if raise_errors:
@@ -283,6 +310,7 @@ class Controller:
         self._failures = 0
         self._revisit_in = plan.revisit_in
         self._switching = tuple(f for f in plan.findings if f.kind == "switching")
+        self._say_spf_held(plan)
         if not self._switching:
             self._said_switching = frozenset()  # a later hold is news again
         self._tally["ok"] += 1
