@@ -201,6 +201,13 @@ def test_burst_on_the_sandbox_claims_mx3_without_touching_dns(cloud: Cloud, tmp_
     holder = cloud.client("ec2").describe_instances(InstanceIds=[mx3["InstanceId"]])
     tags = {t["Key"]: t["Value"] for t in holder["Reservations"][0]["Instances"][0]["Tags"]}
     assert "eipkeeper:burst" in tags
+    # Its interface carries the selector and owner tags, as `iam-policy --guard` expects.
+    nic = holder["Reservations"][0]["Instances"][0]["NetworkInterfaces"][0]["NetworkInterfaceId"]
+    (interface,) = cloud.client("ec2").describe_network_interfaces(NetworkInterfaceIds=[nic])[
+        "NetworkInterfaces"
+    ]
+    on_nic = {t["Key"]: t["Value"] for t in interface.get("TagSet", [])}
+    assert on_nic == {"Role": "mx", "eipkeeper:owner": tags["eipkeeper:owner"]}, on_nic
     assert r53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"] == before
 
     put_load(cloud, 10, ahead=25)

@@ -257,9 +257,17 @@ class Ec2:
         return str(reply.get("AssociationId", ""))
 
     def launch(
-        self, *, template: str, tags: Mapping[str, str], token: str, instance_type: str = ""
+        self,
+        *,
+        template: str,
+        tags: Mapping[str, str],
+        token: str,
+        instance_type: str = "",
+        interface_tags: Mapping[str, str] | None = None,
     ) -> str:
         """One instance from a launch template, tagged in the same call; returns its id.
+        INTERFACE_TAGS, when given, tag its network interface in the same call (the guard's
+        deny on association through interfaces goes by them).
 
         TOKEN is EC2's ClientToken, named after the launch intent (S9: one intent, one
         instance). An intent this process launched already, or one DescribeInstances shows
@@ -270,18 +278,19 @@ class Ec2:
         if shown:
             return shown
         if token not in self._launched:
-            self._launched[token] = self._run_instances(template, tags, token, instance_type)
+            self._launched[token] = self._run_instances(
+                template, token, instance_type, {"instance": tags, **_interface(interface_tags)}
+            )
         self.wait_launched(token)
         return self._launched[token]
 
     def _run_instances(
-        self, template: str, tags: Mapping[str, str], token: str, instance_type: str
+        self, template: str, token: str, instance_type: str, tags: Mapping[str, Mapping[str, str]]
     ) -> str:
+        """TAGS: per resource type (`instance`, `network-interface`), its tags."""
         spec = [
-            {
-                "ResourceType": "instance",
-                "Tags": [{"Key": k, "Value": v} for k, v in sorted(tags.items())],
-            }
+            {"ResourceType": kind, "Tags": [{"Key": k, "Value": v} for k, v in sorted(t.items())]}
+            for kind, t in tags.items()
         ]
         extra: dict[str, Any] = {"InstanceType": instance_type} if instance_type else {}
         with aws_errors(f"RunInstances from {template}"):
@@ -406,3 +415,7 @@ class Ec2:
                 )
             on_tick(elapsed)
             sleep(poll)
+
+
+def _interface(tags: Mapping[str, str] | None) -> dict[str, Mapping[str, str]]:
+    return {"network-interface": tags} if tags else {}

@@ -201,7 +201,8 @@ class Executor:
     def _launch(self, action: Launch, report: ApplyReport) -> None:
         self.on_step(action.describe())
         service = self.config.service(action.service)
-        tags = {**service.select.tags, TAG_OWNER: self.config.owner}
+        selected = {**service.select.tags, TAG_OWNER: self.config.owner}
+        tags = dict(selected)
         self.fence()
         if action.successor_of:
             name = action.successor_name or f"{action.service}-successor"
@@ -220,6 +221,7 @@ class Executor:
             tags=tags,
             token=action.token,
             instance_type=action.instance_type,
+            interface_tags=selected,  # `iam-policy --guard` knows its interfaces by these
         )
         log.info("instance.launched", instance_id=instance_id, replaces=action.hostname)
         report.record("launch", f"{action.describe()}: {instance_id}")

@@ -25,7 +25,7 @@ from moto.ec2.models.elastic_ip_addresses import ElasticAddressBackend
 from moto.ec2.models.elastic_network_interfaces import NetworkInterface
 from moto.ec2.models.instances import InstanceBackend
 
-from eipkeeper.sandbox import ptr, statechanges
+from eipkeeper.sandbox import launch_tags, ptr, statechanges
 from eipkeeper.sandbox.addresses import AddressPool
 from eipkeeper.sandbox.dnsbl import BLOCKLIST
 
@@ -358,6 +358,7 @@ _METHOD_FIXES: tuple[tuple[type, str, tuple[Callable[[Method], Method], ...]], .
     ),
     (ElasticAddressBackend, "allocate_address", (recover_only_free_addresses,)),
     (InstanceBackend, "run_instances", (statechanges.count_launches,)),
+    (InstanceBackend, "run_instances", (launch_tags.tag_interfaces,)),
     (InstanceBackend, "start_instances", (statechanges.count_starts,)),
     (InstanceBackend, "terminate_instances", (free_addresses_on_terminate,)),
     (NetworkInterface, "stop", (keep_eip_on_stop,)),
