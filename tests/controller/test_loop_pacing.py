@@ -180,3 +180,36 @@ def test_a_quiet_controller_says_it_is_alive_every_fifteen_minutes(
     assert [r.getMessage() for r in caplog.records] == ["run.alive", "run.alive"], (
         "rounds that change nothing say nothing"
     )
+
+
+@dataclass
+class SpfHeld(CountedRounds):
+    """Every round's plan holds back an SPF change past RFC 7208's limits."""
+
+    intents: list[Intent] = field(default_factory=list)
+
+    def prepare(self, intent: Intent, **_: object) -> Prepared:
+        self.intents.append(intent)
+        self.clock.advance(ROUND_SECONDS)
+        why = "refused by RFC 7208: the SPF policy of example.test would have 11 mechanisms ..."
+        plan = Plan(actions=(), findings=(Finding("spf-lookups", "critical", "example.test", why),))
+        return Prepared(intent, Observation(addresses=(), instances=(), zone=None), plan)
+
+
+def test_run_asks_for_rounds_that_hold_back_spf_alone_and_says_so_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Issue 20: `run`'s rounds are unattended (an SPF change past the limits is held back, the
+    rest goes ahead: test_spf), and the held change is said once, naming the rule."""
+    caplog.set_level(logging.INFO, logger="eipkeeper.run")
+    clock = FakeClock(now=0.0)
+    rounds = SpfHeld(clock)
+    loop = Controller(engine=rounds, interval=30.0, clock=clock)
+    clock.at(95.0, loop.request_stop)
+    loop.run()
+    assert len(rounds.intents) == 4
+    assert all(getattr(i, "unattended", False) for i in rounds.intents)
+    said = [r for r in caplog.records if r.getMessage() == "spf.held"]
+    assert len(said) == 1, "once while it lasts, not every round"
+    fields = said[0].__dict__["eipkeeper_fields"]
+    assert fields["rule"] == "RFC 7208" and fields["name"] == "example.test"
