@@ -92,8 +92,14 @@ class Interrupted(EipkeeperError):
     handling = "stop"
 
     def __init__(
-        self, done: Iterable[str] = (), not_done: Iterable[str] = (), *, between: str = ""
+        self,
+        done: Iterable[str] = (),
+        not_done: Iterable[str] = (),
+        *,
+        between: str = "",
+        after_step: bool = False,
     ) -> None:
+        """AFTER_STEP: the step under way was let finish (`run`), so none of NOT_DONE began."""
         self.done = tuple(done)
         self.not_done = tuple(not_done)
         if between:  # `run` between rounds: no step was under way
@@ -103,10 +109,12 @@ class Interrupted(EipkeeperError):
         if self.done:
             parts.append(f"done: {'; '.join(self.done)}")
         if self.not_done:
-            parts.append(
-                f"not done: {'; '.join(self.not_done)} (the first may have been under way: "
-                "run the same command again to finish)"
+            why = (
+                "not begun: the next round does them"
+                if after_step
+                else "the first may have been under way: run the same command again to finish"
             )
+            parts.append(f"not done: {'; '.join(self.not_done)} ({why})")
         if not self.done and not self.not_done:
             parts.append("nothing was changed")
         super().__init__(". ".join(parts))

@@ -46,6 +46,7 @@ def test_ctrl_c_in_a_round_says_what_was_done_and_not_and_exits_130(
     last = text.splitlines()[-1]
     assert last.startswith("eipkeeper: interrupted. done: claim "), text
     assert "not done: claim " in last, "the second claim waits for the next run"
+    assert last.endswith("(not begun: the next round does them)"), last
     assert proxy.seen["AssociateAddress"] == 1, "nothing more was started after Ctrl-C"
     assert " run.stopped " not in text
 

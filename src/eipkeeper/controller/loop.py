@@ -269,7 +269,7 @@ class Controller:
             self.last_seen = prepared.seen
             plan, report = prepared.plan, self.engine.execute(prepared, hooks).report
             if self.interrupted and plan.actions:  # an empty round had nothing in flight
-                self._cut = Interrupted(report.done, not_done(plan, report))
+                self._cut = Interrupted(report.done, not_done(plan, report), after_step=True)
         except EipkeeperError as exc:
             outcome = self._failed(exc, Failure(started, attempted, trigger))
             if raise_errors:
