@@ -20,6 +20,7 @@ from eipkeeper.dns.tsig import TsigKey, load_key
 from eipkeeper.errors import OperationError
 from eipkeeper.sandbox.bind import LocalBind, free_port
 from eipkeeper.sandbox.dnsservers import local_dns
+from eipkeeper.sandbox.knot import LocalKnot
 from eipkeeper.sandbox.localdns import DNS_KINDS, DnsKind, LocalServer
 from eipkeeper.sandbox.pdns import LocalPdns
 
@@ -143,19 +144,25 @@ def test_txt_quoting_and_mixed_ttls_read_back_exactly(server: Server) -> None:
     assert provider.read_zone().get(old.name, "A").ttl == 90  # type: ignore[union-attr]
 
 
-@pytest.mark.parametrize("kind", DNS_KINDS)
-def test_a_change_reaches_a_notified_secondary(kind: DnsKind) -> None:
+@pytest.mark.parametrize(
+    ("kind", "secondary_kind"),
+    [(k, "bind") for k in DNS_KINDS] + [("knot", "knot"), ("pdns", "pdns")],
+)
+def test_a_change_reaches_a_notified_secondary(kind: DnsKind, secondary_kind: str) -> None:
     port = free_port()
-    with (
-        local_dns(kind, ZONE, records=SEED, also_notify=[port]) as primary,
-        LocalBind(ZONE, primary=primary, port=port) as secondary,
-    ):
-        provider = provider_for(primary, verify_servers=[primary.server, secondary.server])
-        www = Record(f"www.{ZONE}", "A", 60, ["127.0.0.3", "127.0.0.4"])
-        result = provider.apply([Change.update(www, Record(www.name, "A", 60, ["127.0.0.8"]))])
-        propagation = provider.confirm(result, timeout=30)
-        assert propagation.complete, propagation.explain()
-        assert secondary.soa_serial() == result.serial
+    with local_dns(kind, ZONE, records=SEED, also_notify=[port]) as primary:
+        make = {"bind": LocalBind, "knot": LocalKnot, "pdns": LocalPdns}[secondary_kind]
+        with make(ZONE, primary=primary, port=port) as secondary:
+            _a_change_reaches(primary, secondary)
+
+
+def _a_change_reaches(primary: Server, secondary: Server) -> None:
+    provider = provider_for(primary, verify_servers=[primary.server, secondary.server])
+    www = Record(f"www.{ZONE}", "A", 60, ["127.0.0.3", "127.0.0.4"])
+    result = provider.apply([Change.update(www, Record(www.name, "A", 60, ["127.0.0.8"]))])
+    propagation = provider.confirm(result, timeout=30)
+    assert propagation.complete, propagation.explain()
+    assert secondary.soa_serial() == result.serial
 
 
 def test_a_large_zone_goes_in_bounded_messages_and_reads_back(server: Server) -> None:

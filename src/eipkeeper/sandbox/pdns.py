@@ -6,18 +6,22 @@ imported with `pdnsutil import-tsig-key` and given rights by zone metadata
 the server starts (one made while it runs is REFUSED until its zone cache refreshes).
 `soa_edit` sets `SOA-EDIT-DNSUPDATE` (EPOCH makes the serial the Unix time: the case that
 fooled confirmation by serial); `notify` sets `NOTIFY-DNSUPDATE`, without which PowerDNS
-sends no NOTIFY after an update.
+sends no NOTIFY after an update. With `primary=` it is a secondary instead (`secondary=yes`,
+`pdnsutil create-secondary-zone`, the primary's key as `AXFR-MASTER-TSIG`); it takes NOTIFY
+from its primary's address without `allow-notify-from`.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import subprocess
 from pathlib import Path
 from typing import Any
 
 from eipkeeper.errors import OperationError
+from eipkeeper.sandbox.bind import Primary
 from eipkeeper.sandbox.localdns import LocalServer, program
 
 INSTALL_HINT = "apt-get install pdns-server pdns-backend-sqlite3"
@@ -32,10 +36,21 @@ class LocalPdns(LocalServer):
     daemon = "pdns_server"
 
     def __init__(
-        self, zone: str = "example.test", *, soa_edit: str = "INCREASE", **kwargs: Any
+        self,
+        zone: str = "example.test",
+        *,
+        soa_edit: str = "INCREASE",
+        primary: Primary | None = None,
+        **kwargs: Any,
     ) -> None:
+        if primary is not None:
+            kwargs["key_name"] = primary.key_name
         super().__init__(zone, **kwargs)
         self.soa_edit = soa_edit
+        self.primary = primary
+        if primary is not None:  # the same key: the secondary's transfers are signed with it
+            text = primary.key_file.read_text(encoding="utf-8")
+            self.secret = re.search(r'secret "([^"]+)"', text).group(1)  # type: ignore[union-attr]
 
     def prepare(self) -> list[str]:
         d = self.dir
@@ -55,6 +70,7 @@ class LocalPdns(LocalServer):
                 "write-pid=no",
                 "loglevel=6",
                 *(f"also-notify={self.host}:{p}" for p in self._also_notify),
+                *(["secondary=yes"] if self.primary else []),
             ]
         )
         (d / "pdns.conf").write_text(conf + "\n", encoding="utf-8")
@@ -68,6 +84,9 @@ class LocalPdns(LocalServer):
             raise OperationError(f"PowerDNS's SQLite schema is missing: run `{INSTALL_HINT}`")
         with sqlite3.connect(self.dir / "pdns.sqlite3") as db:
             db.executescript(schema.read_text(encoding="utf-8"))
+        if self.primary is not None:
+            self._secondary(self.primary)
+            return
         zone_file = self.dir / "zone.db"
         zone_file.write_text(self.zone_text(), encoding="utf-8")
         self._pdnsutil("load-zone", self.zone, str(zone_file))
@@ -84,6 +103,12 @@ class LocalPdns(LocalServer):
             # Only a primary zone (not "native") sends NOTIFY, and after an update only so.
             self._pdnsutil("set-kind", self.zone, "primary")
             self._pdnsutil("set-meta", self.zone, "NOTIFY-DNSUPDATE", "1")
+        os.chmod(self.dir / "pdns.sqlite3", 0o600)  # it holds the TSIG secret
+
+    def _secondary(self, primary: Primary) -> None:
+        self._pdnsutil("create-secondary-zone", self.zone, f"{primary.host}:{primary.port}")
+        self._pdnsutil("import-tsig-key", self.key_name, "hmac-sha256", self.secret)
+        self._pdnsutil("set-meta", self.zone, "AXFR-MASTER-TSIG", self.key_name)
         os.chmod(self.dir / "pdns.sqlite3", 0o600)  # it holds the TSIG secret
 
     def _pdnsutil(self, *args: str) -> None:
