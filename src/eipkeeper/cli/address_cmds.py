@@ -18,8 +18,9 @@ from eipkeeper.model import TAG_HOSTNAME, TAG_OWNER, TAG_SERVICE, Address, Insta
 if TYPE_CHECKING:
     from eipkeeper.allocation import Try
     from eipkeeper.config import ReputationConfig
+    from eipkeeper.controller.observation import Observation
     from eipkeeper.controller.plan import Plan
-    from eipkeeper.fleet import FleetView
+    from eipkeeper.controller.reading import Listing
 
 ADDRESS_COLUMNS = [
     Column("public_ip"),
@@ -46,30 +47,25 @@ INSTANCE_COLUMNS = [
 ]
 
 
-def fleet_for_addresses(app: App) -> FleetView:
-    """The EIPs and the instances they are on: two calls, whatever the fleet size."""
-    from eipkeeper.fleet import FleetView
+def _survey(app: App, listing: Listing) -> Observation:
+    """The engine's read for a listing (`Engine.survey`): the world once, no plan."""
+    from eipkeeper.cli.plans import make_engine
+    from eipkeeper.controller.observation import RunningIsHealthy
 
-    addresses = app.ec2.addresses()
-    ids = sorted({a.instance_id for a in addresses if a.instance_id})
-    instances = app.ec2.instances(instance_ids=ids) if ids else []
-    return FleetView(addresses=addresses, instances=instances)
+    # `addresses` probes nothing; `instances` takes one round of the services' checks.
+    health = RunningIsHealthy() if listing == "addresses" else None
+    return make_engine(app, health=health).survey(listing)
 
 
 @click.command("addresses")
 @pass_app
 def addresses(app: App) -> None:
     """Every Elastic IP, its binding, its instance, the DNS names on it, its status and cost."""
-    from eipkeeper.fleet import monthly_cost
+    from eipkeeper.fleet import FleetView, monthly_cost
 
-    view = fleet_for_addresses(app)
+    seen = _survey(app, "addresses")
+    view = FleetView(addresses=list(seen.addresses), instances=list(seen.instances))
     cost = monthly_cost(app.config.cost.ipv4_hourly)
-    # Reverse DNS is read (one more call) where the config keeps it: `ptr = true`.
-    reverse = (
-        app.ec2.reverse_names([a.allocation_id for a in view.addresses])
-        if any(s.ptr for s in app.config.services)
-        else {}
-    )
     rows = []
     for address in view.addresses:
         instance = view.instance_by_id(address.instance_id)
@@ -81,10 +77,10 @@ def addresses(app: App) -> None:
                 "hostname": address.hostname,
                 "instance_id": address.instance_id,
                 "instance_state": instance.state if instance else "",
-                "dns_names": app.dns_names(address.public_ip),
+                "dns_names": seen.references(address.public_ip),
                 "status": view.address_status(address),
                 "monthly_cost": cost,
-                "ptr": reverse.get(address.allocation_id, ""),
+                "ptr": seen.reverse.get(address.allocation_id, ""),
             }
         )
     total = cost * len(rows)
@@ -100,39 +96,25 @@ def addresses(app: App) -> None:
 @pass_app
 def instances(app: App) -> None:
     """Instances of the configured services, their public IP and whether it is elastic."""
-    from eipkeeper.cloud.ec2 import tag_filters
     from eipkeeper.fleet import FleetView, health_label, last_association, service_of
-    from eipkeeper.health.runner import check_once, instance_target
-    from eipkeeper.health.tls import TlsContexts
+    from eipkeeper.health.runner import instance_target
 
     config = app.config
     if not config.services:
         raise UsageError(f"{app.config_path} configures no [[service]]; nothing to list")
-    found = {}
-    for service in config.services:
-        for instance in app.ec2.instances(filters=tag_filters(service.select.tags)):
-            found[instance.instance_id] = instance
-    view = FleetView(addresses=app.ec2.addresses(), instances=list(found.values()))
-    targets = {i.instance_id: instance_target(config, i) for i in view.instances}
-    # One concurrent round of checks: the listing takes one check timeout at most.
-    results = check_once(
-        [t for i in view.instances if i.running and (t := targets[i.instance_id])],
-        tls=TlsContexts(relative=config.relative),
-    )
-
-    now = time.time()
+    seen = _survey(app, "instances")
+    view = FleetView(addresses=list(seen.addresses), instances=list(seen.instances))
 
     def health(instance: Instance) -> str:
-        result = results.get(instance.instance_id)
         member = service_of(config, instance)
         return health_label(
             instance,
-            checked=targets[instance.instance_id] is not None,
-            ok=None if result is None else result.ok,
-            detail=result.detail if result is not None else "",
+            checked=instance_target(config, instance) is not None,
+            ok=seen.probe_ok.get(instance.instance_id),
+            detail=seen.health_detail.get(instance.instance_id, ""),
             associated_at=last_association(view.addresses, instance),
             switch_grace=member.check.switch_grace if member and member.check else 0.0,
-            now=now,
+            now=seen.now,
         )
 
     rows = []
@@ -150,7 +132,7 @@ def instances(app: App) -> None:
                 "service": member.name if member else "",
                 "public_ip": instance.public_ip,
                 "ip_kind": kind,
-                "dns_names": app.dns_names(instance.public_ip),
+                "dns_names": seen.references(instance.public_ip),
                 "health": health(instance),
             }
         )

@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from eipkeeper.cloud.aws import AwsSession
     from eipkeeper.cloud.ec2 import Ec2
     from eipkeeper.config import Config
-    from eipkeeper.controller.observation import Observation
     from eipkeeper.dns.markers import Place
     from eipkeeper.dns.ownership import Registry
 
@@ -69,7 +68,6 @@ class App:
     _session: AwsSession | None = field(default=None, repr=False)
     _ec2: Ec2 | None = field(default=None, repr=False)
     _registry: Registry | None = field(default=None, repr=False)
-    _seen: Observation | None = field(default=None, repr=False)
 
     @classmethod
     def from_options(
@@ -152,17 +150,6 @@ class App:
         from eipkeeper.dns.markers import Place
 
         return Place(account=self.session.account(), region=self.session.region)
-
-    def dns_names(self, ip: str) -> list[str]:
-        """Every record of the zone (read once) that refers to IP, by the rule S1 and S2 use
-        (`Observation.references`); none without [dns]."""
-        if self._seen is None:
-            from eipkeeper.controller.observation import Observation
-
-            registry = self.registry
-            zone = registry.read() if registry is not None else None
-            self._seen = Observation(addresses=(), instances=(), zone=zone)
-        return self._seen.references(ip)
 
     @property
     def interactive(self) -> bool:

@@ -19,7 +19,8 @@ Reading this module tells the whole program, as octoDNS's `Manager.sync` does:
 The engine is built once (config, clients, health source, clock); what one run tells and asks
 of its caller is a `Hooks` value. The commands (`plan`, `apply`, `run`, `move`, `associate`,
 `disassociate`, `release`, `drain`, `replace`) only parse, state an intent, call the engine
-and render what it returns.
+and render what it returns. `addresses` and `instances` only read: `Engine.survey`, the same
+read narrowed to what a listing shows, with one round of health probes and no plan.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ from eipkeeper.controller.observation import (
     RunningIsHealthy,
 )
 from eipkeeper.controller.plan import Claim, Move, Plan
-from eipkeeper.controller.reading import observe
+from eipkeeper.controller.reading import Listing, observe, survey
 from eipkeeper.controller.replace_planner import Stage, plan_replace
 from eipkeeper.dns.ownership import Registry
 from eipkeeper.errors import Interrupted, OperationError, SafetyRefusal
@@ -130,6 +131,17 @@ class Engine:
             holders=_names_addresses(intent),
             reputation=self.reputation,
             terminated=isinstance(intent, DrainInstance),
+        )
+
+    def survey(self, listing: Listing) -> Observation:
+        """The read of `addresses` or `instances`: the world once, one round of probes."""
+        return survey(
+            config=self.config,
+            ec2=self.ec2,
+            registry=self.registry,
+            health=self.health,
+            now=self.clock(),
+            listing=listing,
         )
 
     # -- 2. plan, 3. check -----------------------------------------------------------------

@@ -62,6 +62,9 @@ class Observation:
     """True: passes its check; False: judged failed; None (or absent): undecided."""
     health_detail: Mapping[str, str] = field(default_factory=dict)
     """The latest probe's answer or error per instance, for the messages that name it."""
+    probe_ok: Mapping[str, bool] = field(default_factory=dict)
+    """Whether the latest probe passed, per instance probed: what `instances` shows, judged
+    or not (`health` is the S6 verdict)."""
     now: float = 0.0
     reverse: Mapping[str, str] = field(default_factory=dict)
     """Allocation id -> the EIP's reverse DNS name, for the pools of `ptr` services."""

@@ -9,7 +9,7 @@ more calls. Everything after it is pure.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from eipkeeper.cloud.cloudwatch import CloudWatch
 from eipkeeper.cloud.ec2 import LIVE_STATES, Ec2
@@ -62,10 +62,52 @@ def observe(
         zone=zone,
         health=dict(health.health(found, judged=judged)),
         health_detail=_details(health),
+        probe_ok=_passed(health),
         reverse=_reverse(config, ec2, addresses),
         now=now,
         load=_load(config, cloudwatch, now=now),
         reputation=_reputations(config, addresses, reputation, now=now),
+    )
+
+
+Listing = Literal["addresses", "instances"]
+
+
+def survey(
+    *,
+    config: Config,
+    ec2: Ec2,
+    registry: Registry | None,
+    health: HealthSource,
+    now: float,
+    listing: Listing,
+) -> Observation:
+    """`observe` narrowed to what a listing shows, and never waiting: DescribeAddresses and
+    one zone read, then for `addresses` the EIPs' holders by id (one DescribeInstances) and,
+    where a service keeps `ptr`, every EIP's reverse name (not only the pools'); for
+    `instances` the services' instances (one paginated DescribeInstances) and one round of
+    health probes. No plan follows, so nothing is judged (S6's probing until decided is for
+    a decision) and neither the load nor the blocklists are read."""
+    addresses = tuple(ec2.addresses())
+    if listing == "addresses":
+        held = sorted({a.instance_id for a in addresses if a.instance_id})
+        found = tuple(_by_ids(ec2, held)) if held else ()
+        verdicts: Mapping[str, bool | None] = {}
+        keeps_ptr = any(s.ptr for s in config.services)
+        reverse = ec2.reverse_names([a.allocation_id for a in addresses]) if keeps_ptr else {}
+    else:
+        found, _ = _instances(config, ec2, addresses, (), holders=False, terminated=False)
+        verdicts = dict(health.health(found))  # judged: none, so each is probed once
+        reverse = {}
+    return Observation(
+        addresses=addresses,
+        instances=found,
+        zone=registry.read() if registry is not None else None,
+        health=verdicts,
+        health_detail=_details(health),
+        probe_ok=_passed(health),
+        reverse=reverse,
+        now=now,
     )
 
 
@@ -163,10 +205,19 @@ def _judged(
 
 
 def _details(health: HealthSource) -> dict[str, str]:
+    return {key: result.detail for key, result in _last_probes(health).items()}
+
+
+def _passed(health: HealthSource) -> dict[str, bool]:
+    return {key: result.ok for key, result in _last_probes(health).items()}
+
+
+def _last_probes(health: HealthSource) -> dict[str, Any]:
+    """Each probed instance's latest ProbeResult (a HealthMonitor's; none for the others)."""
     statuses = getattr(health, "statuses", None)
     if statuses is None:
         return {}
-    return {key: state.last.detail for key, state in statuses().items() if state.last is not None}
+    return {key: state.last for key, state in statuses().items() if state.last is not None}
 
 
 def _by_ids(ec2: Ec2, ids: Sequence[str], states: Sequence[str] = LIVE_STATES) -> list[Instance]:
