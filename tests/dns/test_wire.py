@@ -109,6 +109,19 @@ def test_a_unit_that_does_not_fit_leaves_the_message_unchanged() -> None:
     assert len(dns.message.from_wire(wire, keyring=KEY.dns_key).sections[2]) == 1
 
 
+def test_a_name_of_a_unit_that_did_not_fit_is_written_out_by_the_next() -> None:
+    """The refused unit's names are forgotten with its bytes: a later change of the same name
+    must not point at where they were."""
+    message = UpdateMessage(ZONE)
+    big = Change.create(Record(f"b.{ZONE}", "TXT", 300, ["x" * 250, "y" * 250]))
+    same_name = Change.create(Record(f"b.{ZONE}", "A", 300, ["192.0.2.2"]))
+    assert not message.add([big], limit=200)
+    assert message.add([same_name], limit=200)
+    wire, _ = message.signed(KEY, message_id=1, now=int(time.time()))
+    parsed = dns.message.from_wire(wire, keyring=KEY.dns_key)
+    assert [str(r.name) for r in parsed.sections[2]] == [f"b.{ZONE}."]
+
+
 @settings(max_examples=100, deadline=None)
 @given(st.lists(records(), min_size=1, max_size=15, unique_by=lambda r: r.key))
 def test_names_and_rdata_read_back_as_dnspython_reads_them(rrsets: list[Record]) -> None:

@@ -212,7 +212,7 @@ class UpdateMessage:
     def add(self, unit: Sequence[Change], *, limit: int) -> bool:
         """Append UNIT whole, or leave the message as it was and say False when it won't fit."""
         saved = (len(self.prereq), len(self.update), self.prcount, self.upcount)
-        known = set(self._names)
+        known = len(self._names)  # names are only appended: the unit's own come after these
         for change in unit:
             self._add_change(change)
         if self.size <= limit:
@@ -220,7 +220,7 @@ class UpdateMessage:
             return True
         del self.prereq[saved[0] :], self.update[saved[1] :]
         self.prcount, self.upcount = saved[2], saved[3]
-        for name in set(self._names) - known:
+        for name in list(self._names)[known:]:
             del self._names[name]
         return False
 
@@ -251,7 +251,7 @@ class UpdateMessage:
 
     def _add_change(self, change: Change) -> None:
         record = change.record
-        code = int(dns.rdatatype.from_text(record.type))
+        code = _type_code(record.type)
         first, again = self._owner(record.name)
         if change.old is None:
             # RFC 2136 2.4.3 "RRset does not exist": the create expects nothing there.
@@ -278,6 +278,11 @@ class UpdateMessage:
         zone = self._zone_wire + struct.pack("!HH", TYPE_SOA, CLASS_IN)
         body = header + zone + bytes(self.prereq) + bytes(self.update)
         return sign(body, key, message_id=message_id, now=now)
+
+
+@lru_cache(maxsize=256)
+def _type_code(rdtype: str) -> int:
+    return int(dns.rdatatype.from_text(rdtype))
 
 
 def rights_probe(zone: str) -> UpdateMessage:
