@@ -17,7 +17,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Sequence
 
-from eipkeeper.dns.markers import Claim, marker_name, parse_claim
+from eipkeeper.dns.markers import RRsetClaim, marker_name, parse_claim
 from eipkeeper.dns.ownership import OwnedZone
 from eipkeeper.dns.records import Change, Record, normalize_name, txt_strings
 from eipkeeper.errors import SafetyRefusal
@@ -137,7 +137,7 @@ def plan_spf(
         )
     others = tuple(v for v in values if v != old_value)
     new = Record(name, "TXT", current.record.ttl if current else ttl, (*others, txt_value(policy)))
-    claim = Claim(owner, tuple(sorted(ours)))
+    claim = RRsetClaim(owner, tuple(sorted(ours)))
     marker_new = Record(marker_name(name, "TXT"), "TXT", new.ttl, (claim.text(),))
     why = f"ownership: {reason}"
     if current is None:

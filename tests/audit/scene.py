@@ -13,7 +13,7 @@ from eipkeeper.audit import Scene
 from eipkeeper.cloud.ranges import CloudRanges, Ranges
 from eipkeeper.config import Config
 from eipkeeper.controller.observation import Observation
-from eipkeeper.dns.markers import Claim, marker_name
+from eipkeeper.dns.markers import RRsetClaim, marker_name
 from eipkeeper.dns.ownership import OwnedZone
 from eipkeeper.dns.records import Record, Zone
 from eipkeeper.model import Address, Instance
@@ -30,7 +30,9 @@ def make_config(*, max_ttl: int = 300) -> Config:
 
 def owned(record: Record, owner: str = OWNER) -> list[Record]:
     """RECORD and its ownership record, claimed wholly by OWNER."""
-    marker = Record(marker_name(record.name, record.type), "TXT", record.ttl, [Claim(owner).text()])
+    marker = Record(
+        marker_name(record.name, record.type), "TXT", record.ttl, [RRsetClaim(owner).text()]
+    )
     return [record, marker]
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from eipkeeper.audit import Finding, Report, audit
 from eipkeeper.cloud.ranges import CloudRanges, Unavailable
-from eipkeeper.dns.markers import Claim, marker_name
+from eipkeeper.dns.markers import RRsetClaim, marker_name
 from eipkeeper.dns.records import Record
 from tests.support.builders import ZONE, eip, instance
 
@@ -181,7 +181,7 @@ def test_a_wanted_record_marked_by_another_owner_or_nobody_is_foreign(owner: str
 def test_a_shared_mx_set_with_our_claim_is_ours() -> None:
     base = _without(clean(), ZONE, "MX")
     mx = Record(ZONE, "MX", 300, [f"10 mx1.{ZONE}.", "20 onprem.example.net."])
-    claims = [Claim("corp").text(), Claim("mail-prod", (f"10 mx1.{ZONE}.",)).text()]
+    claims = [RRsetClaim("corp").text(), RRsetClaim("mail-prod", (f"10 mx1.{ZONE}.",)).text()]
     assert findings(base.plus(mx, Record(marker_name(ZONE, "MX"), "TXT", 300, claims))) == []
 
 

@@ -17,7 +17,7 @@ from eipkeeper import config as config_module
 from eipkeeper.controller import planner, safety
 from eipkeeper.controller.observation import Observation
 from eipkeeper.controller.plan import DnsUnit
-from eipkeeper.dns.markers import ANYWHERE, Claim, Place, marker_name, parse_claim
+from eipkeeper.dns.markers import ANYWHERE, Place, RRsetClaim, marker_name, parse_claim
 from eipkeeper.dns.ownership import OwnedZone, plan_rrset
 from eipkeeper.dns.records import Record, Zone
 from eipkeeper.errors import SafetyRefusal
@@ -57,7 +57,7 @@ def zone_written_from(written: Place, here: Place) -> OwnedZone:
             marker_name(r.name, r.type),
             "TXT",
             r.ttl,
-            [Claim(OWNER, r.values, place=written).text()],
+            [RRsetClaim(OWNER, r.values, place=written).text()],
         )
         for r in RECORDS
     ]
@@ -71,11 +71,11 @@ def empty_cloud(zone: OwnedZone) -> Observation:
 
 
 def test_a_claim_names_its_place_and_an_old_one_reads_as_before() -> None:
-    text = Claim(OWNER, ("127.1.0.1",), place=EAST).text()
+    text = RRsetClaim(OWNER, ("127.1.0.1",), place=EAST).text()
     assert text == '"owner=mail-prod" "account=111111111111" "region=us-east-1" "values=127.1.0.1"'
-    assert parse_claim(text) == Claim(OWNER, ("127.1.0.1",), place=EAST)
+    assert parse_claim(text) == RRsetClaim(OWNER, ("127.1.0.1",), place=EAST)
     old = parse_claim('"owner=mail-prod" "values=127.1.0.1"')
-    assert old == Claim(OWNER, ("127.1.0.1",), place=ANYWHERE)
+    assert old == RRsetClaim(OWNER, ("127.1.0.1",), place=ANYWHERE)
     assert parse_claim('"owner=mail-prod" "region=" "values=127.1.0.1"') is None
     assert parse_claim('"owner=mail-prod" "region=a" "region=b"') is None
 
@@ -102,7 +102,7 @@ def test_records_written_here_are_ours_and_new_claims_name_the_place() -> None:
     )
     marker = unit[-1].new
     assert marker is not None
-    assert parse_claim(marker.values[0]) == Claim(OWNER, ("127.1.0.3",), place=EAST)
+    assert parse_claim(marker.values[0]) == RRsetClaim(OWNER, ("127.1.0.3",), place=EAST)
 
 
 def test_an_old_claim_is_ours_from_anywhere_and_gets_no_write_of_its_own() -> None:

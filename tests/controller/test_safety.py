@@ -16,7 +16,7 @@ from eipkeeper.config import Config
 from eipkeeper.controller import safety
 from eipkeeper.controller.observation import Observation
 from eipkeeper.controller.plan import Action, Claim, DnsUnit, Move, Plan, Release
-from eipkeeper.dns.markers import Claim as Ownership
+from eipkeeper.dns.markers import RRsetClaim as Ownership
 from eipkeeper.dns.markers import marker_name
 from eipkeeper.dns.ownership import OwnedZone
 from eipkeeper.dns.records import Change, Record, Zone

@@ -4,7 +4,7 @@ each value points at in the account."""
 from __future__ import annotations
 
 from eipkeeper.dns.inventory import AccountAddresses, RecordRow, inventory
-from eipkeeper.dns.markers import Claim, marker_name
+from eipkeeper.dns.markers import RRsetClaim, marker_name
 from eipkeeper.dns.ownership import OwnedZone
 from eipkeeper.dns.records import Record, Zone
 from eipkeeper.model import Address, Instance
@@ -24,8 +24,8 @@ def rows(*records: Record) -> dict[tuple[str, str], RecordRow]:
     return {(r.name, r.type): r for r in inventory(CONFIG, zone, ACCOUNT)}
 
 
-def marker(name: str, rdtype: str, *claims: Claim | str) -> Record:
-    texts = [c.text() if isinstance(c, Claim) else c for c in claims]
+def marker(name: str, rdtype: str, *claims: RRsetClaim | str) -> Record:
+    texts = [c.text() if isinstance(c, RRsetClaim) else c for c in claims]
     return Record(marker_name(name, rdtype), "TXT", 300, texts)
 
 
@@ -39,12 +39,12 @@ def test_an_eip_a_dynamic_ip_and_anything_else() -> None:
 def test_managed_configured_and_on_our_addresses_are_listed_nothing_else() -> None:
     found = rows(
         Record(f"owned.{ZONE}", "TXT", 300, ["hello"]),
-        marker(f"owned.{ZONE}", "TXT", Claim("mail-prod")),
+        marker(f"owned.{ZONE}", "TXT", RRsetClaim("mail-prod")),
         Record(f"mx2.{ZONE}", "A", 300, ["192.0.2.2"]),  # at a configured name
         Record(f"legacy.{ZONE}", "A", 300, ["127.2.0.2"]),  # on our dynamic IP
         Record(f"www.{ZONE}", "A", 300, ["192.0.2.80"]),  # none of these
         Record(f"theirs.{ZONE}", "A", 300, ["127.9.9.9"]),
-        marker(f"theirs.{ZONE}", "A", Claim("other")),
+        marker(f"theirs.{ZONE}", "A", RRsetClaim("other")),
         Record(ZONE, "NS", 3600, [f"ns.{ZONE}."]),  # the apex is the MX domain: still noise
     )
     assert sorted(found) == [
@@ -77,8 +77,8 @@ def test_a_shared_rrset_is_one_row_per_owner_and_nobodys_values_show_a_dash() ->
     shared = marker(
         ZONE,
         "MX",
-        Claim("mail-prod", (f"10 mx1.{ZONE}.",)),
-        Claim("corp", ("20 onprem.example.net.",)),
+        RRsetClaim("mail-prod", (f"10 mx1.{ZONE}.",)),
+        RRsetClaim("corp", ("20 onprem.example.net.",)),
     )
     zone = OwnedZone.of(
         Zone(ZONE, 1, (mx, shared, Record(f"mx1.{ZONE}", "A", 300, [EIP.public_ip])))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from eipkeeper.dns.ownership import (
-    Claim,
     OwnedZone,
     Registry,
+    RRsetClaim,
     marker_name,
     parse_claim,
 )
@@ -173,11 +173,11 @@ def test_nothing_to_do_is_an_empty_unit(registry: Registry) -> None:
 
 def test_claims_read_back_as_written() -> None:
     values = tuple(sorted(f"10 host{i:03}.example.com." for i in range(40)))
-    claim = Claim("mail-prod", values)
+    claim = RRsetClaim("mail-prod", values)
     assert parse_claim(claim.text()) == claim
-    assert parse_claim(Claim("x").text()) == Claim("x")
-    assert parse_claim(Claim("x", ()).text()) == Claim("x", ())
-    tricky = Claim("x", ('"a,b" "100%"',))
+    assert parse_claim(RRsetClaim("x").text()) == RRsetClaim("x")
+    assert parse_claim(RRsetClaim("x", ()).text()) == RRsetClaim("x", ())
+    tricky = RRsetClaim("x", ('"a,b" "100%"',))
     assert parse_claim(tricky.text()) == tricky
     assert parse_claim('"hello"') is None
     assert parse_claim('"owner="') is None
@@ -218,7 +218,7 @@ def test_an_old_claim_without_a_list_is_read_whole_for_a_and_by_its_hosts_for_mx
     record, marker = unit
     # A wanted value is ours all along; the first write lists what is ours.
     assert record.new is not None and set(record.new.values) == set(mx.values) - {f"10 mx1.{ZONE}."}
-    assert marker.new is not None and parse_claim(marker.new.values[0]) == Claim(
+    assert marker.new is not None and parse_claim(marker.new.values[0]) == RRsetClaim(
         OWNER, (f"10 gone.{ZONE}.",)
     )
     # Nothing to change, nothing written: an upgrade alone makes no plan.

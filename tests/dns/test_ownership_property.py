@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from eipkeeper.dns.ownership import (
-    Claim,
     OwnedZone,
+    RRsetClaim,
     is_marker,
     marker_name,
     parse_claim,
@@ -30,19 +30,19 @@ def zones(draw: st.DrawFn) -> Zone:
         status = draw(st.sampled_from(STATUSES))
         values = draw(st.lists(st.sampled_from(POOL), min_size=1, max_size=4, unique=True))
         ttl = draw(st.sampled_from([60, 300]))
-        claims: list[Claim] = []
+        claims: list[RRsetClaim] = []
         if status == "mine":
-            claims = [Claim(ME)]
+            claims = [RRsetClaim(ME)]
         elif status == "theirs":
-            claims = [Claim("web-team")]
+            claims = [RRsetClaim("web-team")]
         elif status in ("shared", "shared-two"):
             mine = draw(st.lists(st.sampled_from(values), unique=True))
-            claims = [Claim(ME, tuple(sorted(mine)))]
+            claims = [RRsetClaim(ME, tuple(sorted(mine)))]
             if status == "shared-two":
                 rest = [v for v in values if v not in mine]
-                claims.append(Claim("web-team", tuple(rest[:1])))
+                claims.append(RRsetClaim("web-team", tuple(rest[:1])))
         elif status == "orphan":
-            claims = [Claim(draw(st.sampled_from([ME, "web-team"])))]
+            claims = [RRsetClaim(draw(st.sampled_from([ME, "web-team"])))]
         if status not in ("absent", "orphan"):
             records.append(Record(name, "A", ttl, values))
         texts = [c.text() for c in claims] + (['"junk"'] if status == "junk" else [])
@@ -51,7 +51,7 @@ def zones(draw: st.DrawFn) -> Zone:
     return Zone(ZONE, 1, tuple(sorted(records, key=lambda r: r.key)))
 
 
-def my_claim(zone: Zone, name: str) -> tuple[Claim | None, list[Claim], bool]:
+def my_claim(zone: Zone, name: str) -> tuple[RRsetClaim | None, list[RRsetClaim], bool]:
     """The oracle's own reading of the marker: (my claim, the others', unreadable?)."""
     marker = zone.get(marker_name(name, "A"), "TXT")
     if marker is None:
@@ -91,7 +91,7 @@ def test_the_registry_never_changes_what_this_owner_does_not_own(
 
 
 def check_change(
-    zone: Zone, name: str, change: Change, *, mine: Claim | None, others: list[Claim]
+    zone: Zone, name: str, change: Change, *, mine: RRsetClaim | None, others: list[RRsetClaim]
 ) -> None:
     if is_marker(change.record):
         assert change.record.name == marker_name(name, "A")
@@ -151,7 +151,7 @@ def _listed(marker: Record, zone: Zone) -> Record:
     for text in marker.values:
         claim = parse_claim(text)
         legacy = claim is not None and claim.owner == ME and claim.values is None
-        texts.append(Claim(ME, record.values if record else ()).text() if legacy else text)
+        texts.append(RRsetClaim(ME, record.values if record else ()).text() if legacy else text)
     return Record(marker.name, "TXT", marker.ttl, texts)
 
 

@@ -6,7 +6,7 @@ import msgspec
 import pytest
 
 from eipkeeper.config import Config
-from eipkeeper.dns.markers import Claim, marker_name
+from eipkeeper.dns.markers import RRsetClaim, marker_name
 from eipkeeper.dns.ownership import OwnedZone
 from eipkeeper.dns.records import Record, Zone
 from eipkeeper.dns.references import references
@@ -33,12 +33,14 @@ def config() -> Config:
     return builders.config(MAIL, builders.SCAN, source="eipkeeper.toml")
 
 
-def zone(*records: Record, claims: dict[tuple[str, str], list[Claim]] | None = None) -> OwnedZone:
+def zone(
+    *records: Record, claims: dict[tuple[str, str], list[RRsetClaim]] | None = None
+) -> OwnedZone:
     """RECORDS, each claimed wholly by OWNER unless CLAIMS says otherwise ([] for nobody)."""
     claims = claims or {}
     markers = []
     for record in records:
-        mine = claims.get(record.key, [Claim(OWNER)])
+        mine = claims.get(record.key, [RRsetClaim(OWNER)])
         if mine:
             texts = [c.text() for c in mine]
             markers.append(Record(marker_name(record.name, record.type), "TXT", 60, texts))
@@ -199,7 +201,7 @@ def test_a_name_about_to_go_dark_takes_healthy_instances_not_yet_published(
 
 def test_in_a_shared_record_only_our_value_leaves(config: Config) -> None:
     shared = scan("127.0.0.5", "192.0.2.1")
-    claims = {shared.key: [Claim(OWNER, ("127.0.0.5",)), Claim("onprem", ("192.0.2.1",))]}
+    claims = {shared.key: [RRsetClaim(OWNER, ("127.0.0.5",)), RRsetClaim("onprem", ("192.0.2.1",))]}
     out = withdraw_address(
         zone(shared, claims=claims),
         config=config,
@@ -228,7 +230,10 @@ def test_records_not_ours_refuse_the_whole_drain_naming_each(config: Config) -> 
 def test_a_hostname_left_without_address_leaves_the_mx_set(config: Config) -> None:
     service = msgspec.structs.replace(config.service("scan"), mx=config.service("mx").mx)
     mx = Record("example.test", "MX", 300, ["10 scan.example.test.", "20 backup.example.net."])
-    ours, theirs = Claim(OWNER, ("10 scan.example.test.",)), Claim("onprem", mx.values[1:])
+    ours, theirs = (
+        RRsetClaim(OWNER, ("10 scan.example.test.",)),
+        RRsetClaim("onprem", mx.values[1:]),
+    )
     seen = zone(scan("127.0.0.5"), mx, claims={mx.key: [ours, theirs]})
     out = withdraw_address(seen, config=config, service=service, ip="127.0.0.5", others=[])
     assert out.changed == (

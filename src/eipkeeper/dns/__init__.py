@@ -11,7 +11,7 @@ here, it would hide the module `eipkeeper.dns.references`.
 
 from __future__ import annotations
 
-from eipkeeper.dns.ownership import Claim, OwnedRecord, OwnedZone, Registry, marker_name
+from eipkeeper.dns.ownership import OwnedRecord, OwnedZone, Registry, RRsetClaim, marker_name
 from eipkeeper.dns.provider import (
     ApplyInterrupted,
     ApplyResult,
@@ -27,11 +27,11 @@ __all__ = [
     "ApplyInterrupted",
     "ApplyResult",
     "Change",
-    "Claim",
     "OwnedRecord",
     "OwnedZone",
     "Propagation",
     "Provider",
+    "RRsetClaim",
     "Record",
     "Reference",
     "Registry",

@@ -67,7 +67,7 @@ ANYWHERE = Place()
 
 
 @dataclass(frozen=True)
-class Claim:
+class RRsetClaim:
     """One owner's claim on an RRset: the whole of it (`values` None) or the values listed."""
 
     owner: str
@@ -83,7 +83,7 @@ class Claim:
         (then it is never this owner's, whatever the id)."""
         return f"{self.owner}@{self.place.label}" if self.elsewhere else self.owner
 
-    def seen_from(self, here: Place) -> Claim:
+    def seen_from(self, here: Place) -> RRsetClaim:
         return replace(self, elsewhere=self.place.differs(here))
 
     def text(self) -> str:
@@ -98,7 +98,7 @@ class Claim:
         return txt_text(strings)
 
 
-def parse_claim(value: str) -> Claim | None:
+def parse_claim(value: str) -> RRsetClaim | None:
     """The claim in one TXT value of a marker; None when it is not one (then it is foreign)."""
     strings = [s.decode("utf-8", "replace") for s in txt_strings(value)]
     if not strings or not strings[0].startswith("owner=") or len(strings[0]) == 6:
@@ -116,9 +116,9 @@ def parse_claim(value: str) -> Claim | None:
     if len(lists) != len(rest):
         return None
     if not lists:
-        return Claim(owner, place=where)
+        return RRsetClaim(owner, place=where)
     values = [_unescape(v) for part in lists for v in part.split(",") if v]
-    return Claim(owner, tuple(sorted(set(values))), place=where)
+    return RRsetClaim(owner, tuple(sorted(set(values))), place=where)
 
 
 def _pack_values(values: Iterable[str]) -> list[bytes]:

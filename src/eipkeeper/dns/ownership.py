@@ -21,8 +21,8 @@ from typing import Any
 from eipkeeper.dns.markers import (
     ANYWHERE,
     PREFIX,
-    Claim,
     Place,
+    RRsetClaim,
     is_marker,
     marker_name,
     parse_claim,
@@ -33,10 +33,10 @@ from eipkeeper.errors import NotFoundError, OperationError, SafetyRefusal
 
 __all__ = [
     "PREFIX",
-    "Claim",
     "OwnedRecord",
     "OwnedZone",
     "Place",
+    "RRsetClaim",
     "Registry",
     "adopt_rrset",
     "is_marker",
@@ -55,10 +55,10 @@ class OwnedRecord:
     """
 
     record: Record
-    claims: tuple[Claim, ...] = ()
+    claims: tuple[RRsetClaim, ...] = ()
     foreign_marker: bool = False
     """The marker holds something that is not a claim: treat the RRset as someone else's."""
-    legacy: tuple[Claim, ...] = ()
+    legacy: tuple[RRsetClaim, ...] = ()
     """Old claims without a value list, each with the values it is read to cover."""
 
     @property
@@ -155,7 +155,7 @@ class OwnedZone:
         return tuple(r for r in self.zone.records if is_marker(r))
 
 
-def _claims(marker: Record | None, here: Place) -> tuple[tuple[Claim, ...], bool]:
+def _claims(marker: Record | None, here: Place) -> tuple[tuple[RRsetClaim, ...], bool]:
     if marker is None:
         return (), False
     parsed = [parse_claim(value) for value in marker.values]
@@ -252,7 +252,7 @@ def plan_rrset(
         # Values canonicalised above: no second parse (planning 2,000 changes: SPEC 8).
         new = Record.trusted(name, rdtype, ttl, tuple(sorted(wanted)))
         unit = (Change.create(new, reason=reason),)
-        claim = Claim(owner, new.values, place=zone.here)
+        claim = RRsetClaim(owner, new.values, place=zone.here)
         return unit + _marker_change_at(
             name, rdtype, marker=marker, claims=[claim], ttl=ttl, reason=reason
         )
@@ -288,7 +288,7 @@ def _rewrite(
     mine = wanted - theirs
     values = theirs | mine
     keep_ttl = record.ttl if theirs else ttl
-    claim = Claim(owner, tuple(sorted(mine)), place=here)
+    claim = RRsetClaim(owner, tuple(sorted(mine)), place=here)
     old_claim = next(c for c in current.claims if c.who == owner)
     # The common no-op, decided without building any text. An old claim (no value list, or
     # no place: S10) is completed at the next change of the RRset, not by a plan of its own:
@@ -317,7 +317,7 @@ def _marker_change_at(
     rdtype: str,
     *,
     marker: Record | None,
-    claims: list[Claim],
+    claims: list[RRsetClaim],
     ttl: int,
     reason: str,
 ) -> Unit:
@@ -367,7 +367,7 @@ def adopt_rrset(
         raise NotFoundError(f"{label} has no value {missing} to adopt")
     # Adopting the whole RRset lists the values it holds now: one added later is not ours.
     values = current.record.values if listed is None else tuple(sorted(listed))
-    claim = Claim(owner, values, place=zone.here)
+    claim = RRsetClaim(owner, values, place=zone.here)
     ttl = current.record.ttl
     return _marker_change_at(
         name, rdtype, marker=marker, claims=[*claims, claim], ttl=ttl, reason=reason
