@@ -36,7 +36,7 @@ STOPPED_STATES = ("stopping", "stopped")
 
 
 @dataclass(frozen=True)
-class Finding:
+class AuditFinding:
     kind: str
     severity: Severity
     subject: str
@@ -73,7 +73,7 @@ class Scene:
 
 @dataclass(frozen=True)
 class Report:
-    findings: tuple[Finding, ...]
+    findings: tuple[AuditFinding, ...]
     ranges: str
     """Where the cloud's ranges came from, or why there are none."""
     zone: str = ""
@@ -112,12 +112,12 @@ def audit(config: Config, scene: Scene) -> Report:
     findings = [*_idle(config, seen.addresses), *_on_stopped(config, seen.addresses, scene)]
     findings += _unbacked_mx(config, seen)
     findings += [
-        Finding(f.kind, "warning", f.subject, f.detail, f.why, f.fix)
+        AuditFinding(f.kind, "warning", f.subject, f.detail, f.why, f.fix)
         for f in reverse_findings(config, seen)
     ]
-    findings += [Finding(*f) for f in mail_findings(config, seen)]
+    findings += [AuditFinding(*f) for f in mail_findings(config, seen)]
     findings += [
-        Finding(kind, "critical", subject, detail, why, fix)
+        AuditFinding(kind, "critical", subject, detail, why, fix)
         for kind, subject, detail, why, fix in mta_sts_findings(config, seen, scene.policies)
     ]
     if seen.zone is not None:
@@ -130,8 +130,8 @@ def audit(config: Config, scene: Scene) -> Report:
     return Report(findings=tuple(order), ranges=source, zone=zone)
 
 
-def _no_ranges(unavailable: Unavailable) -> Finding:
-    return Finding(
+def _no_ranges(unavailable: Unavailable) -> AuditFinding:
+    return AuditFinding(
         "cloud-ranges-unavailable",
         "info",
         "ip-ranges.json",
@@ -144,7 +144,7 @@ def _no_ranges(unavailable: Unavailable) -> Finding:
 
 def _zone_findings(
     config: Config, zone: OwnedZone, account: AccountAddresses, ranges: Ranges
-) -> list[Finding]:
+) -> list[AuditFinding]:
     max_ttl = config.dns.max_ttl if config.dns is not None else DEFAULT_MAX_TTL
     found = _foreign(config, zone)
     for record in zone.zone.records:
@@ -170,7 +170,7 @@ def _label(record: Record) -> str:
 
 def _address_values(
     record: Record, account: AccountAddresses, ranges: CloudRanges
-) -> Iterator[Finding]:
+) -> Iterator[AuditFinding]:
     for value in record.values:
         if account.holds(value):
             continue
@@ -179,7 +179,7 @@ def _address_values(
         elif ipaddress.ip_address(value).version == 6:
             yield _unjudged(record, value)
         else:
-            yield Finding(
+            yield AuditFinding(
                 "dangling-record",
                 "critical",
                 _label(record),
@@ -193,8 +193,8 @@ def _address_values(
             )
 
 
-def _external(record: Record, value: str, ranges: CloudRanges) -> Finding:
-    return Finding(
+def _external(record: Record, value: str, ranges: CloudRanges) -> AuditFinding:
+    return AuditFinding(
         "external-address",
         "info",
         _label(record),
@@ -204,8 +204,8 @@ def _external(record: Record, value: str, ranges: CloudRanges) -> Finding:
     )
 
 
-def _unjudged(record: Record, value: str) -> Finding:
-    return Finding(
+def _unjudged(record: Record, value: str) -> AuditFinding:
+    return AuditFinding(
         "unjudged-address",
         "info",
         _label(record),
@@ -218,7 +218,7 @@ def _unjudged(record: Record, value: str) -> Finding:
     )
 
 
-def _spf(record: Record, account: AccountAddresses, ranges: CloudRanges) -> Iterator[Finding]:
+def _spf(record: Record, account: AccountAddresses, ranges: CloudRanges) -> Iterator[AuditFinding]:
     for mechanism, network in spf_entries(record):
         in_cloud = ranges.covered(network)
         if not in_cloud:
@@ -226,7 +226,7 @@ def _spf(record: Record, account: AccountAddresses, ranges: CloudRanges) -> Iter
         elif network.version == 6:
             yield _unjudged(record, mechanism)
         elif (strangers := in_cloud - _held_in(network, account, ranges)) > 0:
-            yield Finding(
+            yield AuditFinding(
                 "spf-address-not-held",
                 "critical",
                 _label(record),
@@ -254,14 +254,16 @@ def _count(n: int) -> str:
     return "1 address" if n == 1 else f"{n} addresses"
 
 
-def _mx_on_dynamic(record: Record, zone: OwnedZone, account: AccountAddresses) -> Iterator[Finding]:
+def _mx_on_dynamic(
+    record: Record, zone: OwnedZone, account: AccountAddresses
+) -> Iterator[AuditFinding]:
     for value in record.values:
         host = mx_target(value)
         dynamic = [a for a in target_addresses(zone.zone, host) if a in account.dynamic]
         if not dynamic:
             continue
         holders = ", ".join(f"{a} ({account.dynamic[a].label})" for a in dynamic)
-        yield Finding(
+        yield AuditFinding(
             "mx-on-dynamic-ip",
             "warning",
             _label(record),
@@ -272,11 +274,11 @@ def _mx_on_dynamic(record: Record, zone: OwnedZone, account: AccountAddresses) -
         )
 
 
-def _long_ttl(record: Record, account: AccountAddresses, max_ttl: int) -> Iterator[Finding]:
+def _long_ttl(record: Record, account: AccountAddresses, max_ttl: int) -> Iterator[AuditFinding]:
     dynamic = [v for v in record.values if v in account.dynamic]
     if not dynamic or record.ttl <= max_ttl:
         return
-    yield Finding(
+    yield AuditFinding(
         "long-ttl-on-dynamic-ip",
         "warning",
         _label(record),
@@ -297,7 +299,7 @@ def _wanted(config: Config) -> list[tuple[str, str]]:
     return sorted(set(keys))
 
 
-def _foreign(config: Config, zone: OwnedZone) -> list[Finding]:
+def _foreign(config: Config, zone: OwnedZone) -> list[AuditFinding]:
     found = []
     for name, rdtype in _wanted(config):
         owned = zone.get(name, rdtype)
@@ -314,7 +316,7 @@ def _foreign(config: Config, zone: OwnedZone) -> list[Finding]:
             else "nobody (no ownership record)"
         )
         found.append(
-            Finding(
+            AuditFinding(
                 "foreign-owner",
                 "info",
                 f"{rdtype} {name}",
@@ -335,14 +337,14 @@ def _address_label(address: Address) -> str:
     return f"{address.public_ip} ({address.allocation_id})"
 
 
-def _idle(config: Config, addresses: tuple[Address, ...]) -> Iterator[Finding]:
+def _idle(config: Config, addresses: tuple[Address, ...]) -> Iterator[AuditFinding]:
     cost = monthly_cost(config.cost.ipv4_hourly)
     reserved = {h for s in config.services for h in s.burst_hostnames}
     for address in addresses:
         if address.associated:
             continue
         burst = address.hostname in reserved
-        yield Finding(
+        yield AuditFinding(
             "idle-address",
             "info" if burst else "warning",
             _address_label(address),
@@ -359,13 +361,15 @@ def _idle(config: Config, addresses: tuple[Address, ...]) -> Iterator[Finding]:
         )
 
 
-def _on_stopped(config: Config, addresses: tuple[Address, ...], scene: Scene) -> Iterator[Finding]:
+def _on_stopped(
+    config: Config, addresses: tuple[Address, ...], scene: Scene
+) -> Iterator[AuditFinding]:
     states = {i.instance_id: i for i in scene.instances}
     for address in addresses:
         holder = states.get(address.instance_id) if address.instance_id else None
         if holder is None or holder.state not in STOPPED_STATES:
             continue
-        yield Finding(
+        yield AuditFinding(
             "address-on-stopped-instance",
             "warning",
             _address_label(address),
@@ -378,7 +382,7 @@ def _on_stopped(config: Config, addresses: tuple[Address, ...], scene: Scene) ->
         )
 
 
-def _unbacked_mx(config: Config, seen: Observation) -> Iterator[Finding]:
+def _unbacked_mx(config: Config, seen: Observation) -> Iterator[AuditFinding]:
     for service in config.services:
         if service.addresses != "elastic" or service.mx is None:
             continue
@@ -389,7 +393,7 @@ def _unbacked_mx(config: Config, seen: Observation) -> Iterator[Finding]:
             holder = seen.instance(bound[0].instance_id) if bound and bound[0].instance_id else None
             if holder is not None and seen.healthy(holder):
                 continue
-            yield Finding(
+            yield AuditFinding(
                 "unbacked-mx",
                 "warning",
                 hostname,

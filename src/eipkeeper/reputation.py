@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-State = Literal["listed", "clean", "error"]
+ListingState = Literal["listed", "clean", "error"]
 
 SPAMHAUS_ERRORS = {
     "127.255.255.252": "typo in the zone name",
@@ -37,7 +37,7 @@ class Listing:
 
     public_ip: str
     zone: str
-    state: State
+    state: ListingState
     code: str = ""
     """listed: the return code (127.0.0.2 ...); error: the code or `timeout`, `servfail` ..."""
     reason: str = ""

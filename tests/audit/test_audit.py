@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from eipkeeper.audit import Finding, Report, audit
+from eipkeeper.audit import AuditFinding, Report, audit
 from eipkeeper.cloud.ranges import CloudRanges, Unavailable
 from eipkeeper.dns.markers import RRsetClaim, marker_name
 from eipkeeper.dns.records import Record
@@ -16,11 +16,11 @@ from tests.support.builders import ZONE, eip, instance
 from .scene import MX1, MX2, MX3, MX_A, MX_B, SCAN_A, Fixture, clean, make_config, owned
 
 
-def findings(fixture: Fixture, **config: int) -> list[Finding]:
+def findings(fixture: Fixture, **config: int) -> list[AuditFinding]:
     return list(audit(make_config(**config), fixture.scene(make_config(**config))).findings)
 
 
-def kinds(found: list[Finding]) -> list[tuple[str, str, str]]:
+def kinds(found: list[AuditFinding]) -> list[tuple[str, str, str]]:
     return [(f.kind, f.severity, f.subject) for f in found]
 
 
@@ -196,9 +196,9 @@ def test_without_ranges_nothing_is_judged_dangling_and_that_is_said() -> None:
 
 
 def test_fail_on_levels() -> None:
-    warning = Finding("idle-address", "warning", "x", "", "", "")
-    critical = Finding("dangling-record", "critical", "y", "", "", "")
-    info = Finding("external-address", "info", "z", "", "", "")
+    warning = AuditFinding("idle-address", "warning", "x", "", "", "")
+    critical = AuditFinding("dangling-record", "critical", "y", "", "", "")
+    info = AuditFinding("external-address", "info", "z", "", "", "")
     assert not Report((info,), "r").reaches("warning")
     assert Report((info, warning), "r").reaches("warning")
     assert not Report((info, warning), "r").reaches("critical")

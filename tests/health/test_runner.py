@@ -9,7 +9,7 @@ import msgspec
 
 from eipkeeper.config import CheckConfig, Config, load, parse
 from eipkeeper.health.probes import ProbeResult
-from eipkeeper.health.runner import Target, check_of, check_once, instance_target
+from eipkeeper.health.runner import CheckTarget, check_of, check_once, instance_target
 from eipkeeper.health.tls import TlsContexts
 from eipkeeper.model import TAG_SERVICE, Address, Instance
 from tests.conftest import Cloud
@@ -50,7 +50,7 @@ def test_the_check_is_the_instances_service_else_the_addresses_pool() -> None:
     assert check_of(config(), stray) is None
 
     target = instance_target(config(), mx)
-    assert target == Target(key="i-1", host="127.9.0.1", check=check, expect="i-1")
+    assert target == CheckTarget(key="i-1", host="127.9.0.1", check=check, expect="i-1")
     assert instance_target(config(), web) is None
 
 
@@ -75,8 +75,8 @@ def test_every_sample_instance_passes_its_own_check_at_once(cloud: Cloud) -> Non
 def test_an_answer_from_another_instance_is_a_failure(cloud: Cloud) -> None:
     a, b = from_cloud(cloud, "mx-a", "mx-b")
     check = CheckConfig(kind="smtp", port=2525)
-    impostor = Target(key="b-on-a", host=a.public_ip, check=check, expect=b.instance_id)
-    honest = Target(key="a", host=a.public_ip, check=check, expect=a.instance_id)
+    impostor = CheckTarget(key="b-on-a", host=a.public_ip, check=check, expect=b.instance_id)
+    honest = CheckTarget(key="a", host=a.public_ip, check=check, expect=a.instance_id)
 
     def when_a_answers() -> Mapping[str, ProbeResult] | None:
         results = check_once([impostor, honest], tls=TlsContexts())
@@ -91,7 +91,7 @@ def test_many_slow_targets_each_get_their_own_result() -> None:
     check = CheckConfig(kind="smtp", port=1, timeout=0.2)
     with silent_server() as port:
         slow = msgspec.structs.replace(check, port=port)
-        targets = [Target(key=f"t{n}", host="127.0.0.1", check=slow) for n in range(40)]
+        targets = [CheckTarget(key=f"t{n}", host="127.0.0.1", check=slow) for n in range(40)]
         results = check_once(targets, tls=TlsContexts(), limit=16)
     assert sorted(results) == sorted(t.key for t in targets)
     assert {r.detail for r in results.values()} == {"no answer within 0.2s"}

@@ -7,7 +7,7 @@ import pytest
 from eipkeeper.config import Config, ReputationConfig, SelectConfig, ServiceConfig
 from eipkeeper.dns.dnsbl import Dnsbl, ReputationWatch
 from eipkeeper.reputation import fcrdns, judge, query_name
-from eipkeeper.sandbox.dnsbl import ZONE, DnsblServer, Reply
+from eipkeeper.sandbox.dnsbl import ZONE, DnsblAnswer, DnsblServer
 
 IP = "127.9.8.7"
 
@@ -16,7 +16,7 @@ def _lookup(server: DnsblServer, *, timeout: float = 1.0) -> Dnsbl:
     return Dnsbl(ReputationConfig(dnsbl=[ZONE], resolver=server.address, timeout=timeout))
 
 
-def _serve(reply: Reply) -> DnsblServer:
+def _serve(reply: DnsblAnswer) -> DnsblServer:
     return DnsblServer(answer=lambda ip: reply).start()
 
 
@@ -25,7 +25,7 @@ def test_query_name_reverses_the_octets() -> None:
 
 
 def test_nxdomain_is_clean() -> None:
-    server = _serve(Reply())
+    server = _serve(DnsblAnswer())
     try:
         listing = _lookup(server).listing(IP, ZONE)
     finally:
@@ -34,7 +34,7 @@ def test_nxdomain_is_clean() -> None:
 
 
 def test_a_listing_carries_its_code_and_the_zones_reason() -> None:
-    server = _serve(Reply(("127.0.0.2",), "on the SBL since Tuesday"))
+    server = _serve(DnsblAnswer(("127.0.0.2",), "on the SBL since Tuesday"))
     try:
         listing = _lookup(server).listing(IP, ZONE)
     finally:
@@ -48,7 +48,7 @@ def test_a_listing_carries_its_code_and_the_zones_reason() -> None:
 
 @pytest.mark.parametrize("code", ["127.255.255.252", "127.255.255.254", "127.255.255.255"])
 def test_spamhaus_error_codes_are_errors_never_clean(code: str) -> None:
-    server = _serve(Reply((code,), "refused"))
+    server = _serve(DnsblAnswer((code,), "refused"))
     try:
         listing = _lookup(server).listing(IP, ZONE)
     finally:
@@ -58,7 +58,7 @@ def test_spamhaus_error_codes_are_errors_never_clean(code: str) -> None:
 
 
 def test_a_zone_that_does_not_answer_is_an_error_never_clean() -> None:
-    server = _serve(Reply(silent=True))
+    server = _serve(DnsblAnswer(silent=True))
     try:
         reputation = _lookup(server, timeout=0.3).check(IP, now=0.0)
     finally:
@@ -74,17 +74,17 @@ def test_an_answer_outside_the_listing_range_is_an_error() -> None:
 
 
 def test_the_watch_looks_again_only_after_recheck_and_always_after_an_error() -> None:
-    replies: dict[str, Reply] = {}
-    with DnsblServer(answer=lambda ip: replies.get(ip, Reply())) as server:
+    replies: dict[str, DnsblAnswer] = {}
+    with DnsblServer(answer=lambda ip: replies.get(ip, DnsblAnswer())) as server:
         config = ReputationConfig(dnsbl=[ZONE], resolver=server.address, recheck=3600.0)
         watch = ReputationWatch(config=_config(config))
         assert watch.reputations([(IP, "mx")], now=0.0)[IP].clean
-        replies[IP] = Reply(("127.0.0.2",), "caught")
+        replies[IP] = DnsblAnswer(("127.0.0.2",), "caught")
         assert watch.reputations([(IP, "mx")], now=3599.0)[IP].clean  # within recheck
         assert watch.reputations([(IP, "mx")], now=3600.0)[IP].listed
-        replies[IP] = Reply(("127.255.255.254",))
+        replies[IP] = DnsblAnswer(("127.255.255.254",))
         assert watch.reputations([(IP, "mx")], now=7200.0)[IP].errors
-        replies[IP] = Reply()
+        replies[IP] = DnsblAnswer()
         assert watch.reputations([(IP, "mx")], now=7201.0)[IP].clean  # error not kept
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from eipkeeper.sandbox.dataplane import (
     STRANGER,
-    Observation,
+    ControlPlaneView,
     PlaneState,
     Timing,
     booted_at_start,
     step,
 )
-from eipkeeper.sandbox.mailqueue import QueueState
+from eipkeeper.sandbox.mailqueue import SimulatedQueue
 
 EIP = "127.1.2.3"
 DYNAMIC = "127.4.5.6"
@@ -23,9 +23,9 @@ def seen(
     elastic: frozenset[str] = frozenset({EIP}),
     boots: dict[str, int] | None = None,
     handed_out: frozenset[str] = frozenset({EIP, DYNAMIC}),
-) -> Observation:
+) -> ControlPlaneView:
     instances = set(holders.values())
-    return Observation(
+    return ControlPlaneView(
         holders=holders,
         elastic=elastic,
         answering=frozenset(instances),
@@ -117,7 +117,7 @@ def test_the_account_holding_an_address_wins_over_the_stranger() -> None:
 
 
 def test_a_queue_empties_at_its_rate() -> None:
-    queue = QueueState().with_tag("25", now=10.0)
+    queue = SimulatedQueue().with_tag("25", now=10.0)
     assert queue.length_at(10.0, rate=10.0) == 25
     assert queue.length_at(11.0, rate=10.0) == 15
     assert queue.length_at(12.4, rate=10.0) == 1
@@ -126,7 +126,7 @@ def test_a_queue_empties_at_its_rate() -> None:
 
 
 def test_only_a_new_tag_value_refills_the_queue() -> None:
-    queue = QueueState().with_tag("10", now=0.0)
+    queue = SimulatedQueue().with_tag("10", now=0.0)
     assert queue.with_tag("10", now=5.0) is queue
     assert queue.with_tag("10", now=5.0).length_at(5.0, rate=1.0) == 5
     refilled = queue.with_tag("8", now=5.0)
@@ -135,6 +135,6 @@ def test_only_a_new_tag_value_refills_the_queue() -> None:
 
 
 def test_each_accepted_message_joins_the_queue() -> None:
-    queue = QueueState().plus_one(now=0.0, rate=2.0).plus_one(now=0.0, rate=2.0)
+    queue = SimulatedQueue().plus_one(now=0.0, rate=2.0).plus_one(now=0.0, rate=2.0)
     assert queue.length_at(0.0, rate=2.0) == 2
     assert queue.length_at(1.0, rate=2.0) == 0

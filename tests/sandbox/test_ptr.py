@@ -114,8 +114,8 @@ def test_a_pending_change_shows_until_it_completes(ec2: EC2Client, route53: Rout
     allocation, eip = allocate(ec2)
     _publish(route53, f"slow.{ZONE}", eip)
     clock = [1000.0]
-    saved = (ptr.Settings.delay, ptr.Settings.clock)
-    ptr.Settings.delay, ptr.Settings.clock = 60.0, lambda: clock[0]
+    saved = (ptr.PtrSettings.delay, ptr.PtrSettings.clock)
+    ptr.PtrSettings.delay, ptr.PtrSettings.clock = 60.0, lambda: clock[0]
     try:
         ec2.modify_address_attribute(AllocationId=allocation, DomainName=f"slow.{ZONE}")
         clock[0] += 59.0
@@ -123,7 +123,7 @@ def test_a_pending_change_shows_until_it_completes(ec2: EC2Client, route53: Rout
         clock[0] += 1.0
         done = _ptr_of(ec2, allocation)
     finally:
-        ptr.Settings.delay, ptr.Settings.clock = saved
+        ptr.PtrSettings.delay, ptr.PtrSettings.clock = saved
     assert "PtrRecord" not in pending
     assert pending["PtrRecordUpdate"] == {"Value": f"slow.{ZONE}.", "Status": "PENDING"}
     assert done["PtrRecord"] == f"slow.{ZONE}."
@@ -133,13 +133,13 @@ def test_a_pending_change_shows_until_it_completes(ec2: EC2Client, route53: Rout
 @pytest.fixture
 def bind_forward(ec2: EC2Client) -> Iterator[tuple[str, str]]:
     allocation, eip = allocate(ec2)
-    saved = ptr.Settings.forward_servers
+    saved = ptr.PtrSettings.forward_servers
     with LocalBind("bind.example", records=[f"mx1 300 IN A {eip}"]) as server:
-        ptr.Settings.forward_servers = ((server.host, server.port),)
+        ptr.PtrSettings.forward_servers = ((server.host, server.port),)
         try:
             yield allocation, eip
         finally:
-            ptr.Settings.forward_servers = saved
+            ptr.PtrSettings.forward_servers = saved
 
 
 @pytest.mark.bind

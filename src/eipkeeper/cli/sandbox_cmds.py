@@ -9,7 +9,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import click
 
@@ -20,9 +20,8 @@ from eipkeeper.errors import UsageError
 
 if TYPE_CHECKING:  # the sandbox needs moto, an optional extra: import it only to run it
     from eipkeeper.sandbox.bind import LocalBind
+    from eipkeeper.sandbox.listeners import Unanswered
     from eipkeeper.sandbox.localdns import LocalServer
-
-Unanswered = Literal["drop", "refuse"]
 DEFAULT_CONFIG_OUT = Path("eipkeeper-sandbox.toml")
 
 

@@ -3,12 +3,12 @@ refusing to give away an address DNS still names."""
 
 from __future__ import annotations
 
-from eipkeeper.demo.stage import Stage
+from eipkeeper.demo.stage import DemoStage
 
 ZONE = "example.test"
 
 
-def chapter_audit(stage: Stage) -> None:
+def chapter_audit(stage: DemoStage) -> None:
     story, look = stage.story, stage.look
     story.step("Audit: a dangling record someone left behind, and an idle address that costs money")
     look.create_record(f"old.{ZONE}", "A", "127.9.9.0")
@@ -33,7 +33,7 @@ def chapter_audit(stage: Stage) -> None:
     )
 
 
-def chapter_release_refused(stage: Stage) -> None:
+def chapter_release_refused(stage: DemoStage) -> None:
     story, look = stage.story, stage.look
     story.step("Release of a published address is refused (S2): DNS must go first")
     mx3 = look.bound(f"mx3.{ZONE}")

@@ -7,12 +7,12 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from eipkeeper.demo.stage import Stage
+from eipkeeper.demo.stage import DemoStage
 
 ZONE = "example.test"
 
 
-def report_load(stage: Stage, value: float, *, ahead: float = 0.0) -> None:
+def report_load(stage: DemoStage, value: float, *, ahead: float = 0.0) -> None:
     """What a mail server's queue monitor would report to CloudWatch."""
     datum: dict[str, Any] = {
         "MetricName": "QueueLength",
@@ -23,7 +23,7 @@ def report_load(stage: Stage, value: float, *, ahead: float = 0.0) -> None:
     stage.look.cloudwatch.put_metric_data(Namespace="Mail", MetricData=[datum])  # type: ignore[list-item]
 
 
-def chapter_burst(stage: Stage) -> None:
+def chapter_burst(stage: DemoStage) -> None:
     story, look = stage.story, stage.look
     story.stop_background()  # from here on, each step is one `apply`, to show it plainly
     story.step("Load rises: a burst instance starts and claims mx3, already in MX: no DNS change")
@@ -71,7 +71,7 @@ def chapter_burst(stage: Stage) -> None:
     )
 
 
-def chapter_drain(stage: Stage) -> None:
+def chapter_drain(stage: DemoStage) -> None:
     story, look = stage.story, stage.look
     story.step("Drain scan-b in order: out of DNS, confirmed, TTL waited, only then terminated")
     scan_b = look.instance("scan-b")

@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from eipkeeper.config import CheckConfig
-from eipkeeper.demo.stage import Stage
+from eipkeeper.demo.stage import DemoStage
 from eipkeeper.health.switch import analyse
 from eipkeeper.health.tls import TlsContexts
 from eipkeeper.health.watch import AddressWatch
@@ -20,7 +20,7 @@ SWITCH_GRACE = 10.0
 its EIP moved onto it."""
 
 
-def chapter_publish(stage: Stage) -> None:
+def chapter_publish(stage: DemoStage) -> None:
     story, look = stage.story, stage.look
     story.step(
         "Publish the fleet: plan shows what apply will do; apply does it; plan is then empty"
@@ -57,7 +57,7 @@ def chapter_publish(stage: Stage) -> None:
     story.check("a second plan is empty (exit 0)", again.code == 0)
 
 
-def chapter_instance_dies(stage: Stage) -> None:
+def chapter_instance_dies(stage: DemoStage) -> None:
     story, look = stage.story, stage.look
     story.step("Start the controller; an instance dies without warning and leaves DNS at once")
     story.start(
@@ -92,7 +92,7 @@ def chapter_instance_dies(stage: Stage) -> None:
     )
 
 
-def chapter_failover(stage: Stage) -> None:
+def chapter_failover(stage: DemoStage) -> None:
     story, look = stage.story, stage.look
     story.step(
         "The holder of mx1 fails; its address moves to the standby; a client measures the gap"
@@ -145,7 +145,7 @@ def chapter_failover(stage: Stage) -> None:
     )
 
 
-def _wait_out_the_switch_grace(stage: Stage, address: dict[str, Any]) -> None:
+def _wait_out_the_switch_grace(stage: DemoStage, address: dict[str, Any]) -> None:
     """S6: a holder is judged only once its switch grace is over; the bar below is for such a
     holder (one within its grace is judged when the grace ends, which would add to the gap)."""
     tags = {t["Key"]: t["Value"] for t in address.get("Tags", [])}
@@ -161,7 +161,7 @@ def _wait_out_the_switch_grace(stage: Stage, address: dict[str, Any]) -> None:
         time.sleep(left)
 
 
-def _show_log_tail(stage: Stage, lines: int = 15) -> None:
+def _show_log_tail(stage: DemoStage, lines: int = 15) -> None:
     """What the controller said last, so a failed check says why."""
     log = stage.folder / "run.log"
     tail = log.read_text(errors="replace").splitlines()[-lines:] if log.exists() else []

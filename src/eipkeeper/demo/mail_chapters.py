@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from eipkeeper.demo.stage import Observer, Stage
+from eipkeeper.demo.stage import DemoStage, Observer
 from eipkeeper.environment import SANDBOX_MAIL_ENV_VAR
 
 ZONE = "example.test"
@@ -98,7 +98,7 @@ def landed(mail_url: str, message_ids: list[str]) -> Counter[str]:
     return where
 
 
-def chapter_upgrade(stage: Stage) -> None:
+def chapter_upgrade(stage: DemoStage) -> None:
     story, look = stage.story, stage.look
     story.step(
         "Mail flows while mx2's host is upgraded (`replace`) and then retired (`drain`): "

@@ -4,13 +4,13 @@
 
 from __future__ import annotations
 
-from eipkeeper.demo.stage import Stage
+from eipkeeper.demo.stage import DemoStage
 
 ZONE = "example.test"
 LISTED_TAG = "sandbox:dnsbl"
 
 
-def chapter_allocate_clean(stage: Stage) -> None:
+def chapter_allocate_clean(stage: DemoStage) -> None:
     story = stage.story
     story.step("A fresh address may still be on a blocklist: `allocate --service mx` checks it")
     story.say("the sandbox's blocklist lists every third address allocated, as EC2's can be")
@@ -37,7 +37,7 @@ def chapter_allocate_clean(stage: Stage) -> None:
         story.run("release", ip, "--yes", show=False)
 
 
-def chapter_listed_while_serving(stage: Stage) -> None:
+def chapter_listed_while_serving(stage: DemoStage) -> None:
     story, look = stage.story, stage.look
     story.step("An address listed while it serves: `audit` says so")
     mx1 = look.bound(f"mx1.{ZONE}")

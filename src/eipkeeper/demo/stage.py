@@ -84,7 +84,7 @@ class Observer:
 
 
 @dataclass(frozen=True)
-class Stage:
+class DemoStage:
     """The sandbox as the chapters see it."""
 
     story: Story

@@ -13,14 +13,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from eipkeeper.demo.runner import Story
-from eipkeeper.demo.stage import Observer, Stage
+from eipkeeper.demo.stage import DemoStage, Observer
 
 
 def in_sandbox_range(ip: str) -> bool:
     return ip != "127.0.0.1" and ipaddress.ip_address(ip) in ipaddress.ip_network("127.0.0.0/8")
 
 
-def chapter_addresses(stage: Stage) -> None:
+def chapter_addresses(stage: DemoStage) -> None:
     story, look = stage.story, stage.look
     """Foundation: allocate, associate (with the dynamic-IP warning), list, release refused."""
     story.step("The sandbox fleet: three pool addresses, bound to MX hostnames, all idle")
@@ -100,7 +100,7 @@ def chapter_addresses(stage: Stage) -> None:
     story.check(f"EC2 no longer lists {ip}", look.address(ip) is None)
 
 
-Chapter = Callable[[Stage], None]
+Chapter = Callable[[DemoStage], None]
 
 
 def quicken(text: str) -> str:
@@ -156,7 +156,7 @@ def run_demo(*, association_delay: float = 1.0) -> int:
         env["EIPKEEPER_CONFIG"] = str(config_path)
         story = Story(env=env)
         story.console.print(f"[bold]eipkeeper demo[/]: a sandbox cloud on {sandbox.endpoint}")
-        stage = Stage(
+        stage = DemoStage(
             story=story,
             look=Observer(env),
             folder=Path(folder),

@@ -17,15 +17,15 @@ from eipkeeper.health.probes import (
     probe_spamd,
     probe_tcp,
 )
-from eipkeeper.health.runner import Target, check_of, check_once, instance_target
+from eipkeeper.health.runner import CheckTarget, check_of, check_once, instance_target
 from eipkeeper.health.tls import TlsContexts
 
 __all__ = [
+    "CheckTarget",
     "HealthChange",
     "HealthMonitor",
     "InstanceHealth",
     "ProbeResult",
-    "Target",
     "TlsContexts",
     "check_of",
     "check_once",

@@ -19,7 +19,13 @@ from types import TracebackType
 from eipkeeper.config import Config
 from eipkeeper.health.hysteresis import InstanceHealth, State, advance
 from eipkeeper.health.probes import ProbeResult
-from eipkeeper.health.runner import DEFAULT_LIMIT, Target, check_once, instance_target, probe_target
+from eipkeeper.health.runner import (
+    DEFAULT_LIMIT,
+    CheckTarget,
+    check_once,
+    instance_target,
+    probe_target,
+)
 from eipkeeper.health.tls import TlsContexts
 from eipkeeper.logs import get_logger
 from eipkeeper.model import Instance
@@ -98,7 +104,7 @@ class HealthMonitor:
         self._switch_grace = switch_grace
         self._limit = limit
         self._lock = threading.Condition()
-        self._targets: dict[str, Target] = {}
+        self._targets: dict[str, CheckTarget] = {}
         self._states: dict[str, InstanceHealth] = {}
         self._grace_until: dict[str, float] = {}
         self._thread: threading.Thread | None = None
@@ -111,7 +117,7 @@ class HealthMonitor:
 
     def watch(self, instances: Sequence[Instance]) -> None:
         """Probe exactly these instances from now on: the running ones with a check."""
-        wanted: dict[str, Target] = {}
+        wanted: dict[str, CheckTarget] = {}
         for instance in instances:
             target = instance_target(self._config, instance) if instance.running else None
             if target is not None:
@@ -282,7 +288,7 @@ class HealthMonitor:
             spent = time.monotonic() - began
             await asyncio.sleep(max(MIN_PAUSE, target.check.interval - spent))
 
-    def _decide(self, targets: list[Target], judged: frozenset[str]) -> None:
+    def _decide(self, targets: list[CheckTarget], judged: frozenset[str]) -> None:
         """A one-shot command (no background thread): probe every target once, and the JUDGED
         ones (holders, published addresses) until decided: a pass, or `fail_after` failures in
         a row spaced by the check's interval (S6: a holder is never judged on one probe).

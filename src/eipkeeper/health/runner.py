@@ -26,7 +26,7 @@ _INSTANCE_ID = re.compile(r"^i-[0-9a-f]{8,17}$")
 
 
 @dataclass(frozen=True)
-class Target:
+class CheckTarget:
     key: str
     """What the result is filed under: an instance id, or the address itself."""
     host: str
@@ -54,7 +54,7 @@ def check_of(
     return None
 
 
-def instance_target(config: Config, instance: Instance) -> Target | None:
+def instance_target(config: Config, instance: Instance) -> CheckTarget | None:
     """INSTANCE's own check on its public address (its private one when it has none, for a
     controller inside the VPC); None when its service has no check."""
     check = check_of(config, instance)
@@ -64,7 +64,9 @@ def instance_target(config: Config, instance: Instance) -> Target | None:
     if host and not instance.public_ip and sandboxed() and not is_loopback(host):
         # The sandbox's private addresses are moto's 10.x/172.x: nothing there is ours.
         host = ""
-    return Target(key=instance.instance_id, host=host, check=check, expect=instance.instance_id)
+    return CheckTarget(
+        key=instance.instance_id, host=host, check=check, expect=instance.instance_id
+    )
 
 
 def sandboxed() -> bool:
@@ -80,7 +82,7 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def judged(target: Target, result: ProbeResult) -> ProbeResult:
+def judged(target: CheckTarget, result: ProbeResult) -> ProbeResult:
     """RESULT, failed when the answer names another instance than the one TARGET expects.
 
     A new association reaches EC2's data plane late, so for a while an address is still
@@ -93,7 +95,7 @@ def judged(target: Target, result: ProbeResult) -> ProbeResult:
     return result
 
 
-async def probe_target(target: Target, *, tls: TlsContexts) -> ProbeResult:
+async def probe_target(target: CheckTarget, *, tls: TlsContexts) -> ProbeResult:
     if not target.host:
         return ProbeResult(ok=False, detail="no address to probe")
     result = await probe(target.host, target.check, tls=tls.for_check(target.check))
@@ -101,12 +103,12 @@ async def probe_target(target: Target, *, tls: TlsContexts) -> ProbeResult:
 
 
 async def probe_many(
-    targets: Iterable[Target], *, tls: TlsContexts, limit: int = DEFAULT_LIMIT
+    targets: Iterable[CheckTarget], *, tls: TlsContexts, limit: int = DEFAULT_LIMIT
 ) -> dict[str, ProbeResult]:
     """Every target probed concurrently; results by target key."""
     gate = asyncio.Semaphore(limit)
 
-    async def one(target: Target) -> tuple[str, ProbeResult]:
+    async def one(target: CheckTarget) -> tuple[str, ProbeResult]:
         async with gate:
             return target.key, await probe_target(target, tls=tls)
 
@@ -115,7 +117,7 @@ async def probe_many(
 
 
 def check_once(
-    targets: Iterable[Target], *, tls: TlsContexts, limit: int = DEFAULT_LIMIT
+    targets: Iterable[CheckTarget], *, tls: TlsContexts, limit: int = DEFAULT_LIMIT
 ) -> Mapping[str, ProbeResult]:
     """`probe_many` from synchronous code (the CLI): one event loop for the whole batch."""
     wanted = list(targets)

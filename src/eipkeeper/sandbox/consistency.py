@@ -17,10 +17,10 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from urllib.parse import urlencode
 
-from eipkeeper.sandbox.wsgi import Call, Reply, error_reply
+from eipkeeper.sandbox.wsgi import Call, WsgiResponse, error_reply
 
 Element = ET.Element
-Describe = Callable[[bytes], Reply]
+Describe = Callable[[bytes], WsgiResponse]
 
 READS = frozenset({"DescribeAddresses", "DescribeInstances"})
 WRITES = frozenset(
@@ -164,7 +164,7 @@ def _describe(describe: Describe, action: str, params: dict[str, str]) -> list[E
     return [copy.deepcopy(item) for _, item in _items(root, *path)]
 
 
-def created(call: Call, reply: Reply) -> list[str]:
+def created(call: Call, reply: WsgiResponse) -> list[str]:
     """Ids of the resources CALL created (AllocateAddress, RunInstances)."""
     if call.action not in ("AllocateAddress", "RunInstances"):
         return []
@@ -184,7 +184,7 @@ class Lagged:
         self._refused: set[str] = set()
 
     def record(
-        self, call: Call, reply: Reply, before: list[tuple[str, Element]], lag: float
+        self, call: Call, reply: WsgiResponse, before: list[tuple[str, Element]], lag: float
     ) -> None:
         until = self.clock() + lag
         with self._lock:
@@ -208,14 +208,14 @@ class Lagged:
         lagged, item = self.view(resource)
         return lagged and item is None
 
-    def refuse_by_id(self, call: Call) -> Reply | None:
+    def refuse_by_id(self, call: Call) -> WsgiResponse | None:
         kind = "AllocationId" if call.action == "DescribeAddresses" else "InstanceId"
         for resource in _indexed(call.params, kind):
             if self._hidden(resource):
                 return _not_found(resource)
         return None
 
-    def refuse_write(self, call: Call) -> Reply | None:
+    def refuse_write(self, call: Call) -> WsgiResponse | None:
         """CreateTags or AssociateAddress on a resource created inside its lag: NotFound once."""
         if call.action == "CreateTags":
             named = _indexed(call.params, "ResourceId")
@@ -229,7 +229,7 @@ class Lagged:
                 return _not_found(resource)
         return None
 
-    def rewrite(self, call: Call, reply: Reply) -> Reply:
+    def rewrite(self, call: Call, reply: WsgiResponse) -> WsgiResponse:
         if reply.status != 200 or not self._writes:
             return reply
         root = _parse(reply.body)
@@ -263,7 +263,7 @@ def _drop_empty_reservations(root: Element) -> bool:
     return dropped
 
 
-def _not_found(resource: str) -> Reply:
+def _not_found(resource: str) -> WsgiResponse:
     if resource.startswith("eipalloc-"):
         code, what = (
             "InvalidAllocationID.NotFound",

@@ -37,7 +37,7 @@ STRANGER = "stranger"
 
 
 @dataclass(frozen=True)
-class Observation:
+class ControlPlaneView:
     """What the control plane says at one moment."""
 
     holders: Mapping[str, str] = field(default_factory=dict)
@@ -60,7 +60,7 @@ class Observation:
 
 
 @dataclass(frozen=True)
-class Route:
+class Forwarding:
     """Where the data plane sends one address, and where it is about to send it."""
 
     holder: str | None
@@ -86,7 +86,7 @@ class Timing:
 
 @dataclass(frozen=True)
 class PlaneState:
-    routes: Mapping[str, Route] = field(default_factory=dict)
+    routes: Mapping[str, Forwarding] = field(default_factory=dict)
     boots: Mapping[str, Boot] = field(default_factory=dict)
     given_up: Mapping[str, float] = field(default_factory=dict)
     """Address -> when the account was first seen not holding it."""
@@ -107,26 +107,26 @@ class Decision:
 
 
 def advance(
-    routes: Mapping[str, Route], observed: Observation, *, now: float, delay: float
-) -> dict[str, Route]:
+    routes: Mapping[str, Forwarding], observed: ControlPlaneView, *, now: float, delay: float
+) -> dict[str, Forwarding]:
     """The routes after one look at the control plane at time NOW."""
-    out: dict[str, Route] = {}
+    out: dict[str, Forwarding] = {}
     for address, want in observed.holders.items():
-        route = routes.get(address, Route(holder=None))
+        route = routes.get(address, Forwarding(holder=None))
         if want == route.holder:
-            out[address] = Route(holder=want)
+            out[address] = Forwarding(holder=want)
         elif address not in observed.elastic:
-            out[address] = Route(holder=want)  # a dynamic address comes with its instance
+            out[address] = Forwarding(holder=want)  # a dynamic address comes with its instance
         elif route.pending != want:
             out[address] = replace(route, pending=want, since=now)
         elif now - route.since >= delay:
-            out[address] = Route(holder=want)
+            out[address] = Forwarding(holder=want)
         else:
             out[address] = route
     return out
 
 
-def answers(routes: Mapping[str, Route], observed: Observation) -> dict[str, str]:
+def answers(routes: Mapping[str, Forwarding], observed: ControlPlaneView) -> dict[str, str]:
     """Address -> the instance that answers it now (boot delay aside: see `step`)."""
     return {
         address: route.holder
@@ -135,7 +135,9 @@ def answers(routes: Mapping[str, Route], observed: Observation) -> dict[str, str
     }
 
 
-def track_boots(boots: Mapping[str, Boot], observed: Observation, *, now: float) -> dict[str, Boot]:
+def track_boots(
+    boots: Mapping[str, Boot], observed: ControlPlaneView, *, now: float
+) -> dict[str, Boot]:
     """A boot starts when an instance's boot count changes; instances gone are forgotten."""
     out: dict[str, Boot] = {}
     for instance, count in observed.boots.items():
@@ -144,13 +146,13 @@ def track_boots(boots: Mapping[str, Boot], observed: Observation, *, now: float)
     return out
 
 
-def booted_at_start(observed: Observation) -> dict[str, Boot]:
+def booted_at_start(observed: ControlPlaneView) -> dict[str, Boot]:
     """The instances already there when the data plane starts: fresh, but booted."""
     return {instance: Boot(count, float("-inf")) for instance, count in observed.boots.items()}
 
 
 def track_given_up(
-    state: PlaneState, observed: Observation, *, now: float, reuse_after: float | None
+    state: PlaneState, observed: ControlPlaneView, *, now: float, reuse_after: float | None
 ) -> tuple[dict[str, float], frozenset[str]]:
     """(addresses given up and since when, addresses the stranger holds after this step)."""
     held = observed.held
@@ -164,7 +166,7 @@ def track_given_up(
 
 
 def step(
-    state: PlaneState, observed: Observation, *, now: float, timing: Timing
+    state: PlaneState, observed: ControlPlaneView, *, now: float, timing: Timing
 ) -> tuple[PlaneState, Decision]:
     routes = advance(state.routes, observed, now=now, delay=timing.association_delay)
     boots = track_boots(state.boots, observed, now=now)
@@ -185,7 +187,7 @@ def step(
     return new_state, decision
 
 
-def observe_moto(backend: Any, *, handed_out: frozenset[str] = frozenset()) -> Observation:
+def observe_moto(backend: Any, *, handed_out: frozenset[str] = frozenset()) -> ControlPlaneView:
     """Read moto's EC2 backend (untyped). Runs beside moto's request threads: snapshot first."""
     holders: dict[str, str] = {}
     answering: set[str] = set()
@@ -206,7 +208,7 @@ def observe_moto(backend: Any, *, handed_out: frozenset[str] = frozenset()) -> O
             if QUEUE_TAG in tags:
                 queue_tags[instance.id] = str(tags[QUEUE_TAG])
     elastic = frozenset(eip.public_ip for eip in list(backend.addresses))
-    return Observation(
+    return ControlPlaneView(
         holders=holders,
         elastic=elastic,
         answering=frozenset(answering),

@@ -38,7 +38,7 @@ TTL = 10
 
 
 @dataclass(frozen=True)
-class Reply:
+class DnsblAnswer:
     """What the responder says about one address: A values (none: NXDOMAIN) and the TXT
     reason; SILENT sends nothing (a timeout)."""
 
@@ -47,7 +47,7 @@ class Reply:
     silent: bool = False
 
 
-Answer = Callable[[str], Reply]
+Answer = Callable[[str], DnsblAnswer]
 """Public IP -> the reply for its name under the zone."""
 
 
@@ -130,7 +130,7 @@ def respond(wire: bytes, *, zone: str, answer: Answer) -> bytes | None:
     address = _address_of(question.name, origin)
     if question.name == origin:
         return response.to_wire()  # the apex exists; it carries no A or TXT
-    reply = answer(address) if address is not None else Reply()
+    reply = answer(address) if address is not None else DnsblAnswer()
     if reply.silent:
         return None
     if not reply.addresses:
@@ -197,16 +197,16 @@ class DnsblServer:
         self.stop()
 
 
-def answer(public_ip: str, *, tagged: Callable[[], frozenset[str]]) -> Reply:
+def answer(public_ip: str, *, tagged: Callable[[], frozenset[str]]) -> DnsblAnswer:
     """The sandbox's reply: listed for the test point 127.0.0.2 (every DNSBL lists it, RFC 5782
     section 5), every Nth allocation, or an EIP in TAGGED (`sandbox:dnsbl=listed`); else
     NXDOMAIN."""
     if public_ip == "127.0.0.2":
-        return Reply((SBL,), "test point (RFC 5782)")
+        return DnsblAnswer((SBL,), "test point (RFC 5782)")
     reason = BLOCKLIST.reason(public_ip)
     if reason is None and public_ip in tagged():
         reason = f"listed by hand in the eipkeeper sandbox (tag {LISTED_TAG}=listed)"
-    return Reply((SBL,), reason) if reason is not None else Reply()
+    return DnsblAnswer((SBL,), reason) if reason is not None else DnsblAnswer()
 
 
 def tagged_listed(backend: Any) -> frozenset[str]:

@@ -34,11 +34,11 @@ class Reply:
         return cls(status, (text + "\n").encode())
 
 
-Route = Callable[[str, dict[str, list[str]]], Reply]
+Handler = Callable[[str, dict[str, list[str]]], Reply]
 """(path, query) -> the reply."""
 
 
-async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, route: Route) -> None:
+async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, route: Handler) -> None:
     try:
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), _READ_TIMEOUT)
         method, target, *_ = [*head.decode("latin-1").split("\r\n", 1)[0].split(" "), "", ""]

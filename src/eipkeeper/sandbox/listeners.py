@@ -32,14 +32,14 @@ from eipkeeper.sandbox import httpd
 from eipkeeper.sandbox.blackhole import BlackHole
 from eipkeeper.sandbox.dataplane import (
     STRANGER,
+    ControlPlaneView,
     Decision,
-    Observation,
     PlaneState,
     Timing,
     booted_at_start,
     step,
 )
-from eipkeeper.sandbox.mailqueue import QueueState
+from eipkeeper.sandbox.mailqueue import SimulatedQueue
 from eipkeeper.sandbox.smtp import Mailboxes, Message, SmtpSession
 
 log = get_logger(__name__)
@@ -76,7 +76,7 @@ class DataPlane:
     def __init__(
         self,
         *,
-        observe: Callable[[], Observation],
+        observe: Callable[[], ControlPlaneView],
         port: int,
         association_delay: float,
         boot_delay: float = 0.0,
@@ -107,7 +107,7 @@ class DataPlane:
         self._served: dict[str, _Served] = {}
         self._holes: dict[str, list[BlackHole]] = {}
         self._retry_at: dict[str, float] = {}
-        self._queues: dict[str, QueueState] = {}
+        self._queues: dict[str, SimulatedQueue] = {}
         self._queue_lock = threading.Lock()
         self._mail_server: asyncio.Server | None = None
         self._mail_logged: dict[str, int] = {}
@@ -150,7 +150,7 @@ class DataPlane:
 
     def queue_length(self, instance_id: str) -> int:
         with self._queue_lock:
-            queue = self._queues.get(instance_id, QueueState())
+            queue = self._queues.get(instance_id, SimulatedQueue())
             return queue.length_at(self._clock(), rate=self._drain_rate)
 
     @property
@@ -262,10 +262,10 @@ class DataPlane:
             self._unhole(address)
         self._log_mail(now=now)
 
-    def _update_queues(self, observed: Observation, *, now: float) -> None:
+    def _update_queues(self, observed: ControlPlaneView, *, now: float) -> None:
         with self._queue_lock:
             for instance, tag in observed.queue_tags.items():
-                queue = self._queues.get(instance, QueueState())
+                queue = self._queues.get(instance, SimulatedQueue())
                 self._queues[instance] = queue.with_tag(tag, now=now)
 
     def _log_changes(self, before: Decision, after: Decision) -> None:
@@ -298,7 +298,7 @@ class DataPlane:
         if message.holder != STRANGER:
             now = self._clock()
             with self._queue_lock:
-                queue = self._queues.get(message.holder, QueueState())
+                queue = self._queues.get(message.holder, SimulatedQueue())
                 self._queues[message.holder] = queue.plus_one(now=now, rate=self._drain_rate)
 
     async def _open(self, address: str, holder: str, *, now: float) -> None:

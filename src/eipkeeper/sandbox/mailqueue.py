@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
-class QueueState:
+class SimulatedQueue:
     length: float = 0.0
     since: float = 0.0
     tag: str | None = None
@@ -28,17 +28,17 @@ class QueueState:
         left = self.length - rate * max(0.0, now - self.since)
         return max(0, math.ceil(left - 1e-9))
 
-    def with_tag(self, tag: str | None, *, now: float) -> QueueState:
+    def with_tag(self, tag: str | None, *, now: float) -> SimulatedQueue:
         """The queue after the instance's tag reads TAG; a value that is no count is ignored."""
         if tag is None or tag == self.tag:
             return self
         try:
             length = float(int(tag))
         except ValueError:
-            return QueueState(length=self.length, since=self.since, tag=tag)
-        return QueueState(length=max(0.0, length), since=now, tag=tag)
+            return SimulatedQueue(length=self.length, since=self.since, tag=tag)
+        return SimulatedQueue(length=max(0.0, length), since=now, tag=tag)
 
-    def plus_one(self, *, now: float, rate: float) -> QueueState:
+    def plus_one(self, *, now: float, rate: float) -> SimulatedQueue:
         """The queue after one more accepted message."""
         left = max(0.0, self.length - rate * max(0.0, now - self.since))
-        return QueueState(length=left + 1, since=now, tag=self.tag)
+        return SimulatedQueue(length=left + 1, since=now, tag=self.tag)

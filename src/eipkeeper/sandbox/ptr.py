@@ -44,7 +44,7 @@ _PTR = "_eipkeeper_ptr"
 Method = Callable[..., Any]
 
 
-class Settings:
+class PtrSettings:
     """Process-wide, like moto's state; the sandbox sets them when it starts."""
 
     delay: ClassVar[float] = 0.0
@@ -72,7 +72,7 @@ def _fqdn(name: str) -> str:
 
 def _state(eip: Any) -> _Ptr:
     ptr: _Ptr = getattr(eip, _PTR, _Ptr(record=None))
-    ptr = ptr.settled(Settings.clock())
+    ptr = ptr.settled(PtrSettings.clock())
     setattr(eip, _PTR, ptr)
     return ptr
 
@@ -101,7 +101,7 @@ def _route53_addresses(account: str, name: str) -> set[str]:
 
 def _dns_addresses(name: str) -> set[str]:
     found: set[str] = set()
-    for host, port in Settings.forward_servers:
+    for host, port in PtrSettings.forward_servers:
         query = dns.message.make_query(name, dns.rdatatype.A)
         try:
             answer = dns.query.udp(query, host, port=port, timeout=2.0)
@@ -134,9 +134,9 @@ def _attribute(response: Any) -> None:
 
 
 def _change(eip: Any, value: str) -> _Ptr:
-    now = Settings.clock()
+    now = PtrSettings.clock()
     ptr = _state(eip)
-    changed = _Ptr(record=ptr.record, pending=value, due=now + Settings.delay)
+    changed = _Ptr(record=ptr.record, pending=value, due=now + PtrSettings.delay)
     setattr(eip, _PTR, changed)
     return changed
 

@@ -30,7 +30,7 @@ from typing import Any
 
 from eipkeeper.cloud.limits import TokenBucket, bucket_of
 from eipkeeper.sandbox import consistency
-from eipkeeper.sandbox.wsgi import Call, Reply, call_app, error_reply, parse_call
+from eipkeeper.sandbox.wsgi import Call, WsgiResponse, call_app, error_reply, parse_call
 
 App = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -78,7 +78,7 @@ class Realism:
         self.enabled = False
         self._lock = threading.Lock()
         self._buckets: dict[str, TokenBucket] = {}
-        self._tokens: dict[tuple[str, str], tuple[str, Reply]] = {}
+        self._tokens: dict[tuple[str, str], tuple[str, WsgiResponse]] = {}
         self._token_lock = threading.Lock()
         self._pending_zones: dict[str, float] = {}
         self._pending_changes: dict[str, float] = {}
@@ -109,7 +109,7 @@ class Realism:
         reply = self._answer(call, environ)
         return reply.send(start_response)
 
-    def _answer(self, call: Call, environ: dict[str, Any]) -> Reply:
+    def _answer(self, call: Call, environ: dict[str, Any]) -> WsgiResponse:
         limited = self._throttle(call)
         if limited is not None:
             return limited
@@ -122,7 +122,7 @@ class Realism:
 
     # -- throttling ------------------------------------------------------------------------
 
-    def _throttle(self, call: Call) -> Reply | None:
+    def _throttle(self, call: Call) -> WsgiResponse | None:
         key, size = bucket_of(call.service, call.action, call.params)
         with self._lock:
             empty = False
@@ -140,7 +140,7 @@ class Realism:
 
     # -- EC2 -------------------------------------------------------------------------------
 
-    def _idempotent(self, call: Call, environ: dict[str, Any], token: str) -> Reply:
+    def _idempotent(self, call: Call, environ: dict[str, Any], token: str) -> WsgiResponse:
         """The first answer for a repeated ClientToken; a mismatch for other parameters."""
         key = (call.action, token)
         rest = {k: v for k, v in call.params.items() if k not in ("ClientToken", "Version")}
@@ -161,7 +161,7 @@ class Realism:
                 self._tokens[key] = (digest, reply)
             return reply
 
-    def _ec2(self, call: Call, environ: dict[str, Any]) -> Reply:
+    def _ec2(self, call: Call, environ: dict[str, Any]) -> WsgiResponse:
         lag = self.settings.lag
         if lag[1] <= 0:
             return call_app(self.app, environ, call.body)
@@ -183,7 +183,7 @@ class Realism:
 
     # -- Route 53 --------------------------------------------------------------------------
 
-    def _route53(self, call: Call, environ: dict[str, Any]) -> Reply:
+    def _route53(self, call: Call, environ: dict[str, Any]) -> WsgiResponse:
         now = self.clock()
         zone = _ZONE_CHANGE.match(call.path)
         if zone and call.method == "POST":

@@ -30,7 +30,7 @@ _APPLIED = "_eipkeeper_route53_fix"
 _lock = threading.Lock()
 _batch_lock = threading.Lock()
 
-State = dict[tuple[str, str], tuple[str, tuple[str, ...]]]
+ZoneState = dict[tuple[str, str], tuple[str, tuple[str, ...]]]
 
 
 def _key(name: str, rdtype: str) -> tuple[str, str]:
@@ -43,7 +43,7 @@ def _simple(change: dict[str, Any]) -> bool:
 
 
 def _validate(zone: Any, changes: list[dict[str, Any]]) -> None:
-    state: State = {
+    state: ZoneState = {
         _key(r.name, r.type): (str(r.ttl), tuple(sorted(r.records)))
         for r in zone.rrsets
         if not r.set_identifier

@@ -34,8 +34,8 @@ from eipkeeper.errors import OperationError
 from eipkeeper.logs import get_logger
 from eipkeeper.sandbox import fixes, ptr, route53_fixes, sampleconfig, statechanges
 from eipkeeper.sandbox import realism as realism_module
-from eipkeeper.sandbox.dataplane import Observation, observe_moto
-from eipkeeper.sandbox.dnsbl import BLOCKLIST, DnsblServer, Reply, answer, tagged_listed
+from eipkeeper.sandbox.dataplane import ControlPlaneView, observe_moto
+from eipkeeper.sandbox.dnsbl import BLOCKLIST, DnsblAnswer, DnsblServer, answer, tagged_listed
 from eipkeeper.sandbox.fleet import Clients, create_event_route, create_sample_fleet
 from eipkeeper.sandbox.listeners import DataPlane, Unanswered
 from eipkeeper.sandbox.smtp import Message
@@ -316,8 +316,8 @@ class Sandbox:
         fixes.POOL.begin_run()
         BLOCKLIST.reset(every=self.listed)
         self._dnsbl = DnsblServer(answer=self._dnsbl_answer, port=self._dnsbl_port).start()
-        ptr.Settings.delay = self.ptr_delay
-        ptr.Settings.forward_servers = self.forward_dns
+        ptr.PtrSettings.delay = self.ptr_delay
+        ptr.PtrSettings.forward_servers = self.forward_dns
         fixes.install()
         route53_fixes.install()
         # werkzeug logs every request at INFO on stderr; the sandbox's own events say enough.
@@ -374,12 +374,12 @@ class Sandbox:
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
             response.read()
 
-    def _observe(self) -> Observation:
+    def _observe(self) -> ControlPlaneView:
         # moto serves the account MOTO_ACCOUNT_ID names, if set, as it does for requests.
         account = os.environ.get("MOTO_ACCOUNT_ID") or DEFAULT_ACCOUNT_ID
         return observe_moto(ec2_backends[account][self.region], handed_out=fixes.POOL.handed_out())
 
-    def _dnsbl_answer(self, public_ip: str) -> Reply:
+    def _dnsbl_answer(self, public_ip: str) -> DnsblAnswer:
         account = os.environ.get("MOTO_ACCOUNT_ID") or DEFAULT_ACCOUNT_ID
         return answer(public_ip, tagged=lambda: tagged_listed(ec2_backends[account][self.region]))
 

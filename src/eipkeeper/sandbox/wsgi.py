@@ -29,12 +29,12 @@ class Call:
 
 
 @dataclass(frozen=True)
-class Reply:
+class WsgiResponse:
     status: int
     headers: list[tuple[str, str]]
     body: bytes
 
-    def replace_body(self, body: bytes) -> Reply:
+    def replace_body(self, body: bytes) -> WsgiResponse:
         return replace(self, body=body)
 
     def send(self, start_response: Callable[..., Any]) -> list[bytes]:
@@ -69,7 +69,7 @@ def parse_call(environ: dict[str, Any]) -> Call:
     )
 
 
-def call_app(app: App, environ: dict[str, Any], body: bytes) -> Reply:
+def call_app(app: App, environ: dict[str, Any], body: bytes) -> WsgiResponse:
     """Run moto's app on ENVIRON with BODY; the whole reply."""
     env = dict(environ)
     env["wsgi.input"] = io.BytesIO(body)
@@ -88,10 +88,12 @@ def call_app(app: App, environ: dict[str, Any], body: bytes) -> Reply:
         close = getattr(result, "close", None)
         if close is not None:
             close()
-    return Reply(int(str(seen["status"]).split()[0]), list(seen["headers"]), b"".join(chunks))
+    return WsgiResponse(
+        int(str(seen["status"]).split()[0]), list(seen["headers"]), b"".join(chunks)
+    )
 
 
-def error_reply(service: str, status: int, code: str, message: str) -> Reply:
+def error_reply(service: str, status: int, code: str, message: str) -> WsgiResponse:
     """An error as the service's API spells it (EC2's query protocol, Route 53's REST XML)."""
     request_id = str(uuid.uuid4())
     if service == "route53":
@@ -107,4 +109,4 @@ def error_reply(service: str, status: int, code: str, message: str) -> Reply:
             f"<Code>{code}</Code><Message>{escape(message)}</Message></Error></Errors>"
             f"<RequestID>{request_id}</RequestID></Response>"
         )
-    return Reply(status, [("Content-Type", "text/xml")], body.encode())
+    return WsgiResponse(status, [("Content-Type", "text/xml")], body.encode())
