@@ -156,6 +156,13 @@ def last_association(addresses: Iterable[Address], instance: Instance) -> float 
     return max(stamps, default=None)
 
 
+def switch_grace_left(at: float | None, grace: float, *, now: float) -> float:
+    """Seconds until a switch grace that started AT (an `associated-at` stamp) ends: 0 when
+    there is none or it is over. The one reckoning of S6's grace, for the planner's holders
+    and for the probes a one-shot command waits for."""
+    return max(0.0, at + grace - now) if at is not None else 0.0
+
+
 def health_label(
     instance: Instance,
     *,

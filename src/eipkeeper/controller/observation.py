@@ -15,7 +15,7 @@ from typing import Protocol
 from eipkeeper.config import Config, ServiceConfig
 from eipkeeper.dns.ownership import OwnedZone
 from eipkeeper.dns.references import references
-from eipkeeper.fleet import last_association, selects, service_of
+from eipkeeper.fleet import last_association, selects, service_of, switch_grace_left
 from eipkeeper.model import TAG_BURST, TAG_DRAIN, Address, Instance
 from eipkeeper.reputation import Reputation
 
@@ -106,7 +106,7 @@ class Observation:
     def grace_left(self, instance: Instance, grace: float) -> float:
         """Seconds until the switch grace of INSTANCE's latest association ends (0: none)."""
         at = last_association(self.addresses, instance)
-        return max(0.0, at + grace - self.now) if at is not None else 0.0
+        return switch_grace_left(at, grace, now=self.now)
 
     def unproven_in_grace(self, instance: Instance, grace: float) -> float:
         """Seconds until a holder that does not pass its check (failed, or undecided: a

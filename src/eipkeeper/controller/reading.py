@@ -23,7 +23,7 @@ from eipkeeper.controller.observation import (
 )
 from eipkeeper.dns.ownership import Registry
 from eipkeeper.errors import NotFoundError
-from eipkeeper.fleet import service_of
+from eipkeeper.fleet import service_of, switch_grace_left
 from eipkeeper.model import TAG_ASSOCIATED_AT, Address, Instance
 from eipkeeper.reputation import Reputation
 from eipkeeper.tagtime import parse_stamp
@@ -197,7 +197,7 @@ def _judged(
         if not address.instance_id:
             continue
         at = parse_stamp(address.tags.get(TAG_ASSOCIATED_AT, ""))
-        if at is not None and now - at < grace.get(address.service, 0.0):
+        if switch_grace_left(at, grace.get(address.service, 0.0), now=now) > 0:
             switching.add(address.instance_id)
         else:
             judged.add(address.instance_id)
