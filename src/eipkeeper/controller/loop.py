@@ -4,11 +4,10 @@ Wake-ups are batched: a round never starts sooner than `min_interval` after the 
 ended, and every wake-up that arrives in the meantime (an event storm, a flapping check) is
 served by that one round. An event that finds the controller idle starts a round at once.
 
-Errors are sorted by what to do next (as in kopf): transient ones (throttling, timeouts, a
-failed compare-and-swap) back off with jitter and the next round tries again; a safety
-refusal is logged and nothing is applied; configuration and permission errors stop the
-controller with their message. With a lease, a heartbeat thread keeps it independent of the
-rounds, and every mutating step of a round is fenced by it (controller/lease.py).
+What an error leads to is the error's own `handling` (errors.py): retry with jittered
+back-off, stop, fenced or refused. With a lease, a heartbeat thread keeps it apart from the
+rounds, and every mutating step is fenced by it (controller/lease.py). What a round says is
+controller/narration.py's, what it counts controller/run_metrics.py's.
 """
 
 from __future__ import annotations
@@ -33,12 +32,11 @@ from eipkeeper.controller.executor import ApplyReport, not_done
 from eipkeeper.controller.hooks import Hooks
 from eipkeeper.controller.intents import Intent, Reconcile
 from eipkeeper.controller.lease import Lease
-from eipkeeper.controller.listings import report_listings
 from eipkeeper.controller.metrics import Metrics
 from eipkeeper.controller.observation import Observation
-from eipkeeper.controller.plan import Finding, Plan
+from eipkeeper.controller.plan import Plan
+from eipkeeper.controller.run_metrics import RunMetrics
 from eipkeeper.errors import EipkeeperError, Interrupted, OperationError, TransientError
-from eipkeeper.fleet import FleetView, service_of
 from eipkeeper.health.monitor import HealthChange, HealthMonitor
 from eipkeeper.logs import get_logger
 
@@ -118,19 +116,14 @@ class Controller:
     _reasons_lock: threading.Lock = field(default_factory=threading.Lock)
     _failing_since: dict[str, float] = field(default_factory=dict)
     _revisit_in: float | None = None
-    _switching: tuple[Finding, ...] = ()
-    """What the last plan said of holders held by their switch grace, for the log."""
-    _said_switching: frozenset[str] = frozenset()
-    _said_spf_held: frozenset[str] = frozenset()
-    """The SPF changes `run` has said it holds back (RFC 7208): each is said once."""
-    _listings: frozenset[tuple[str, str, str]] = frozenset()
-    """The listings `run` has logged (address, zone, code): each is said once."""
-    """The hostnames `run.judging_later` last named: said once per hold, not every round."""
-    _awaiting_answer: dict[str, tuple[float, float]] = field(default_factory=dict)
+    _once: narration.SaidOnce = field(default_factory=narration.SaidOnce)
     _tally: Counter[str] = field(default_factory=Counter)
-    _lease_losses_seen: int = 0
+    _export: RunMetrics = field(init=False)
     last_seen: Observation | None = None
     """The observation of the latest round (metrics read it)."""
+
+    def __post_init__(self) -> None:
+        self._export = RunMetrics(self.metrics)
 
     # -- wake-ups -----------------------------------------------------------------------------
 
@@ -219,33 +212,17 @@ class Controller:
                     # A failing holder's switch grace ends before the next interval: judge it then.
                     delay, next_trigger = judged_in, "grace-ended"
                 # Said with a short --interval too (the rounds come first, then the judging).
-                self._say_judging_later(judged_in)
+                self._once.judging_later(judged_in)
             if once:
                 return
             ended = self.clock.monotonic()
             if ended >= alive_at:
-                self._say_alive()
+                leader = None if self.lease is None else self.lease.held
+                narration.tell_alive(self._tally, leader=leader, minutes=ALIVE_EVERY / 60)
+                self._tally.clear()
                 alive_at = ended + ALIVE_EVERY
             self._wait_for_next_round(due=ended + delay, earliest=ended + self.min_interval)
             trigger = next_trigger
-
-    def _say_spf_held(self, plan: Plan) -> None:
-        """An SPF change past RFC 7208's limits is held back alone (the round went on): said
-        once while it lasts, not every round."""
-        held = frozenset(
-            f"{f.subject}: {f.message}" for f in plan.findings if f.kind == "spf-lookups"
-        )
-        for text in sorted(held - self._said_spf_held):
-            name, _, why = text.partition(": ")
-            say.warning("spf.held", rule="RFC 7208", name=name, why=why)
-        self._said_spf_held = held
-
-    def _say_judging_later(self, delay: float) -> None:
-        subjects = frozenset(f.subject for f in self._switching)
-        if subjects and subjects != self._said_switching:
-            why = "; ".join(f.message for f in self._switching)
-            say.info("run.judging_later", seconds=round(delay, 1), why=why)
-        self._said_switching = subjects
 
     def _may_act(self) -> bool:
         if self.lease is None:
@@ -309,23 +286,16 @@ class Controller:
         seconds = self.clock.monotonic() - started
         self._failures = 0
         self._revisit_in = plan.revisit_in
-        self._switching = tuple(f for f in plan.findings if f.kind == "switching")
-        self._say_spf_held(plan)
-        if not self._switching:
-            self._said_switching = frozenset()  # a later hold is news again
+        self._once.planned(plan)
         self._tally["ok"] += 1
         self._tally["changed"] += 1 if report.done else 0
-        self.metrics.rounds.labels("ok").inc()
-        self.metrics.round_seconds.observe(seconds)
-        self.metrics.last_success.set(time.time())
-        for kind, count in report.counts.items():
-            self.metrics.changes.labels(kind).inc(count)
+        self._export.round_ok(seconds, report)
         narration.tell_applied(
             plan, report, seconds=seconds, trigger=trigger, failing_since=self._failing_since
         )
-        self._failover_metrics(report)
-        self._fleet_metrics()
-        self._call_metrics()
+        self._export.failovers(report, self._failing_since, self.monitor)
+        self._export.fleet(self.engine.config, self.last_seen)
+        self._export.calls(self.calls)
 
     def _count_round(
         self, outcome: str, failure: Failure, error: str, event: str, **fields: object
@@ -340,7 +310,7 @@ class Controller:
             attempted=failure.attempted,
             **fields,
         )
-        self._call_metrics()
+        self._export.calls(self.calls)
 
     def _fence(self) -> Callable[[], None]:
         lease = self.lease
@@ -358,9 +328,9 @@ class Controller:
             self.lease.acquire()
         except TransientError as exc:
             log.warning("lease.unreachable", error=exc.message)
-        self._lease_metrics()
+        self._export.lease(self.lease)
         if not self.lease.held:
-            say.info("run.follower", lease=self._lease_text(), holder=self._holder())
+            say.info("run.follower", lease=self._lease_text(), holder=self.lease.holder)
 
     def _heartbeat(self) -> None:
         """Renews (or takes) the lease every third of its TTL, whatever a round is doing."""
@@ -387,93 +357,16 @@ class Controller:
                         note="a held lease lapses here after its TTL; no step runs unfenced",
                     )
                 unreachable = True
-            self._lease_metrics()
+            self._export.lease(lease)
             if lease.held and not was_held:
                 self.wake_up("lease")
-
-    def _lease_metrics(self) -> None:
-        assert self.lease is not None
-        self.metrics.leader.set(1 if self.lease.held else 0)
-        losses = self.lease.losses
-        if losses > self._lease_losses_seen:
-            self.metrics.lease_lost.inc(losses - self._lease_losses_seen)
-            self._lease_losses_seen = losses
 
     def _lease_text(self) -> str:
         return "" if self.lease is None else f"{self.lease.table}/{self.lease.name}"
 
-    def _holder(self) -> str:
-        return "" if self.lease is None else self.lease.holder
-
-    def _say_alive(self) -> None:
-        say.info(
-            "run.alive",
-            rounds=sum(self._tally[k] for k in ("ok", "retry", "error", "refused", "fenced")),
-            changed=self._tally["changed"],
-            failed=self._tally["retry"] + self._tally["error"],
-            refused=self._tally["refused"],
-            **({"leader": self.lease.held} if self.lease is not None else {}),
-            since=f"{ALIVE_EVERY / 60:g}m ago",
-        )
-        self._tally.clear()
-
-    # -- metrics --------------------------------------------------------------------------------
-
-    def _call_metrics(self) -> None:
-        if self.calls is None:
-            return
-        for operation, count in self.calls.snapshot().items():
-            self.metrics.calls.labels(operation).set(count)
-
-    def _fleet_metrics(self) -> None:
-        seen = self.last_seen
-        if seen is None:
-            return
-        self._listings = report_listings(self.metrics.listed, seen.reputation, self._listings)
-        view = FleetView(addresses=seen.addresses, instances=seen.instances)
-        statuses = Counter(view.address_status(a) for a in seen.addresses)
-        for status in ("in-use", "idle", "on-stopped-instance"):
-            self.metrics.addresses.labels(status).set(statuses.get(status, 0))
-        for instance in seen.instances:
-            service = service_of(self.engine.config, instance)
-            healthy = 1 if seen.health.get(instance.instance_id) else 0
-            self.metrics.health.labels(instance.instance_id, service.name if service else "").set(
-                healthy
-            )
-
     def _retarget(self, instance_id: str, public_ip: str) -> None:
         if self.monitor is not None:
             self.monitor.retarget(instance_id, public_ip)
-
-    def _failover_metrics(self, report: ApplyReport) -> None:
-        """Seconds from the first failed probe of the old holder to the AssociateAddress call,
-        and (once its probes say so) to the first good answer from the new holder."""
-        for move, called_at in report.moves:
-            self.metrics.failovers.inc()
-            failed_at = self._failing_since.get(move.from_instance)
-            if failed_at is None:
-                continue
-            self.metrics.failover_seconds.labels("call").observe(called_at - failed_at)
-            log.info(
-                "failover.call", public_ip=move.public_ip, seconds=round(called_at - failed_at, 3)
-            )
-            self._awaiting_answer[move.instance_id] = (failed_at, called_at)
-        if self.monitor is None:
-            return
-        for instance_id, (failed_at, called_at) in list(self._awaiting_answer.items()):
-            status = self.monitor.status(instance_id)
-            last = status.last if status else None
-            if (
-                status
-                and last
-                and last.ok
-                and status.last_at is not None
-                and status.last_at > called_at
-            ):
-                seconds = status.last_at - failed_at
-                self.metrics.failover_seconds.labels("answer").observe(seconds)
-                say.info("failover.answered", instance_id=instance_id, seconds=f"{seconds:.1f}")
-                del self._awaiting_answer[instance_id]
 
     def _backoff(self) -> float:
         """Exponential back-off with full jitter, capped; never longer than the interval."""

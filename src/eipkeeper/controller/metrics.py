@@ -8,6 +8,11 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, star
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self._of_rounds()
+        self._of_fleet()
+
+    def _of_rounds(self) -> None:
+        """What the rounds did, and how fast a failover was."""
         r = self.registry
         self.rounds = Counter(
             "eipkeeper_rounds", "Reconcile rounds by outcome", ["outcome"], registry=r
@@ -28,6 +33,16 @@ class Metrics:
             ["stage"],
             registry=r,
         )
+        self.calls = Gauge(
+            "eipkeeper_api_calls", "AWS and DNS calls made, by operation", ["operation"], registry=r
+        )
+        self.last_success = Gauge(
+            "eipkeeper_last_success_timestamp_seconds", "When the last round succeeded", registry=r
+        )
+
+    def _of_fleet(self) -> None:
+        """What the fleet and the lease look like now."""
+        r = self.registry
         self.health = Gauge(
             "eipkeeper_instance_healthy",
             "1 when the instance passes its check",
@@ -36,12 +51,6 @@ class Metrics:
         )
         self.addresses = Gauge(
             "eipkeeper_addresses", "Elastic IPs by status", ["status"], registry=r
-        )
-        self.calls = Gauge(
-            "eipkeeper_api_calls", "AWS and DNS calls made, by operation", ["operation"], registry=r
-        )
-        self.last_success = Gauge(
-            "eipkeeper_last_success_timestamp_seconds", "When the last round succeeded", registry=r
         )
         self.leader = Gauge(
             "eipkeeper_lease_held", "1 while this replica holds the lease", registry=r
