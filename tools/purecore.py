@@ -37,6 +37,8 @@ PURE = (
     "eipkeeper.controller.bursts",
     "eipkeeper.controller.estimate",
     "eipkeeper.controller.planner",
+    "eipkeeper.controller.elastic_planner",
+    "eipkeeper.controller.dns_planner",
     "eipkeeper.controller.intents",
     "eipkeeper.controller.intent_planner",
     "eipkeeper.controller.drain_planner",
