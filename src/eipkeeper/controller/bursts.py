@@ -44,6 +44,28 @@ def plan_bursts(
     stamp = reserved[0]
     last = parse_stamp(stamp.tags.get(TAG_BURST_AT, ""))
     cooling = last is not None and seen.now - last < burst.cooldown
+    active = _active(members, seen, stamp, last)
+    excess = _excess_bursts(service, _seen(active), seen, stamp.allocation_id)
+    if excess:
+        return excess, []
+    above, below = burst.scale_out_above, burst.scale_in_below
+    if above is not None and value > above:
+        if cooling:
+            return [], []
+        why = f"{metric} = {value:g} > scale_out_above {above:g}"
+        return _scale_out(config, service, seen, reserved, len(active), why), []
+    if below is not None and value < below and _seen(active) and not cooling:
+        newest = max(_seen(active), key=lambda i: (i.launch_time, i.instance_id))
+        why = f"{metric} = {value:g} < scale_in_below {below:g}"
+        return [_retire(service, newest, seen, stamp.allocation_id, why)], []
+    return [], []
+
+
+def _active(
+    members: list[Instance], seen: Observation, stamp: Address, last: float | None
+) -> list[Instance | str]:
+    """The live bursts: members marked burst, pending or running and not draining, and the
+    last launch's token while Describe does not show it yet."""
     active: list[Instance | str] = [
         i
         for i in members
@@ -51,39 +73,43 @@ def plan_bursts(
     ]
     if _unseen_launch(stamp, seen, last):
         active.append(stamp.tags[TAG_BURST_LAUNCH])
-    excess = _excess_bursts(service, _seen(active), seen, stamp.allocation_id)
-    if excess:
-        return excess, []
-    above, below = burst.scale_out_above, burst.scale_in_below
-    if above is not None and value > above:
-        # A listed reserved address is not claimed (its finding says so): no burst for it.
-        free = [a for a in reserved if not a.associated and seen.unfit(config, a) is None]
-        if cooling or len(active) >= min(burst.max, len(reserved)) or not free:
-            return [], []
-        # The token names the intent by what it was decided on (S9): the cooldown stamp
-        # (written before each launch or retirement) and the reserved address. A round that
-        # does not yet see the stamp nor the instance sends this very token again.
-        token = intent_token(
-            f"{config.owner}-burst-{service.name}",
-            free[0].allocation_id,
-            stamp.tags.get(TAG_BURST_AT, ""),
+    return active
+
+
+def _scale_out(
+    config: Config,
+    service: ServiceConfig,
+    seen: Observation,
+    reserved: list[Address],
+    live: int,
+    reason: str,
+) -> list[Action]:
+    """A launch for the first free reserved address, below `max` (out of its cooldown)."""
+    assert service.burst is not None
+    stamp = reserved[0]
+    # A listed reserved address is not claimed (its finding says so): no burst for it.
+    free = [a for a in reserved if not a.associated and seen.unfit(config, a) is None]
+    if live >= min(service.burst.max, len(reserved)) or not free:
+        return []
+    # The token names the intent by what it was decided on (S9): the cooldown stamp
+    # (written before each launch or retirement) and the reserved address. A round that
+    # does not yet see the stamp nor the instance sends this very token again.
+    token = intent_token(
+        f"{config.owner}-burst-{service.name}",
+        free[0].allocation_id,
+        stamp.tags.get(TAG_BURST_AT, ""),
+    )
+    return [
+        Launch(
+            service=service.name,
+            launch_template=service.burst.launch_template,
+            hostname=free[0].hostname,
+            token=token,
+            reason=reason,
+            burst=True,
+            stamp=stamp.allocation_id,
         )
-        return [
-            Launch(
-                service=service.name,
-                launch_template=burst.launch_template,
-                hostname=free[0].hostname,
-                token=token,
-                reason=f"{metric} = {value:g} > scale_out_above {above:g}",
-                burst=True,
-                stamp=stamp.allocation_id,
-            )
-        ], []
-    if below is not None and value < below and _seen(active) and not cooling:
-        newest = max(_seen(active), key=lambda i: (i.launch_time, i.instance_id))
-        why = f"{metric} = {value:g} < scale_in_below {below:g}"
-        return [_retire(service, newest, seen, stamp.allocation_id, why)], []
-    return [], []
+    ]
 
 
 LAUNCH_MEMORY = 300.0

@@ -68,6 +68,18 @@ def plan_replace(config: Config, seen: Observation, intent: ReplaceInstance) -> 
     eip = _eip(config, seen, service, old, successor)
     if successor is None:
         return _launch(config, service, old, intent), Stage("launch", "launch the successor")
+    return _with_successor(config, seen, service, old, successor, eip)
+
+
+def _with_successor(
+    config: Config,
+    seen: Observation,
+    service: ServiceConfig,
+    old: Instance,
+    successor: Instance,
+    eip: Address,
+) -> tuple[Plan, Stage]:
+    """The successor is up: wait for its check, take mail, move the EIP, give back, done."""
     label = successor.label
     if eip.instance_id == successor.instance_id:
         held = [a for a in seen.addresses if a.instance_id == successor.instance_id]
@@ -80,6 +92,20 @@ def plan_replace(config: Config, seen: Observation, intent: ReplaceInstance) -> 
     if not seen.healthy(successor):
         text = f"waiting for {label} to pass its check"
         return Plan(actions=(), notes=(text,)), Stage("booting", text, successor)
+    return _take_over(config, seen, service, old, successor, eip)
+
+
+def _take_over(
+    config: Config,
+    seen: Observation,
+    service: ServiceConfig,
+    old: Instance,
+    successor: Instance,
+    eip: Address,
+) -> tuple[Plan, Stage]:
+    """The healthy successor takes mail on a free reserved address first (if MX lists one),
+    then the EIP moves to it, the reserved address given back just before."""
+    label = successor.label
     reserved = _reserved(config, seen, service)
     holding = next((a for a in reserved if a.instance_id == successor.instance_id), None)
     # A listed reserved address carries no mail: then the replace is a plain move.
