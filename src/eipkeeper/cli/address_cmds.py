@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from eipkeeper.config import ReputationConfig
     from eipkeeper.controller.observation import Observation
     from eipkeeper.controller.plan import Plan
-    from eipkeeper.controller.reading import Listing
+    from eipkeeper.controller.reading import ListingKind
 
 ADDRESS_COLUMNS = [
     Column("public_ip"),
@@ -47,7 +47,7 @@ INSTANCE_COLUMNS = [
 ]
 
 
-def _survey(app: App, listing: Listing) -> Observation:
+def _survey(app: App, listing: ListingKind) -> Observation:
     """The engine's read for a listing (`Engine.survey`): the world once, no plan."""
     from eipkeeper.cli.plans import make_engine
     from eipkeeper.controller.observation import RunningIsHealthy

@@ -54,7 +54,7 @@ from eipkeeper.controller.observation import (
     RunningIsHealthy,
 )
 from eipkeeper.controller.plan import Claim, Move, Plan
-from eipkeeper.controller.reading import Listing, observe, survey
+from eipkeeper.controller.reading import ListingKind, observe, survey
 from eipkeeper.controller.replace_planner import Stage, plan_replace
 from eipkeeper.dns.ownership import Registry
 from eipkeeper.errors import Interrupted, OperationError, SafetyRefusal
@@ -133,7 +133,7 @@ class Engine:
             terminated=isinstance(intent, DrainInstance),
         )
 
-    def survey(self, listing: Listing) -> Observation:
+    def survey(self, listing: ListingKind) -> Observation:
         """The read of `addresses` or `instances`: the world once, one round of probes."""
         return survey(
             config=self.config,

@@ -70,7 +70,7 @@ def observe(
     )
 
 
-Listing = Literal["addresses", "instances"]
+ListingKind = Literal["addresses", "instances"]
 
 
 def survey(
@@ -80,7 +80,7 @@ def survey(
     registry: Registry | None,
     health: HealthSource,
     now: float,
-    listing: Listing,
+    listing: ListingKind,
 ) -> Observation:
     """`observe` narrowed to what a listing shows, and never waiting: DescribeAddresses and
     one zone read, then for `addresses` the EIPs' holders by id (one DescribeInstances) and,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from eipkeeper.dns.records import Record, Zone, txt_strings
 
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -42,14 +42,14 @@ def references(zone: Zone, address: str) -> tuple[Reference, ...]:
     return tuple(found)
 
 
-def _same(value: str, target: Address) -> bool:
+def _same(value: str, target: IpAddress) -> bool:
     try:
         return ipaddress.ip_address(value) == target
     except ValueError:
         return False
 
 
-def _mx(zone: Zone, record: Record, target: Address) -> list[Reference]:
+def _mx(zone: Zone, record: Record, target: IpAddress) -> list[Reference]:
     found = []
     for value in record.values:
         host = value.split(" ", 1)[-1].rstrip(".")
@@ -60,7 +60,7 @@ def _mx(zone: Zone, record: Record, target: Address) -> list[Reference]:
     return found
 
 
-def _spf(record: Record, target: Address) -> list[Reference]:
+def _spf(record: Record, target: IpAddress) -> list[Reference]:
     return [
         Reference(record, f"SPF {mechanism}")
         for mechanism, network in spf_entries(record)

@@ -24,15 +24,13 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from eipkeeper.cloud.limits import TokenBucket, bucket_of
 from eipkeeper.sandbox import consistency
-from eipkeeper.sandbox.wsgi import Call, WsgiResponse, call_app, error_reply, parse_call
-
-App = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+from eipkeeper.sandbox.wsgi import App, Call, WsgiResponse, call_app, error_reply, parse_call
 
 TRUTH_HEADER = "HTTP_X_EIPKEEPER_SANDBOX_TRUTH"
 """A request with the header `X-Eipkeeper-Sandbox-Truth` passes straight to moto: tests that
