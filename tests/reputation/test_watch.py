@@ -68,3 +68,38 @@ def test_a_listing_made_by_hand_reaches_audit_and_the_run_metric_within_recheck(
     clock.advance(1.0)  # recheck reached: looked up again
     assert loop.one_round(raise_errors=True) == "ok"
     assert _listed_gauge(loop, ip) == 1.0
+
+
+def test_an_unheld_address_is_looked_up_every_round_so_no_claim_rests_on_an_old_verdict(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reserved mx3 address is held by nobody: a burst may claim it any round, so a listing
+    made after `run` cached it clean must count at once, not after `recheck` (the burst mail
+    scenario launched a burst onto a listed mx3 that way)."""
+    for key, value in cloud.env.items():
+        monkeypatch.setenv(key, value)
+    config = load(cloud.config)
+    clock = FakeClock(now=1_000.0)
+    engine = Engine(
+        config=config,
+        ec2=Ec2(AwsSession(region=config.region)),
+        registry=registry_from_config(config),
+        health=RunningIsHealthy(),
+        clock=clock,
+        reputation=ReputationWatch(config=config),
+    )
+    loop = Controller(engine=engine, interval=30.0)
+    assert loop.one_round(raise_errors=True) == "ok"
+    bound = {"Key": "eipkeeper:hostname", "Value": "mx3.example.test"}
+    mx3 = next(
+        a for a in cloud.client("ec2").describe_addresses()["Addresses"] if bound in a["Tags"]
+    )
+    assert not mx3.get("InstanceId")
+    assert _listed_gauge(loop, mx3["PublicIp"]) == 0.0
+
+    cloud.client("ec2").create_tags(
+        Resources=[mx3["AllocationId"]], Tags=[{"Key": "sandbox:dnsbl", "Value": "listed"}]
+    )
+    clock.advance(1.0)  # well within recheck (60 s)
+    assert loop.one_round(raise_errors=True) == "ok"
+    assert _listed_gauge(loop, mx3["PublicIp"]) == 1.0

@@ -21,10 +21,15 @@ from eipkeeper.reputation import Reputation
 
 
 class ReputationSource(Protocol):
-    """Blocklist verdicts of (public IP, service) pairs, each no older than its `recheck`."""
+    """Blocklist verdicts of (public IP, service) pairs, each no older than its `recheck`;
+    the addresses in `fresh` (those a round may claim) are looked up again every time."""
 
     def reputations(
-        self, addresses: Iterable[tuple[str, str]], *, now: float
+        self,
+        addresses: Iterable[tuple[str, str]],
+        *,
+        now: float,
+        fresh: frozenset[str] = frozenset(),
     ) -> Mapping[str, Reputation]: ...
 
 

@@ -176,7 +176,9 @@ def _reputations(
         from eipkeeper.dns.dnsbl import ReputationWatch
 
         source = ReputationWatch(config=config)
-    return source.reputations(pairs, now=now)
+    # Unheld addresses are the ones a claim (pool, burst, replace) may take next: judged now.
+    unheld = frozenset(a.public_ip for a in addresses if not a.associated)
+    return source.reputations(pairs, now=now, fresh=unheld)
 
 
 def _judged(

@@ -101,9 +101,17 @@ class ReputationWatch:
         return self._lookups[service]
 
     def reputations(
-        self, addresses: Iterable[tuple[str, str]], *, now: float
+        self,
+        addresses: Iterable[tuple[str, str]],
+        *,
+        now: float,
+        fresh: frozenset[str] = frozenset(),
     ) -> Mapping[str, Reputation]:
-        """(public_ip, service) pairs -> each address's verdict, fresh within `recheck`."""
+        """(public_ip, service) pairs -> each address's verdict, fresh within `recheck`.
+
+        An address in `fresh` is looked up again whatever the cache holds: it is one a round
+        may claim, and a listing made since its last look must stop the claim (a burst claimed
+        a reserved address listed after `run` had cached it clean for an hour)."""
         found: dict[str, Reputation] = {}
         for public_ip, service in addresses:
             lookup = self.lookup(service)
@@ -111,8 +119,12 @@ class ReputationWatch:
                 continue
             with self._lock:
                 known = self._cache.get(public_ip)
-            # An error is asked again next round: it is no verdict to keep for an hour.
-            if known is None or known.errors or now - known.checked_at >= lookup.settings.recheck:
+            if (
+                known is None
+                or known.errors  # an error is no verdict to keep for an hour
+                or public_ip in fresh
+                or now - known.checked_at >= lookup.settings.recheck
+            ):
                 known = lookup.check(public_ip, now=now)
                 with self._lock:
                     self._cache[public_ip] = known
