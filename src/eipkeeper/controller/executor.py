@@ -361,12 +361,13 @@ class Executor:
                 self.on_step(unit.describe())
         self.fence()
         provider = self.registry.provider
+        before = provider.on_progress
         with self.hooks.counting("DNS changes accepted") as counter:
             provider.on_progress = counter.count
             try:
                 result = provider.apply([u.changes for u in units])
-            finally:  # the registry's provider outlives this bar
-                provider.on_progress = counter.count
+            finally:  # the registry's provider outlives this bar: no count reaches a closed one
+                provider.on_progress = before
         for unit in units:
             log.info("dns.applied", change=unit.describe(), phase=kind)
             report.record(kind, unit.describe())
