@@ -1,7 +1,7 @@
-"""SPF on a real BIND through the sandbox: after `apply`, a drain, a replace, a pool that
-grows and one that shrinks, the policy `dig` reads holds one ip4: per pool address and a
-mechanism written by hand (with nsupdate) stays. Each policy is judged by pyspf, not parsed
-here."""
+"""SPF on a real BIND through the sandbox: after `apply`, a burst (launched, on mx3,
+retired), a drain, a replace, a pool that grows and one that shrinks, the policy `dig` reads
+holds one ip4: per pool address and a mechanism written by hand (with nsupdate) stays. Each
+policy is judged by pyspf, not parsed here."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import spf as pyspf
 
 from eipkeeper.sandbox.bind import LocalBind
 from tests.conftest import Cloud
+from tests.controller.test_burst import put_load
 from tests.support.cli import eipkeeper
 
 ZONE = "example.test"
@@ -62,6 +63,9 @@ def write_config(cloud: Cloud, bind: LocalBind, path: Path, *, mx4: bool) -> Non
     text = re.sub(r"\[dns\]\n(?:[^\[\n].*\n)*", bind.config_toml() + "\n", cloud.config.read_text())
     text = re.sub(r"^ttl = \d+$", "ttl = 2", text, flags=re.MULTILINE)
     text = text.replace("failover = true\n", f'failover = true\nspf = "{ZONE}"\n', 1)
+    # A burst at once: no cooldown, and the load averaged over 10 s (see test_burst).
+    text = text.replace('cooldown = "1m"', 'cooldown = "0s"')
+    text = text.replace('{ Service = "mx" } }', '{ Service = "mx" }, period = "10s" }')
     if mx4:
         text = text.replace(
             '"mx3.example.test"]\nttl', '"mx3.example.test", "mx4.example.test"]\nttl', 1
@@ -84,6 +88,20 @@ def test_spf_follows_the_pool_and_keeps_a_hand_written_mechanism(
         assert not passes(bind, "127.9.9.9")
 
         hand_write(bind, dig_policy(bind).replace(" ~all", f" {HAND} ~all"))
+        put_load(cloud, 2000)
+        kinds = []
+        for _ in range(2):  # the launch, then the claim of mx3 once the burst answers
+            burst = eipkeeper("-o", "json", "apply", "--yes", env=env)
+            assert burst.code == 0, burst.stderr
+            kinds += [a["kind"] for a in burst.json()["actions"]]
+        assert kinds == ["launch", "claim"], kinds
+        assert passes(bind, addresses["mx3.example.test"]), "the burst sends from a policy address"
+        assert passes(bind, "192.0.2.10"), "kept through a burst"
+        put_load(cloud, 10, ahead=25)
+        retired = eipkeeper("-o", "json", "apply", "--yes", env=env)
+        assert [a["kind"] for a in retired.json()["actions"]] == ["retire"], retired.stdout
+        assert all(passes(bind, ip) for ip in addresses.values()), "the pool, after a burst"
+        assert passes(bind, "192.0.2.10")
         drained = eipkeeper("drain", "mx-a", "--then", "nothing", "--yes", env=env)
         assert drained.code == 0, drained.stderr
         assert passes(bind, "192.0.2.10"), "kept through a drain"
