@@ -21,8 +21,9 @@ from typing import Any
 import dns.rdatatype
 import dns.update
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+from hypothesis.stateful import invariant, rule
 
+from tests.model.bursts import BurstRules
 from tests.model.invariants import MUTATING, Checker, Violation
 from tests.model.world import ZONE, Snapshot, World, world
 from tests.support import cli
@@ -69,7 +70,7 @@ exit code, `writes` eipkeeper's AWS writes by action: the paths a run reached (a
 reset a PTR first shows as ResetAddressAttribute beside `release 0`)."""
 
 
-class EipkeeperModel(RuleBasedStateMachine):
+class EipkeeperModel(BurstRules):
     def __init__(self) -> None:
         super().__init__()
         self._stack = ExitStack()
@@ -326,24 +327,6 @@ class EipkeeperModel(RuleBasedStateMachine):
     def data_plane_delay(self, seconds: float) -> None:
         self._note(f"cloud: association delay {seconds}s")
         self.world.set_delay(seconds)
-
-    @rule(high=st.booleans())
-    def load(self, high: bool) -> None:
-        value = 900.0 if high else 10.0
-        self._note(f"cloud: Mail/QueueLength {value:g}")
-        self.world.client("cloudwatch").put_metric_data(
-            Namespace="Mail",
-            MetricData=[
-                {
-                    "MetricName": "QueueLength",
-                    "Dimensions": [{"Name": "Service", "Value": "mx"}],
-                    "Value": value,
-                    "Unit": "Count",
-                }
-            ],
-        )
-        self.checker.load = value
-        self.checker.loads.append((time.time(), value))
 
     # -- faults and crashes -----------------------------------------------------------------
 

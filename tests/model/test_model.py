@@ -31,3 +31,5 @@ def test_the_safety_rules_hold_through_commands_cloud_events_faults_and_kills() 
     assert {"release", "drain"} <= commands, f"the drawn steps ran {sorted(commands)}"
     # `ptr = true`: the world's addresses carry PTRs (set at each example's first apply).
     assert STATS["writes"]["ModifyAddressAttribute"] >= 3 * EXAMPLES, STATS["writes"]
+    # The burst path (S9): a queue past scale_out_above launched at least one burst.
+    assert STATS["writes"]["RunInstances"] >= 1, STATS["writes"]

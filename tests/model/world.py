@@ -55,6 +55,12 @@ def test_config(sandbox_text: str, bind: LocalBind) -> str:
     text = re.sub(r'interval = "1s", timeout = "1s", fail_after = 3, pass_after = 2', CHECK, text)
     text = re.sub(r'interval = "1s", timeout = "1s"', CHECK, text)
     text = text.replace('cooldown = "1m"', 'cooldown = "2s"')
+    # A 10 s period, not 60 s: moto averages the values of one period, the sandbox's quiet
+    # 10 at start with the test's 900 among them (455, below scale_out_above), and a burst
+    # was never launched in hundreds of steps. A value now counts for three periods (30 s).
+    metric = 'dimensions = { Service = "mx" } }'
+    assert metric in text
+    text = text.replace(metric, 'dimensions = { Service = "mx" }, period = "10s" }')
     # Reverse DNS kept (`ptr = true`): a release must reset the PTR first (EC2 refuses it
     # otherwise), so the release and drain steps reach that path too.
     assert "replace_failed = true\n" in text
