@@ -153,6 +153,18 @@ def test_bursts_above_max_are_retired_first_whatever_the_load_or_cooldown() -> N
     assert "burst.max is 1" in next(a for a in actions if isinstance(a, Retire)).reason
 
 
+def test_bursts_above_max_are_retired_while_the_metric_reports_nothing() -> None:
+    """Found by the model test: two bursts made by hand stayed for good while the queue was
+    silent (no datapoint in three periods), since the excess was judged after the metric."""
+    config, w = burst_config(), world()
+    settle(config, w)
+    w.instances += [instance(f"burst-{n}", "mx", n=n, tags={TAG_BURST: "x"}) for n in (7, 8)]
+    actions = plan_at(config, w, load=None, now=NOW + 10)
+    assert [a.instance_id for a in actions if isinstance(a, Retire)] == [
+        w.instances[-1].instance_id
+    ]
+
+
 def test_no_metric_no_decision() -> None:
     config, w = burst_config(), world()
     settle(config, w)

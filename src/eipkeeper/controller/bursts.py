@@ -36,18 +36,20 @@ def plan_bursts(
     reserved = [bound[h] for h in service.hostnames if h in service.burst_hostnames and h in bound]
     value = seen.load.get(service.name)
     metric = f"{burst.metric.namespace}/{burst.metric.name}"
-    if not reserved:
+    stamp = reserved[0] if reserved else None
+    last = parse_stamp(stamp.tags.get(TAG_BURST_AT, "")) if stamp else None
+    active = _active(members, seen, stamp, last)
+    # Bursts above max go first, whether or not the metric reports or a reserved address is
+    # left (the model test found hand-made ones kept for good while the queue was silent).
+    excess = _excess_bursts(service, _seen(active), seen, stamp.allocation_id if stamp else "")
+    if excess:
+        return excess, []
+    if stamp is None:
         return [], []
     if value is None:
         note = f"{service.name}: {metric} reported nothing recently; no burst decision"
         return [], [Finding("metric-unavailable", "info", service.name, note)]
-    stamp = reserved[0]
-    last = parse_stamp(stamp.tags.get(TAG_BURST_AT, ""))
     cooling = last is not None and seen.now - last < burst.cooldown
-    active = _active(members, seen, stamp, last)
-    excess = _excess_bursts(service, _seen(active), seen, stamp.allocation_id)
-    if excess:
-        return excess, []
     above, below = burst.scale_out_above, burst.scale_in_below
     if above is not None and value > above:
         if cooling:
@@ -62,7 +64,7 @@ def plan_bursts(
 
 
 def _active(
-    members: list[Instance], seen: Observation, stamp: Address, last: float | None
+    members: list[Instance], seen: Observation, stamp: Address | None, last: float | None
 ) -> list[Instance | str]:
     """The live bursts: members marked burst, pending or running and not draining, and the
     last launch's token while Describe does not show it yet."""
@@ -71,7 +73,7 @@ def _active(
         for i in members
         if seen.is_burst(i) and i.state in ("pending", "running") and TAG_DRAIN not in i.tags
     ]
-    if _unseen_launch(stamp, seen, last):
+    if stamp is not None and _unseen_launch(stamp, seen, last):
         active.append(stamp.tags[TAG_BURST_LAUNCH])
     return active
 

@@ -331,7 +331,10 @@ class Executor:
         own address after the disassociate is a new dynamic one that no record names (S2)."""
         self.on_step(action.describe())
         self.fence()
-        self.ec2.tag(action.stamp, {TAG_BURST_AT: utc_stamp(self.clock()), TAG_BURST_LAUNCH: ""})
+        if action.stamp:  # none when no reserved address is left to keep the cooldown on
+            self.ec2.tag(
+                action.stamp, {TAG_BURST_AT: utc_stamp(self.clock()), TAG_BURST_LAUNCH: ""}
+            )
         self.ec2.tag(action.instance_id, {TAG_DRAIN: "retiring"})
         address = next((a for a in seen.addresses if a.allocation_id == action.allocation_id), None)
         if address is not None:
