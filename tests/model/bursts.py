@@ -5,6 +5,7 @@ bug) went unseen through hundreds of steps."""
 from __future__ import annotations
 
 import time
+from collections import Counter
 
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, rule
@@ -18,6 +19,8 @@ BURST_HOSTNAME = "mx3.example.test"
 """The sample config's one burst hostname (`burst.hostnames`)."""
 HIGH, LOW = 900.0, 10.0
 """Past scale_out_above (500) and below scale_in_below (50)."""
+DRAWN: Counter[str] = Counter()
+"""Burst steps drawn in this process, by kind ("high", "low", "by hand")."""
 
 
 class BurstRules(RuleBasedStateMachine):
@@ -38,6 +41,7 @@ class BurstRules(RuleBasedStateMachine):
         round, or two within EC2's lag (the second sees neither the first's launch nor its
         cooldown stamp): the burst path, launch and retirement, under S9."""
         value = HIGH if high else LOW
+        DRAWN["high" if high else "low"] += 1
         self._note(f"cloud: Mail/QueueLength {value:g}, then run --once x{rounds}")
         self.world.client("cloudwatch").put_metric_data(
             Namespace="Mail",
@@ -61,6 +65,7 @@ class BurstRules(RuleBasedStateMachine):
         """Burst instances launched by hand (AWS CLI), as eipkeeper tags its own: with one
         already live they are above `burst.max`, and a round past the lag retires them (S9)."""
         self._note(f"cloud: {count} burst instance(s) launched by hand")
+        DRAWN["by hand"] += 1
         tags = {
             "Name": "mx-burst",
             "Role": "mx",
