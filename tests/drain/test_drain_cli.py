@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import re
 
+import dns.message
+import dns.query
+
 from eipkeeper.config import load
 from eipkeeper.dns.factory import provider_from_config
 from eipkeeper.dns.records import Change, Record
-from eipkeeper.sandbox.bind import free_port
+from eipkeeper.model import TAG_DRAIN
+from eipkeeper.sandbox.bind import LocalBind, free_port
 from tests.drain.support import Fleet
 from tests.support.cli import eipkeeper
 
@@ -180,3 +184,48 @@ def test_a_server_that_never_confirms_leaves_the_phase_for_a_rerun(fleet: Fleet)
     assert report["phases"] == ["confirmed", "waited", "done"]
     assert report["action"] == "terminated"
     assert fleet.described(scan_a)[0] in ("shutting-down", "terminated")
+
+
+def test_a_resumed_drain_is_not_confirmed_by_a_stale_server_with_a_higher_serial(
+    fleet: Fleet,
+) -> None:
+    # A secondary never told of the withdrawal keeps the old value. The first run cannot
+    # confirm (its serial is behind) and leaves dns-out on the tag; the tag's serial is then
+    # set below the secondary's, as a PowerDNS primary with SOA-EDIT-DNSUPDATE=EPOCH can make
+    # it (FACTS.md). The rerun must still see the old value served and not terminate (S2).
+    scan_a, ip = fleet.named("scan-a")
+    config = fleet.cloud.config
+    good = config.read_text()
+    with LocalBind(ZONE, primary=fleet.bind, port=free_port()) as stale:
+        old_serial = stale.soa_serial()
+        listed = f'verify_servers = ["{fleet.bind.server}", "{stale.server}"]'
+        config.write_text(re.sub(r"verify_servers = \[.*\]", listed, good))
+        first = eipkeeper(
+            "drain", "scan-a", "--then", "terminate", "--yes", "--timeout", "1", env=fleet.env
+        )
+        assert first.code == 1
+        _, tag = fleet.described(scan_a)
+        assert tag.startswith("dns-out ") and ip not in fleet.served(SCAN)
+        assert ip in _served_by(stale, SCAN)
+        backwards = re.sub(r"serial=\d+", f"serial={old_serial}", tag)
+        assert backwards != tag
+        fleet.cloud.client("ec2").create_tags(
+            Resources=[scan_a], Tags=[{"Key": TAG_DRAIN, "Value": backwards}]
+        )
+
+        again = eipkeeper(
+            "drain", "scan-a", "--then", "terminate", "--yes", "--timeout", "1", env=fleet.env
+        )
+
+        assert again.code == 1, again.stderr
+        assert f"still has {ip}" in again.stderr
+        assert f"not served by {stale.server}" in again.stderr.splitlines()[-1]
+        state, tag = fleet.described(scan_a)
+        assert state == "running" and tag.startswith("dns-out ")
+
+
+def _served_by(server: LocalBind, name: str) -> set[str]:
+    answer = dns.query.udp(
+        dns.message.make_query(name + ".", "A"), server.host, port=server.port, timeout=2
+    )
+    return {rd.to_text() for rrset in answer.answer for rd in rrset}

@@ -31,6 +31,7 @@ from eipkeeper.controller.plan import (
     Plan,
 )
 from eipkeeper.dns.ownership import OwnedZone
+from eipkeeper.dns.records import Record
 from eipkeeper.drain.phases import Phase, Route, Step, parse_phase, steps_after
 from eipkeeper.drain.routes import Withdrawal, choose_route, withdraw_address, withdraw_from_mx
 from eipkeeper.errors import NotFoundError, OperationError, UsageError
@@ -261,9 +262,20 @@ class _Steps:
             "drain: every authoritative server serves the removal before the TTL counts",
             serial=phase.serial if resumed and phase else None,
             change_ids=phase.changes if resumed and phase else (),
+            absent=self._withdrawn() if resumed else (),
             label=self._instance.label,
         )
         return [served, self.mark("confirmed", ttl=self._ttl)]
+
+    def _withdrawn(self) -> tuple[Record, ...]:
+        """What a resumed withdrawal took out, as the plan knows it without the zone (which
+        no longer shows it): the instance's address under each of the service's hostnames.
+        A pool EIP leaves through the MX set instead, its address stays: nothing to add."""
+        ip = self._instance.public_ip
+        if self.preview.eip is not None or not ip:
+            return ()
+        rdtype = "AAAA" if ":" in ip else "A"
+        return tuple(Record(n, rdtype, self._ttl, [ip]) for n in self.preview.service.hostnames)
 
     def wait(self) -> list[Action]:
         phase = self.preview.phase

@@ -16,6 +16,7 @@ from eipkeeper.controller.hooks import Hooks
 from eipkeeper.controller.plan import DrainStep
 from eipkeeper.dns.ownership import Registry
 from eipkeeper.dns.provider import ApplyResult
+from eipkeeper.dns.records import Change
 from eipkeeper.drain.phases import CONFIRM_ROUND, Phase, wait_left
 from eipkeeper.drain.queue import queue_state
 from eipkeeper.errors import OperationError
@@ -116,9 +117,15 @@ class DrainSteps:
         assert self.registry is not None
         done = self.progress
         # The withdrawal this run applied: its serials before and its values make the
-        # confirmation check content too; a rerun from the tag has the serial alone.
+        # confirmation check content too. A rerun from the tag has the tag's serial, which
+        # an EPOCH primary may have sent backwards; the plan's values taken out are checked
+        # as the removals of a delete, so a stale server is never confirmed by serial (S2).
         result = done.result or ApplyResult(
-            self.registry.provider.kind, (), 0, serial=step.serial, change_ids=step.change_ids
+            self.registry.provider.kind,
+            tuple(Change.delete(record) for record in step.absent),
+            0,
+            serial=step.serial,
+            change_ids=step.change_ids,
         )
         timeout = self.hooks.timeout
         each = min(CONFIRM_ROUND, timeout)

@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from eipkeeper.dns.records import Change
+from eipkeeper.dns.records import Change, Record
 
 ApplyPhase = Literal["claim", "dns-upsert", "dns-delete", "launch", "ptr", "release", "drain"]
 
@@ -218,6 +218,9 @@ class DrainStep:
     """dns-out, await-served: the zone serial to confirm, when the run did not change it."""
     change_ids: tuple[str, ...] = ()
     """await-served: the change ids to confirm (Route 53), from the tag of a resumed drain."""
+    absent: tuple[Record, ...] = ()
+    """await-served, resumed from the tag: the values the withdrawal took out, which no server
+    may serve any more (the tag's serial alone can be fooled: FACTS.md, EPOCH serials)."""
     confirmed_at: float | None = None
     """await-ttl: when a resumed drain's removal was confirmed (else this run's confirmation)."""
     margin: float = 0.0
@@ -419,4 +422,5 @@ def action_data(action: Action) -> dict[str, Any]:
     fields = {k: v for k, v in vars(action).items() if k not in ("phase",)}
     if isinstance(action, DrainStep):
         fields["change_ids"] = list(action.change_ids)
+        fields["absent"] = [str(record) for record in action.absent]
     return {"kind": kind, "phase": action.phase, **fields}
