@@ -25,7 +25,7 @@ from tests.support.cli import eipkeeper
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "docs" / "reference.md"
-AUDIT_SOURCE = ROOT / "src" / "eipkeeper" / "audit.py"
+PACKAGE = ROOT / "src" / "eipkeeper"
 
 
 def reference() -> str:
@@ -140,12 +140,14 @@ def test_the_config_tables_are_found() -> None:
 
 
 def audit_kinds() -> set[str]:
-    """The finding kinds audit.py makes: the first argument (or `kind=`) of each Finding(...)."""
+    """The finding kinds audit makes: the first argument (or `kind=`) of each AuditFinding(...)
+    anywhere in the package (audit.py, and the mail findings beside it)."""
     kinds = set()
-    for node in ast.walk(ast.parse(AUDIT_SOURCE.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "Finding":
-            values = [*node.args[:1], *(k.value for k in node.keywords if k.arg == "kind")]
-            kinds |= {v.value for v in values if isinstance(v, ast.Constant)}
+    for source in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "AuditFinding":
+                values = [*node.args[:1], *(k.value for k in node.keywords if k.arg == "kind")]
+                kinds |= {v.value for v in values if isinstance(v, ast.Constant)}
     return {str(kind) for kind in kinds}
 
 
