@@ -26,15 +26,11 @@ def _listed_gauge(loop: Controller, ip: str) -> float | None:
     )
 
 
-def test_a_listing_made_by_hand_reaches_audit_and_the_run_metric_within_recheck(
-    cloud: Cloud, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def _controller(cloud: Cloud, monkeypatch: pytest.MonkeyPatch, clock: FakeClock) -> Controller:
+    """`run`'s loop on the sandbox with a fake clock and one ReputationWatch across rounds."""
     for key, value in cloud.env.items():
         monkeypatch.setenv(key, value)
     config = load(cloud.config)
-    reputation = config.service("mx").reputation
-    assert reputation is not None and reputation.recheck == 60.0
-    clock = FakeClock(now=1_000.0)
     engine = Engine(
         config=config,
         ec2=Ec2(AwsSession(region=config.region)),
@@ -43,7 +39,16 @@ def test_a_listing_made_by_hand_reaches_audit_and_the_run_metric_within_recheck(
         clock=clock,
         reputation=ReputationWatch(config=config),
     )
-    loop = Controller(engine=engine, interval=30.0)
+    return Controller(engine=engine, interval=30.0)
+
+
+def test_a_listing_made_by_hand_reaches_audit_and_the_run_metric_within_recheck(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    reputation = load(cloud.config).service("mx").reputation
+    assert reputation is not None and reputation.recheck == 60.0
+    clock = FakeClock(now=1_000.0)
+    loop = _controller(cloud, monkeypatch, clock)
     assert loop.one_round(raise_errors=True) == "ok"
     bound = {"Key": "eipkeeper:hostname", "Value": "mx1.example.test"}
     addresses = cloud.client("ec2").describe_addresses()["Addresses"]
@@ -76,19 +81,8 @@ def test_an_unheld_address_is_looked_up_every_round_so_no_claim_rests_on_an_old_
     """The reserved mx3 address is held by nobody: a burst may claim it any round, so a listing
     made after `run` cached it clean must count at once, not after `recheck` (the burst mail
     scenario launched a burst onto a listed mx3 that way)."""
-    for key, value in cloud.env.items():
-        monkeypatch.setenv(key, value)
-    config = load(cloud.config)
     clock = FakeClock(now=1_000.0)
-    engine = Engine(
-        config=config,
-        ec2=Ec2(AwsSession(region=config.region)),
-        registry=registry_from_config(config),
-        health=RunningIsHealthy(),
-        clock=clock,
-        reputation=ReputationWatch(config=config),
-    )
-    loop = Controller(engine=engine, interval=30.0)
+    loop = _controller(cloud, monkeypatch, clock)
     assert loop.one_round(raise_errors=True) == "ok"
     bound = {"Key": "eipkeeper:hostname", "Value": "mx3.example.test"}
     mx3 = next(

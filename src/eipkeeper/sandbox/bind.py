@@ -176,22 +176,16 @@ class LocalBind:
 
     def config_toml(self, *, verify: Iterable[str] = ()) -> str:
         """The `[dns]` table of an eipkeeper config that points at this server."""
-        servers = [self.server, *verify]
-        listed = ", ".join(f'"{s}"' for s in servers)
-        return (
-            "[dns]\n"
-            'provider = "rfc2136"\n'
-            f'zone = "{self.zone}"\n'
-            f'server = "{self.host}"\n'
-            f"port = {self.port}\n"
-            f'tsig_key_file = "{self.key_file}"\n'
-            f"verify_servers = [{listed}]\n"
+        return dns_table(
+            zone=self.zone,
+            host=self.host,
+            port=self.port,
+            key_file=self.key_file,
+            verify=[self.server, *verify],
         )
 
     def soa_serial(self) -> int:
-        query = dns.message.make_query(self.zone + ".", dns.rdatatype.SOA)
-        answer = dns.query.udp(query, self.host, port=self.port, timeout=2.0)
-        return int(answer.answer[0][0].serial)
+        return soa_serial(self.host, self.port, self.zone)
 
     # -- files ----------------------------------------------------------------------------------
 
@@ -274,6 +268,27 @@ include "{self.key_file}";
     def _terminate(self) -> None:
         process, self._process = self._process, None
         stop_process(process)
+
+
+def dns_table(*, zone: str, host: str, port: int, key_file: Path, verify: Iterable[str]) -> str:
+    """The `[dns]` table of an eipkeeper config that points at a local server (any kind);
+    VERIFY lists the servers to confirm on, this one first."""
+    listed = ", ".join(f'"{s}"' for s in verify)
+    return (
+        "[dns]\n"
+        'provider = "rfc2136"\n'
+        f'zone = "{zone}"\n'
+        f'server = "{host}"\n'
+        f"port = {port}\n"
+        f'tsig_key_file = "{key_file}"\n'
+        f"verify_servers = [{listed}]\n"
+    )
+
+
+def soa_serial(host: str, port: int, zone: str) -> int:
+    query = dns.message.make_query(zone + ".", dns.rdatatype.SOA)
+    answer = dns.query.udp(query, host, port=port, timeout=2.0)
+    return int(answer.answer[0][0].serial)
 
 
 def wait_answering(process: subprocess.Popen[bytes], host: str, port: int, zone: str) -> bool:

@@ -20,14 +20,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Literal
 
-import dns.exception
-import dns.message
-import dns.query
-import dns.rcode
-import dns.rdatatype
-
 from eipkeeper.errors import OperationError
-from eipkeeper.sandbox.bind import free_port, stop_process, wait_answering
+from eipkeeper.sandbox.bind import dns_table, free_port, soa_serial, stop_process, wait_answering
 
 DnsKind = Literal["bind", "knot", "pdns"]
 DNS_KINDS: tuple[DnsKind, ...] = ("bind", "knot", "pdns")
@@ -146,21 +140,16 @@ class LocalServer(ABC):
 
     def config_toml(self, *, verify: Iterable[str] = ()) -> str:
         """The `[dns]` table of an eipkeeper config that points at this server."""
-        listed = ", ".join(f'"{s}"' for s in [self.server, *verify])
-        return (
-            "[dns]\n"
-            'provider = "rfc2136"\n'
-            f'zone = "{self.zone}"\n'
-            f'server = "{self.host}"\n'
-            f"port = {self.port}\n"
-            f'tsig_key_file = "{self.key_file}"\n'
-            f"verify_servers = [{listed}]\n"
+        return dns_table(
+            zone=self.zone,
+            host=self.host,
+            port=self.port,
+            key_file=self.key_file,
+            verify=[self.server, *verify],
         )
 
     def soa_serial(self) -> int:
-        query = dns.message.make_query(self.zone + ".", dns.rdatatype.SOA)
-        answer = dns.query.udp(query, self.host, port=self.port, timeout=2.0)
-        return int(answer.answer[0][0].serial)
+        return soa_serial(self.host, self.port, self.zone)
 
     def _wait_ready(self) -> bool:
         return self._process is not None and wait_answering(
