@@ -153,16 +153,12 @@ def test_a_change_reaches_a_notified_secondary(kind: DnsKind, secondary_kind: st
     with local_dns(kind, ZONE, records=SEED, also_notify=[port]) as primary:
         make = {"bind": LocalBind, "knot": LocalKnot, "pdns": LocalPdns}[secondary_kind]
         with make(ZONE, primary=primary, port=port) as secondary:
-            _a_change_reaches(primary, secondary)
-
-
-def _a_change_reaches(primary: Server, secondary: Server) -> None:
-    provider = provider_for(primary, verify_servers=[primary.server, secondary.server])
-    www = Record(f"www.{ZONE}", "A", 60, ["127.0.0.3", "127.0.0.4"])
-    result = provider.apply([Change.update(www, Record(www.name, "A", 60, ["127.0.0.8"]))])
-    propagation = provider.confirm(result, timeout=30)
-    assert propagation.complete, propagation.explain()
-    assert secondary.soa_serial() == result.serial
+            provider = provider_for(primary, verify_servers=[primary.server, secondary.server])
+            www = Record(f"www.{ZONE}", "A", 60, ["127.0.0.3", "127.0.0.4"])
+            result = provider.apply([Change.update(www, Record(www.name, "A", 60, ["127.0.0.8"]))])
+            propagation = provider.confirm(result, timeout=30)
+            assert propagation.complete, propagation.explain()
+            assert secondary.soa_serial() == result.serial
 
 
 def test_a_large_zone_goes_in_bounded_messages_and_reads_back(server: Server) -> None:
