@@ -15,7 +15,6 @@ import shlex
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from eipkeeper.sandbox.bind import free_port
+from tests.support.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -136,15 +136,17 @@ def started_sandbox(clone: Path, tmp_path: Path) -> Iterator[Path]:
 
 def _wait_for_environment(env_file: Path, process: subprocess.Popen[bytes], log: Path) -> None:
     """The sandbox prints its export lines once it serves; sandbox.env then holds them all."""
-    deadline = time.monotonic() + STARTUP_DEADLINE
-    while time.monotonic() < deadline:
+
+    def complete() -> bool:
         if process.poll() is not None:
             pytest.fail(f"the sandbox stopped (exit {process.returncode}):\n{log.read_text()}")
         text = env_file.read_text() if env_file.exists() else ""
-        if all(f"export {name}=" in text for name in SANDBOX_VARIABLES):
-            return
-        time.sleep(0.2)
-    pytest.fail(f"no complete sandbox.env within {STARTUP_DEADLINE:.0f}s:\n{log.read_text()}")
+        return all(f"export {name}=" in text for name in SANDBOX_VARIABLES)
+
+    try:
+        eventually(complete, what="a complete sandbox.env", deadline=STARTUP_DEADLINE, every=0.2)
+    except AssertionError:
+        pytest.fail(f"no complete sandbox.env within {STARTUP_DEADLINE:.0f}s:\n{log.read_text()}")
 
 
 def transcript_script(lines: list[Line], exits: Path) -> str:
