@@ -11,11 +11,10 @@ takes NOTIFY from loopback (as a primary's `also_notify` sends it, unsigned).
 from __future__ import annotations
 
 import os
-import re
 from typing import Any
 
 from eipkeeper.sandbox.bind import Primary
-from eipkeeper.sandbox.localdns import LocalServer, program
+from eipkeeper.sandbox.localdns import LocalServer, program, secret_of
 
 INSTALL_HINT = "apt-get install knot knot-dnsutils"
 
@@ -32,8 +31,7 @@ class LocalKnot(LocalServer):
         super().__init__(zone, **kwargs)
         self.primary = primary
         if primary is not None:  # the same key: the secondary's transfers are signed with it
-            text = primary.key_file.read_text(encoding="utf-8")
-            self.secret = re.search(r'secret "([^"]+)"', text).group(1)  # type: ignore[union-attr]
+            self.secret = secret_of(primary.key_file)
 
     def prepare(self) -> list[str]:
         d = self.dir

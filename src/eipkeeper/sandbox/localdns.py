@@ -20,6 +20,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Literal
 
+from eipkeeper.dns.tsig import load_key
 from eipkeeper.errors import OperationError
 from eipkeeper.sandbox.bind import dns_table, free_port, soa_serial, stop_process, wait_answering
 
@@ -34,6 +35,11 @@ def program(name: str, hint: str) -> str:
     if not found:
         raise OperationError(f"`{name}` is not installed: run `{hint}`")
     return found
+
+
+def secret_of(key_file: Path) -> str:
+    """The base64 secret of a BIND key file (a primary's), read by the one TSIG parser."""
+    return base64.b64encode(load_key(key_file).secret).decode()
 
 
 def zone_lines(zone: str, records: Iterable[str], *, serial: int = 1) -> list[str]:

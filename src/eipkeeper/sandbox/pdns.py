@@ -14,7 +14,6 @@ from its primary's address without `allow-notify-from`.
 from __future__ import annotations
 
 import os
-import re
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import Any
 
 from eipkeeper.errors import OperationError
 from eipkeeper.sandbox.bind import Primary
-from eipkeeper.sandbox.localdns import LocalServer, program
+from eipkeeper.sandbox.localdns import LocalServer, program, secret_of
 
 INSTALL_HINT = "apt-get install pdns-server pdns-backend-sqlite3"
 _SCHEMAS = (
@@ -49,8 +48,7 @@ class LocalPdns(LocalServer):
         self.soa_edit = soa_edit
         self.primary = primary
         if primary is not None:  # the same key: the secondary's transfers are signed with it
-            text = primary.key_file.read_text(encoding="utf-8")
-            self.secret = re.search(r'secret "([^"]+)"', text).group(1)  # type: ignore[union-attr]
+            self.secret = secret_of(primary.key_file)
 
     def prepare(self) -> list[str]:
         d = self.dir
